@@ -1,0 +1,59 @@
+// Command api serves the co2-calculator REST API under /api/v1 (and, later,
+// the SPA). It authenticates, checks permissions, writes, and enqueues jobs
+// with an insert-only River client; it never runs jobs.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
+	"github.com/co2-calculator/co2-calculator/pkg/config"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+)
+
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "api",
+		Short:         "co2-calculator REST API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	config.AttachEnvHelp(root, "api")
+	root.AddCommand(&cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API until SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			cfg, err := config.LoadAPI(nil)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger := telemetry.NewLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+			return run(ctx, cfg, logger, nil)
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(*cobra.Command, []string) {
+			fmt.Printf("api %s (%s)\n", buildinfo.Version, buildinfo.SHA())
+		},
+	})
+	return root
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/migrations"
+	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
+	"github.com/co2-calculator/co2-calculator/pkg/config"
+	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+)
+
+// addrs are the bound listener addresses, told to tests that use ":0".
+type addrs struct{ HTTP, Admin string }
+
+// run serves until ctx is cancelled, then drains: SSE streams end, the
+// listeners stop accepting and in-flight requests get 20 s to finish.
+func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(addrs)) error {
+	logger.InfoContext(ctx, "api starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
+	shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	// The pool connects lazily: the API starts (not ready) while the
+	// database is down and recovers when it returns.
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-api") //nolint:gosec // validated range
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	// Insert-only River client: workers registered to validate kinds, no
+	// queues, never started.
+	riverClient, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: jobs.Workers(jobs.Deps{})})
+	if err != nil {
+		return fmt.Errorf("error creating River client: %w", err)
+	}
+
+	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)
+	reg := telemetry.NewRegistry()
+	ready := func(ctx context.Context) error {
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		return postgres.CheckSchema(ctx, pool)
+	}
+	appVersion, _ := migrations.Sets()[1].LatestVersion()
+	router := httpapi.NewRouter(httpapi.Deps{
+		Pool: pool, River: riverClient, Listener: listener, Logger: logger, Registry: reg, Ready: ready,
+		Version: httpapi.VersionInfo{
+			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
+			SchemaVersion: appVersion, Env: cfg.AppEnv,
+		},
+	})
+
+	public, err := telemetry.Listen(cfg.HTTPAddr, router)
+	if err != nil {
+		return err
+	}
+	admin, err := telemetry.Listen(cfg.AdminAddr, telemetry.AdminHandler(reg, ready))
+	if err != nil {
+		return err
+	}
+	streams, endStreams := context.WithCancel(context.WithoutCancel(ctx))
+	defer endStreams()
+	public.SetBaseContext(streams)
+
+	logger.InfoContext(ctx, "api listening", slog.String("http", public.Addr()), slog.String("admin", admin.Addr()))
+	if started != nil {
+		started(addrs{HTTP: public.Addr(), Admin: admin.Addr()})
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(public.Serve)
+	g.Go(admin.Serve)
+	g.Go(func() error { listener.Run(streams); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("api shutting down")
+		endStreams()
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		return errors.Join(public.Shutdown(sctx), admin.Shutdown(sctx))
+	})
+	err = g.Wait()
+	logger.Info("api stopped")
+	return err
+}

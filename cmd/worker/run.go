@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+
+	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
+	"github.com/co2-calculator/co2-calculator/pkg/config"
+	"github.com/co2-calculator/co2-calculator/pkg/fx"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+)
+
+// started is told the admin address once it listens (tests use ":0").
+type startedFunc func(adminAddr string)
+
+// run starts the worker and blocks until ctx is cancelled, then shuts down
+// gracefully: River stops fetching and running jobs get cfg.ShutdownTimeout
+// to finish; after that, or as soon as hard is closed, their contexts are
+// cancelled (River retries them later: every job is safe to re-run).
+func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *slog.Logger, started startedFunc) error {
+	logger.InfoContext(ctx, "worker starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
+
+	queues, err := jobs.ParseQueues(cfg.Queues)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: WORKER_QUEUES: %w", err)
+	}
+	periodic, err := jobs.PeriodicJobs(jobs.Schedules{ECB: cfg.ScheduleECB})
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-worker") //nolint:gosec // validated range
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	reg := telemetry.NewRegistry()
+	reg.MustRegister(jobs.NewQueueDepthCollector(pool, logger, slices.Sorted(maps.Keys(queues))))
+
+	var clientStarted atomic.Bool
+	ready := func(ctx context.Context) error {
+		if err := pool.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if !clientStarted.Load() {
+			return errors.New("river client not started")
+		}
+		return nil
+	}
+	admin, err := telemetry.Listen(cfg.AdminAddr, telemetry.AdminHandler(reg, ready))
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := admin.Serve(); err != nil {
+			logger.Error("admin listener failed", slog.String("error", err.Error()))
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = admin.Shutdown(sctx)
+	}()
+	logger.InfoContext(ctx, "admin listener ready", slog.String("addr", admin.Addr()))
+	if started != nil {
+		started(admin.Addr())
+	}
+
+	// The database may be down at start: wait for it (not ready meanwhile).
+	if err := postgres.WaitReady(ctx, pool, logger); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Queues:                      queues,
+		Workers:                     jobs.Workers(jobs.Deps{Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil)}),
+		PeriodicJobs:                periodic,
+		Middleware:                  middlewares(pool, logger, reg),
+		RetryPolicy:                 jobs.RetryPolicy{},
+		FetchCooldown:               cfg.FetchCooldown,
+		FetchPollInterval:           cfg.FetchPollInterval,
+		CompletedJobRetentionPeriod: cfg.RetentionDone,
+		DiscardedJobRetentionPeriod: cfg.RetentionFailed,
+		CancelledJobRetentionPeriod: cfg.RetentionFailed,
+		RescueStuckJobsAfter:        time.Hour,
+		Logger:                      logger,
+	})
+	if err != nil {
+		return fmt.Errorf("error creating River client: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("error starting River client: %w", err)
+	}
+	clientStarted.Store(true)
+	logger.InfoContext(ctx, "worker started", slog.Any("queues", cfg.Queues))
+
+	hb := newHeartbeat(pool, logger, cfg.Queues)
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); hb.run(ctx) }()
+
+	<-ctx.Done()
+	logger.Info("shutting down: no new jobs are fetched; waiting for running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	clientStarted.Store(false)
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-hard:
+			logger.Warn("second signal: cancelling running jobs")
+			cancel()
+		case <-stopCtx.Done():
+		}
+	}()
+	if err := client.Stop(stopCtx); err != nil {
+		logger.Warn("running jobs did not finish in time; cancelling them (they will be retried)", slog.String("error", err.Error()))
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		if err := client.StopAndCancel(cctx); err != nil {
+			logger.Error("cancelled jobs did not return", slog.String("error", err.Error()))
+		}
+	}
+	<-hbDone
+	hb.remove(context.Background())
+	logger.Info("worker stopped")
+	return nil
+}
+
+// middlewares wrap every job: tracing outermost, then metrics, then the
+// pipeline bookkeeping.
+func middlewares(pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer) []rivertype.Middleware {
+	return []rivertype.Middleware{
+		otelriver.NewMiddleware(nil),
+		jobs.NewMetricsMiddleware(reg),
+		pipeline.NewMiddleware(pool, logger, jobs.AutoPipelines()),
+	}
+}
+
+// heartbeat records this process in the workers table every 15 s.
+type heartbeat struct {
+	pool    *pgxpool.Pool
+	logger  *slog.Logger
+	id      string
+	host    string
+	queues  string
+	started time.Time
+}
+
+func newHeartbeat(pool *pgxpool.Pool, logger *slog.Logger, queues string) *heartbeat {
+	host, _ := os.Hostname()
+	return &heartbeat{pool: pool, logger: logger, id: host + "-" + uuid.NewString()[:8], host: host, queues: queues, started: time.Now()}
+}
+
+func (h *heartbeat) run(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		h.beat(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (h *heartbeat) beat(ctx context.Context) {
+	q, _ := jobs.ParseQueues(h.queues)
+	qs := map[string]int{}
+	for name, c := range q {
+		qs[name] = c.MaxWorkers
+	}
+	b, _ := json.Marshal(qs) //nolint:errchkjson // map of ints
+	err := dbsqlc.New(h.pool).WorkerHeartbeat(ctx, dbsqlc.WorkerHeartbeatParams{
+		ID: h.id, Hostname: h.host, Queues: b, Version: buildinfo.Version, StartedAt: h.started,
+	})
+	if err != nil && ctx.Err() == nil {
+		h.logger.Warn("heartbeat failed", slog.String("error", err.Error()))
+	}
+}
+
+func (h *heartbeat) remove(ctx context.Context) {
+	_ = dbsqlc.New(h.pool).WorkerDelete(ctx, h.id)
+}

@@ -1,0 +1,152 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/co2-calculator/co2-calculator/pkg/fx"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+// ECBFXSyncArgs fetches ECB reference rates into fx_rates (jobs.md §4.7).
+// Empty Years (the daily schedule) means the current and the previous year.
+type ECBFXSyncArgs struct {
+	Years []int `json:"years,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ECBFXSyncArgs) Kind() string { return "ecb_fx_sync" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ECBFXSyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueIntegrations, MaxAttempts: 5}
+}
+
+// ECBFXSyncWorker works ECBFXSyncArgs.
+type ECBFXSyncWorker struct {
+	river.WorkerDefaults[ECBFXSyncArgs]
+
+	Pool   *pgxpool.Pool
+	Client *fx.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Timeout implements river.Worker.
+func (w *ECBFXSyncWorker) Timeout(*river.Job[ECBFXSyncArgs]) time.Duration { return 5 * time.Minute }
+
+// Work fetches the rates of each year and upserts them in one transaction.
+// Network errors and 5xx answers are returned (River retries with backoff);
+// "no data" for a past year and other permanent answers cancel the job with
+// a clear message.
+func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs]) error {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	years := job.Args.Years
+	if len(years) == 0 {
+		y := now().UTC().Year()
+		years = []int{y - 1, y}
+	}
+	rep := pipeline.ReporterFrom(ctx)
+	rep.Progress(ctx, "fetch", 0, int64(len(years)), "Fetching ECB rates")
+
+	var all []fx.Rate
+	var warnings []fx.Warning
+	for i, year := range years {
+		rates, warns, err := w.Client.RatesForYear(ctx, year, now().UTC())
+		warnings = append(warnings, warns...)
+		if err != nil {
+			w.recordFailure(ctx, err)
+			if fx.IsTransient(err) {
+				return fmt.Errorf("error fetching ECB rates for %d: %w", year, err)
+			}
+			return river.JobCancel(fmt.Errorf("ECB rates for %d: %w", year, err))
+		}
+		all = append(all, rates...)
+		rep.Progress(ctx, "fetch", int64(i+1), int64(len(years)), fmt.Sprintf("Fetched rates for %d", year))
+	}
+	for _, wn := range warnings {
+		w.Logger.WarnContext(ctx, "ECB answer row skipped", slog.String("warning", wn.String()))
+	}
+
+	return postgres.WithTx(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		q := dbsqlc.New(tx)
+		changed := 0
+		for _, r := range all {
+			c, err := upsertRate(ctx, q, r)
+			if err != nil {
+				return err
+			}
+			if c {
+				changed++
+			}
+		}
+		// TODO(footprint core): request emission_recalc of purchases and
+		// external_cloud_ai for changed ready/open years (jobs.md §4.7).
+		details, _ := json.Marshal(map[string]any{"years": years, "rates": len(all), "rates_changed": changed, "warnings": len(warnings)}) //nolint:errchkjson // plain map
+		if err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
+			Name: "ecb", Success: true, Details: details,
+		}); err != nil {
+			return fmt.Errorf("error recording integration state: %w", err)
+		}
+		if err := pipeline.FinishTx(ctx, tx, job.ID, pipeline.Result{
+			Counters: map[string]any{"rows_fetched": len(all), "rates_changed": changed, "row_warnings": len(warnings)},
+			Message:  fmt.Sprintf("%d rates fetched, %d changed", len(all), changed),
+		}); err != nil {
+			return err
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("error completing job: %w", err)
+		}
+		return nil
+	})
+}
+
+// upsertRate stores one rate unless a manual rate exists; it reports whether
+// the stored value changed (relative difference above 1e-9).
+func upsertRate(ctx context.Context, q *dbsqlc.Queries, r fx.Rate) (bool, error) {
+	prev, err := q.FXRateGet(ctx, dbsqlc.FXRateGetParams{Year: int32(r.Year), Currency: r.Currency}) //nolint:gosec // year
+	hadPrev := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return false, fmt.Errorf("error reading rate %d %s: %w", r.Year, r.Currency, err)
+	}
+	var months *int32
+	if r.MonthsCovered > 0 {
+		m := int32(r.MonthsCovered) //nolint:gosec // 1..12
+		months = &m
+	}
+	n, err := q.FXRateUpsert(ctx, dbsqlc.FXRateUpsertParams{
+		Year: int32(r.Year), Currency: r.Currency, PerEur: r.PerEUR, Source: r.Source, MonthsCovered: months, //nolint:gosec // year
+	})
+	if err != nil {
+		return false, fmt.Errorf("error storing rate %d %s: %w", r.Year, r.Currency, err)
+	}
+	if n == 0 {
+		return false, nil // manual rate kept
+	}
+	return !hadPrev || math.Abs(r.PerEUR-prev.PerEur)/prev.PerEur > 1e-9, nil
+}
+
+func (w *ECBFXSyncWorker) recordFailure(ctx context.Context, cause error) {
+	msg := cause.Error()
+	err := dbsqlc.New(w.Pool).IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
+		Name: "ecb", Success: false, LastError: &msg, Details: json.RawMessage(`{}`),
+	})
+	if err != nil {
+		w.Logger.WarnContext(ctx, "could not record ECB failure", slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,61 @@
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/robfig/cron/v3"
+
+	"github.com/co2-calculator/co2-calculator/pkg/fx"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+)
+
+// Deps are the dependencies of the workers. The API passes a zero Deps: it
+// only needs the kinds registered.
+type Deps struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	ECB    *fx.Client
+	Now    func() time.Time
+}
+
+// Workers registers every job kind.
+func Workers(d Deps) *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &ECBFXSyncWorker{Pool: d.Pool, Client: d.ECB, Logger: d.Logger, Now: d.Now})
+	river.AddWorker(w, &NoopWorker{})
+	return w
+}
+
+// AutoPipelines lists job kinds whose scheduled runs get a pipeline of their
+// own (jobs.md §2.2).
+func AutoPipelines() map[string]pipeline.Kind {
+	return map[string]pipeline.Kind{
+		ECBFXSyncArgs{}.Kind(): pipeline.KindECBSync,
+	}
+}
+
+// Schedules holds the cron expressions (UTC) of the periodic jobs; an empty
+// expression disables that job.
+type Schedules struct {
+	ECB string
+}
+
+// PeriodicJobs is the one place where periodic jobs are registered. Every
+// worker registers them; only River's elected leader enqueues them.
+func PeriodicJobs(s Schedules) ([]*river.PeriodicJob, error) {
+	var out []*river.PeriodicJob
+	if s.ECB != "" {
+		sched, err := cron.ParseStandard(s.ECB)
+		if err != nil {
+			return nil, fmt.Errorf("SCHEDULE_ECB: invalid cron expression %q: %w", s.ECB, err)
+		}
+		out = append(out, river.NewPeriodicJob(sched, func() (river.JobArgs, *river.InsertOpts) {
+			return ECBFXSyncArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
+		}, &river.PeriodicJobOpts{ID: "ecb_fx_sync"}))
+	}
+	return out, nil
+}

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS workers;
+DROP TABLE IF EXISTS integration_state;
+DROP TABLE IF EXISTS fx_rates;
+DROP TABLE IF EXISTS pipeline_jobs;
+DROP TABLE IF EXISTS pipelines;

@@ -1,0 +1,76 @@
+// Package apperr defines the one application error type. Handlers and
+// domain code return *Error for expected outcomes (bad input, missing rows,
+// conflicts, permission problems); anything else is an internal error whose
+// cause is logged and never shown to the client. The HTTP mapping lives in
+// one place, package httpapi.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an application error.
+type Code string
+
+const (
+	CodeInvalid          Code = "invalid"           // 400
+	CodeUnauthorized     Code = "unauthorized"      // 401
+	CodeForbidden        Code = "forbidden"         // 403
+	CodeNotFound         Code = "not_found"         // 404
+	CodeConflict         Code = "conflict"          // 409
+	CodeTooLarge         Code = "payload_too_large" // 413
+	CodeUnsupportedMedia Code = "unsupported_media" // 415
+	CodeValidation       Code = "validation_failed" // 422
+	CodeUnavailable      Code = "unavailable"       // 503
+	CodeInternal         Code = "internal"          // 500
+)
+
+// FieldError is one field-level problem of a request body or query.
+type FieldError struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error is the application error.
+type Error struct {
+	Code    Code
+	Message string
+	Fields  []FieldError
+	Cause   error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// New builds an error with a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound is a 404 error.
+func NotFound(format string, args ...any) *Error { return New(CodeNotFound, format, args...) }
+
+// Invalid is a 400 error.
+func Invalid(format string, args ...any) *Error { return New(CodeInvalid, format, args...) }
+
+// Validation is a 422 error carrying field errors.
+func Validation(msg string, fields ...FieldError) *Error {
+	return &Error{Code: CodeValidation, Message: msg, Fields: fields}
+}
+
+// CodeOf returns the code of an application error, or CodeInternal.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

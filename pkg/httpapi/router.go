@@ -1,0 +1,83 @@
+// Package httpapi is the REST adapter of cmd/api: the chi router with the
+// whole route table in one place (router.go), one handler per endpoint, the
+// one mapping from application errors to HTTP (errors.go) and the OpenAPI
+// document served at /api/v1/openapi.json (openapi.yaml), which a test keeps
+// in step with the routes.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Pool     *pgxpool.Pool
+	River    *river.Client[pgx.Tx] // insert-only
+	Listener *pipeline.Listener
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Ready    telemetry.ReadyFunc
+	Version  VersionInfo
+}
+
+// VersionInfo is served at /api/v1/version.
+type VersionInfo struct {
+	Version       string `json:"version"`
+	GitSHA        string `json:"git_sha"`
+	BuildTime     string `json:"build_time"`
+	SchemaVersion uint   `json:"schema_version"`
+	Env           string `json:"env"`
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Deps
+	pipelines *pipelineHandlers
+}
+
+// NewRouter builds the public router: /healthz, /readyz and /api/v1/...
+func NewRouter(d Deps) http.Handler {
+	s := &Server{Deps: d, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
+	metrics := newHTTPMetrics(d.Registry)
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, requestIDHeader, middleware.RealIP, recoverer(d.Logger), metrics.middleware)
+
+	r.Get("/healthz", telemetry.HealthzHandler)
+	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(d.Ready))
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Get("/openapi.json", s.openAPI)
+		r.Get("/version", s.version)
+
+		r.Get("/pipelines/{id}", s.pipelines.get)
+		r.Get("/pipelines/{id}/events", s.pipelines.events)
+
+		r.Get("/fx-rates", s.fxRates)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: nil}})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorPayload{Code: "bad_request", Message: "method not allowed"}})
+	})
+	return otelhttp.NewHandler(r, "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return r.Method + " " + r.URL.Path
+	}))
+}
+
+func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Version)
+}

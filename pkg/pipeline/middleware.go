@@ -1,0 +1,255 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+// Middleware is the River worker middleware that keeps pipelines up to date
+// (jobs.md §2.2). It records the start of every attempt, puts a progress
+// Reporter in the context, and records the outcome: success, retry, failure
+// or cancellation. Bookkeeping problems are logged and never fail the job.
+type Middleware struct {
+	river.MiddlewareDefaults
+
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+	// autoCreate maps job kinds that get a pipeline of their own when they
+	// start with no link (a periodic run) to that pipeline's kind.
+	autoCreate map[string]Kind
+	now        func() time.Time
+}
+
+// NewMiddleware builds the middleware. autoCreate lists the job kinds whose
+// unlinked (scheduled) runs create their own pipeline.
+func NewMiddleware(pool *pgxpool.Pool, logger *slog.Logger, autoCreate map[string]Kind) *Middleware {
+	return &Middleware{pool: pool, logger: logger, autoCreate: autoCreate, now: time.Now}
+}
+
+var _ rivertype.WorkerMiddleware = (*Middleware)(nil)
+
+// Work wraps one job attempt.
+func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	if err := m.start(ctx, job); err != nil {
+		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job start",
+			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
+	}
+	rep := &Reporter{pool: m.pool, logger: m.logger, jobID: job.ID, now: m.now, minGap: time.Second}
+	err := doInner(withReporter(ctx, rep))
+	rep.flush(context.WithoutCancel(ctx))
+	if ferr := m.finish(context.WithoutCancel(ctx), job, err); ferr != nil {
+		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job end",
+			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", ferr.Error()))
+	}
+	return err
+}
+
+func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
+	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
+		q := dbsqlc.New(tx)
+		ids, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}) //nolint:gosec // small
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			kind, ok := m.autoCreate[job.Kind]
+			if !ok {
+				return nil
+			}
+			p, err := Create(ctx, tx, CreateParams{Kind: kind, Trigger: TriggerSchedule})
+			if err != nil {
+				return err
+			}
+			if err := q.PipelineJobLink(ctx, dbsqlc.PipelineJobLinkParams{
+				PipelineID: p.ID, JobID: job.ID, Kind: job.Kind, Queue: job.Queue, Role: RoleRoot,
+				MaxAttempts: int32(job.MaxAttempts), //nolint:gosec // small
+			}); err != nil {
+				return err
+			}
+			if ids, err = q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}); err != nil { //nolint:gosec // small
+				return err
+			}
+		}
+		return refreshAll(ctx, tx, ids, m.now())
+	})
+}
+
+func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr error) error {
+	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
+		params := dbsqlc.PipelineJobFinishParams{JobID: job.ID}
+		var cancelErr *rivertype.JobCancelError
+		var snoozeErr *rivertype.JobSnoozeError
+		switch {
+		case workErr == nil:
+			// Jobs that complete in their own transaction already recorded
+			// their result with FinishTx; this is a no-op for them.
+			params.State = string(JobSucceeded)
+		case errors.As(workErr, &snoozeErr):
+			params.State = string(JobQueued)
+		case errors.As(workErr, &cancelErr):
+			params.State = string(JobFailed)
+			if errors.Is(workErr, context.Canceled) {
+				params.State = string(JobCancelled)
+			}
+			params.Message = ptr(errorMessage(workErr))
+		case job.Attempt < job.MaxAttempts:
+			params.State = string(JobRetrying)
+			params.Message = ptr(fmt.Sprintf("attempt %d of %d failed, will retry: %s", job.Attempt, job.MaxAttempts, errorMessage(workErr)))
+		default:
+			params.State = string(JobFailed)
+			params.Message = ptr(errorMessage(workErr))
+		}
+		ids, err := dbsqlc.New(tx).PipelineJobFinish(ctx, params)
+		if err != nil {
+			return err
+		}
+		return refreshAll(ctx, tx, ids, m.now())
+	})
+}
+
+// errorMessage unwraps River's cancel wrapper to the user-facing message.
+func errorMessage(err error) string {
+	var cancelErr *rivertype.JobCancelError
+	if errors.As(err, &cancelErr) && errors.Unwrap(cancelErr) != nil {
+		return errors.Unwrap(cancelErr).Error()
+	}
+	return err.Error()
+}
+
+func refreshAll(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, now time.Time) error {
+	for _, id := range ids {
+		if _, err := Refresh(ctx, tx, id, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Result is what a job reports when it completes: counters and row errors.
+type Result struct {
+	Counters       map[string]any
+	RowErrors      any // a JSON-encodable list, at most 100 items
+	RowErrorsTotal int
+	Message        string
+}
+
+// FinishTx records a job's success and result inside the job's own
+// completion transaction (the one that also calls river.JobCompleteTx), so
+// that the pipeline turns SUCCESS exactly when the data is committed.
+func FinishTx(ctx context.Context, tx pgx.Tx, jobID int64, res Result) error {
+	params := dbsqlc.PipelineJobFinishParams{JobID: jobID, State: string(JobSucceeded)}
+	if res.Counters != nil {
+		b, err := json.Marshal(res.Counters)
+		if err != nil {
+			return fmt.Errorf("error encoding job result: %w", err)
+		}
+		params.Result = b
+	}
+	if res.RowErrors != nil {
+		b, err := json.Marshal(res.RowErrors)
+		if err != nil {
+			return fmt.Errorf("error encoding row errors: %w", err)
+		}
+		params.RowErrors = b
+		n := int32(res.RowErrorsTotal) //nolint:gosec // small
+		params.RowErrorsTotal = &n
+	}
+	if res.Message != "" {
+		params.Message = &res.Message
+	}
+	ids, err := dbsqlc.New(tx).PipelineJobFinish(ctx, params)
+	if err != nil {
+		return fmt.Errorf("error recording result of job %d: %w", jobID, err)
+	}
+	return refreshAll(ctx, tx, ids, time.Now())
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Reporter lets a running job report its phase and progress. Updates are
+// written on the pool (never in the job's data transaction) at most once per
+// second, and at every phase change.
+type Reporter struct {
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+	jobID  int64
+	now    func() time.Time
+	minGap time.Duration
+
+	mu        sync.Mutex
+	last      time.Time
+	lastPhase string
+	pending   *JobProgress
+	message   string
+}
+
+type reporterKey struct{}
+
+func withReporter(ctx context.Context, r *Reporter) context.Context {
+	return context.WithValue(ctx, reporterKey{}, r)
+}
+
+// ReporterFrom returns the job's reporter; a nil *Reporter is valid and
+// ignores every call (jobs run outside the middleware, e.g. in unit tests).
+func ReporterFrom(ctx context.Context) *Reporter {
+	r, _ := ctx.Value(reporterKey{}).(*Reporter)
+	return r
+}
+
+// Progress records the job's current phase, done/total and a message.
+func (r *Reporter) Progress(ctx context.Context, phase string, done, total int64, message string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.pending = &JobProgress{Phase: phase, Done: done, Total: total}
+	r.message = message
+	due := phase != r.lastPhase || r.now().Sub(r.last) >= r.minGap
+	r.mu.Unlock()
+	if due {
+		r.flush(ctx)
+	}
+}
+
+func (r *Reporter) flush(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	p, msg := r.pending, r.message
+	r.pending = nil
+	if p != nil {
+		r.last, r.lastPhase = r.now(), p.Phase
+	}
+	r.mu.Unlock()
+	if p == nil {
+		return
+	}
+	err := postgres.WithTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
+		b, _ := json.Marshal(p) //nolint:errchkjson // plain struct
+		ids, err := dbsqlc.New(tx).PipelineJobProgress(ctx, dbsqlc.PipelineJobProgressParams{
+			Progress: b, Message: nonEmpty(msg), JobID: r.jobID,
+		})
+		if err != nil {
+			return err
+		}
+		return refreshAll(ctx, tx, ids, r.now())
+	})
+	if err != nil {
+		r.logger.WarnContext(ctx, "progress update failed", slog.Int64("job_id", r.jobID), slog.String("error", err.Error()))
+	}
+}

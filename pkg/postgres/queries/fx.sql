@@ -1,0 +1,35 @@
+-- name: FXRateGet :one
+SELECT * FROM fx_rates WHERE year = @year AND currency = @currency;
+
+-- name: FXRateUpsert :execrows
+-- Inserts or updates an ECB rate; manual rates are never overwritten.
+INSERT INTO fx_rates (year, currency, per_eur, source, months_covered, fetched_at, updated_at)
+VALUES (@year, @currency, @per_eur, @source, @months_covered, now(), now())
+ON CONFLICT (year, currency) DO UPDATE SET
+    per_eur        = excluded.per_eur,
+    source         = excluded.source,
+    months_covered = excluded.months_covered,
+    fetched_at     = excluded.fetched_at,
+    updated_at     = now()
+WHERE fx_rates.source <> 'manual';
+
+-- name: FXRatesByYear :many
+SELECT * FROM fx_rates WHERE year = @year ORDER BY currency;
+
+-- name: IntegrationStateRecord :exec
+INSERT INTO integration_state (name, last_run_at, last_success_at, last_error, details, updated_at)
+VALUES (@name, now(), CASE WHEN @success::boolean THEN now() END, @last_error, @details, now())
+ON CONFLICT (name) DO UPDATE SET
+    last_run_at     = now(),
+    last_success_at = CASE WHEN @success::boolean THEN now() ELSE integration_state.last_success_at END,
+    last_error      = excluded.last_error,
+    details         = excluded.details,
+    updated_at      = now();
+
+-- name: WorkerHeartbeat :exec
+INSERT INTO workers (id, hostname, queues, version, started_at, heartbeat_at)
+VALUES (@id, @hostname, @queues, @version, @started_at, now())
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = now();
+
+-- name: WorkerDelete :exec
+DELETE FROM workers WHERE id = @id;

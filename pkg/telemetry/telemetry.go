@@ -1,0 +1,133 @@
+// Package telemetry wires logging (slog), tracing (OpenTelemetry over OTLP
+// when configured, no-op otherwise), Prometheus metrics and the internal
+// admin listener (/healthz, /readyz, /metrics) shared by api and worker.
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+)
+
+// NewLogger builds the process logger: JSON or text, at the given level.
+func NewLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// SetupTracing installs a global tracer provider exporting over OTLP/HTTP
+// when endpoint is set (the exporter reads the standard OTEL_EXPORTER_OTLP_*
+// variables). Without an endpoint the global no-op provider stays. The
+// returned function flushes and stops the exporter.
+func SetupTracing(ctx context.Context, endpoint, serviceName, version string) (func(context.Context) error, error) {
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	if endpoint == "" {
+		return func(context.Context) error { return nil }, nil
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("error creating OTLP exporter: %w", err)
+	}
+	res := resource.NewWithAttributes(semconv.SchemaURL,
+		semconv.ServiceName(serviceName), semconv.ServiceVersion(version))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	otel.SetTracerProvider(tp)
+	return tp.Shutdown, nil
+}
+
+// NewRegistry returns a Prometheus registry with the Go and process
+// collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// ReadyFunc reports whether the process can serve; nil means ready.
+type ReadyFunc func(ctx context.Context) error
+
+// AdminHandler serves /healthz (liveness, no I/O), /readyz (ready runs the
+// checks) and /metrics.
+func AdminHandler(reg *prometheus.Registry, ready ReadyFunc) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", HealthzHandler)
+	mux.Handle("GET /readyz", ReadyzHandler(ready))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
+
+// HealthzHandler answers 200 as long as the process runs.
+func HealthzHandler(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"status":"ok"}`)
+}
+
+// ReadyzHandler answers 200 when ready returns nil and 503 with the reason
+// otherwise.
+func ReadyzHandler(ready ReadyFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+}
+
+// Server is an HTTP listener with graceful shutdown.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen binds addr (":0" picks a free port) for h.
+func Listen(addr string, h http.Handler) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("error listening on %s: %w", addr, err)
+	}
+	return &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// SetBaseContext makes every request context derive from ctx, so that
+// cancelling ctx ends long-lived requests (SSE streams) before Shutdown.
+func (s *Server) SetBaseContext(ctx context.Context) {
+	s.srv.BaseContext = func(net.Listener) context.Context { return ctx }
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve blocks until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for active requests.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

@@ -1,0 +1,237 @@
+// Package testdb is the test harness for code that talks to PostgreSQL.
+//
+//   - TestTx gives a test its own transaction, rolled back at cleanup, in a
+//     schema migrated once per test process (package). Use it by default.
+//   - TestSchema gives a test a freshly migrated schema of its own and a
+//     pool bound to it, dropped at cleanup. Use it when a River client runs
+//     or LISTEN/NOTIFY is involved.
+//   - WrapTestMain drops the package schema, closes pools and checks for
+//     leaked goroutines after a green run.
+//
+// The database comes from TEST_DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/co2_test?sslmode=disable&pool_max_conns=10);
+// it is created when missing. Only tests import this package.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
+
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+)
+
+// DefaultURL is used when TEST_DATABASE_URL is not set.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/co2_test?sslmode=disable&pool_max_conns=10"
+
+// URL returns the test database URL.
+func URL() string {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+var (
+	sharedOnce sync.Once
+	sharedPool *pgxpool.Pool
+	sharedErr  error
+
+	pkgOnce   sync.Once
+	pkgSchema string
+	pkgErr    error
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// ensureDatabase creates the test database when it does not exist.
+func ensureDatabase(ctx context.Context, dbURL string) error {
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		return fmt.Errorf("error parsing TEST_DATABASE_URL: %w", err)
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("test database server not reachable (set TEST_DATABASE_URL or run `make test`, which starts one): %w", err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return nil // exists (possibly created concurrently by another package)
+	}
+	return err
+}
+
+// Pool returns the process-wide pool on the test database.
+func Pool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	sharedOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if sharedErr = ensureDatabase(ctx, stripPoolParams(URL())); sharedErr != nil {
+			return
+		}
+		sharedPool, sharedErr = pgxpool.New(context.Background(), URL())
+		if sharedErr == nil {
+			sharedErr = sharedPool.Ping(ctx)
+		}
+	})
+	if sharedErr != nil {
+		tb.Fatalf("testdb: %v", sharedErr)
+	}
+	return sharedPool
+}
+
+// RandomName returns prefix followed by 12 random hex digits (a valid,
+// unique schema or object name).
+func RandomName(prefix string) string { return randomName(prefix) }
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// createSchema creates and migrates a schema.
+func createSchema(ctx context.Context, pool *pgxpool.Pool, name string) error {
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("error creating schema %s: %w", name, err)
+	}
+	m, err := postgres.NewMigrator(stripPoolParams(URL()), name, quietLogger())
+	if err != nil {
+		return err
+	}
+	return m.Up(ctx)
+}
+
+func dropSchema(ctx context.Context, pool *pgxpool.Pool, name string) error {
+	_, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
+	return err
+}
+
+// stripPoolParams removes pgxpool-only parameters from a URL so that a
+// plain pgx connection accepts it.
+func stripPoolParams(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// PackageSchema returns the schema migrated once for this test process.
+func PackageSchema(tb testing.TB) string {
+	tb.Helper()
+	pool := Pool(tb)
+	pkgOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		pkgSchema = randomName("pkg_")
+		pkgErr = createSchema(ctx, pool, pkgSchema)
+	})
+	if pkgErr != nil {
+		tb.Fatalf("testdb: %v", pkgErr)
+	}
+	return pkgSchema
+}
+
+// TestTx begins a transaction in the package schema, rolled back when the
+// test ends.
+func TestTx(ctx context.Context, tb testing.TB) pgx.Tx {
+	tb.Helper()
+	schema := PackageSchema(tb)
+	tx, err := Pool(tb).Begin(ctx)
+	if err != nil {
+		tb.Fatalf("testdb: begin: %v", err)
+	}
+	tb.Cleanup(func() { _ = tx.Rollback(context.WithoutCancel(ctx)) })
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		tb.Fatalf("testdb: search_path: %v", err)
+	}
+	return tx
+}
+
+// Schema is a migrated schema owned by one test.
+type Schema struct {
+	Name string
+	Pool *pgxpool.Pool // connections use search_path = Name
+	URL  string        // connection string selecting the schema (for binaries)
+}
+
+// TestSchema creates a migrated schema for one test, dropped at cleanup.
+func TestSchema(ctx context.Context, tb testing.TB) Schema {
+	tb.Helper()
+	admin := Pool(tb)
+	name := randomName("test_")
+	if err := createSchema(ctx, admin, name); err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	u, _ := url.Parse(URL())
+	q := u.Query()
+	q.Set("search_path", name)
+	u.RawQuery = q.Encode()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	tb.Cleanup(func() {
+		pool.Close()
+		_ = dropSchema(context.Background(), admin, name)
+	})
+	return Schema{Name: name, Pool: pool, URL: stripPoolParams(u.String())}
+}
+
+// WrapTestMain runs the tests, drops the package schema, closes the shared
+// pool and, after a green run, fails on leaked goroutines.
+func WrapTestMain(m *testing.M) {
+	before := goleak.IgnoreCurrent()
+	code := m.Run()
+	if sharedPool != nil {
+		if pkgSchema != "" {
+			_ = dropSchema(context.Background(), sharedPool, pkgSchema)
+		}
+		sharedPool.Close()
+	}
+	if code == 0 {
+		if err := goleak.Find(before); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// URLWithoutPoolParams is URL without pgxpool-only parameters.
+func URLWithoutPoolParams() string { return stripPoolParams(URL()) }
+
+// QuietLogger discards everything (for code under test that logs).
+func QuietLogger() *slog.Logger { return quietLogger() }
