@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -38,7 +37,7 @@ func (ECBFXSyncArgs) InsertOpts() river.InsertOpts {
 type ECBFXSyncWorker struct {
 	river.WorkerDefaults[ECBFXSyncArgs]
 
-	Pool   *pgxpool.Pool
+	DB     postgres.DB
 	Client *fx.Client
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -83,7 +82,7 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 		w.Logger.WarnContext(ctx, "ECB answer row skipped", slog.String("warning", wn.String()))
 	}
 
-	return postgres.WithTx(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+	return postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
 		changed := 0
 		for _, r := range all {
@@ -143,7 +142,7 @@ func upsertRate(ctx context.Context, q *dbsqlc.Queries, r fx.Rate) (bool, error)
 
 func (w *ECBFXSyncWorker) recordFailure(ctx context.Context, cause error) {
 	msg := cause.Error()
-	err := dbsqlc.New(w.Pool).IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
+	err := dbsqlc.New(w.DB).IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
 		Name: "ecb", Success: false, LastError: &msg, Details: json.RawMessage(`{}`),
 	})
 	if err != nil {

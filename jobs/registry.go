@@ -25,7 +25,7 @@ type Deps struct {
 // Workers registers every job kind.
 func Workers(d Deps) *river.Workers {
 	w := river.NewWorkers()
-	river.AddWorker(w, &ECBFXSyncWorker{Pool: d.Pool, Client: d.ECB, Logger: d.Logger, Now: d.Now})
+	river.AddWorker(w, &ECBFXSyncWorker{DB: d.Pool, Client: d.ECB, Logger: d.Logger, Now: d.Now})
 	river.AddWorker(w, &NoopWorker{})
 	return w
 }

@@ -108,3 +108,10 @@ func WithTxV[T any](ctx context.Context, db TxBeginner, fn func(ctx context.Cont
 	}
 	return v, nil
 }
+
+// DB is a pool or a transaction: it runs queries and opens (nested)
+// transactions. Workers take a DB so tests can hand them a test transaction.
+type DB interface {
+	DBTX
+	TxBeginner
+}

@@ -1,0 +1,81 @@
+# co2-calculator — one Makefile. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO            ?= go
+BIN           := $(CURDIR)/bin
+TOOLS         := $(CURDIR)/.bin
+SQLC_VERSION  := v1.31.1
+GOLANGCI_VERSION := v2.15.0
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GIT_SHA       ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS       := -s -w -X github.com/co2-calculator/co2-calculator/pkg/buildinfo.Version=$(VERSION) \
+                 -X github.com/co2-calculator/co2-calculator/pkg/buildinfo.GitSHA=$(GIT_SHA) \
+                 -X github.com/co2-calculator/co2-calculator/pkg/buildinfo.BuildTime=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# Databases: used when they answer, otherwise scripts/pg.sh starts a private
+# cluster under .data/postgres (installing PostgreSQL with apt-get if needed).
+DATABASE_URL      ?= postgres://postgres@127.0.0.1:5432/co2_dev?sslmode=disable
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/co2_test?sslmode=disable&pool_max_conns=20
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_\/-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the api, worker and migrate binaries into bin/
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/api ./cmd/worker ./cmd/migrate
+
+.PHONY: run
+run: build ## Run the whole system locally (migrate, then api + worker + fakes; Ctrl-C stops all)
+	@eval "$$(scripts/pg.sh ensure DATABASE_URL '$(DATABASE_URL)')" && scripts/run.sh
+
+.PHONY: test
+test: ## vet + all tests with the race detector (starts PostgreSQL if none answers)
+	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
+	  $(GO) vet ./... && \
+	  $(GO) test -race -count=1 -timeout 15m ./...
+
+.PHONY: test/race
+test/race: test ## Alias of test (tests always run with -race)
+
+.PHONY: bench
+bench: ## Benchmarks: job latency/throughput, engine, ... (figures for the issue notes)
+	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
+	  $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./cmd/worker/ && \
+	  $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $$($(GO) list ./pkg/... | grep -v testdb)
+
+.PHONY: lint
+lint: ## golangci-lint (pinned) and go vet
+	$(GO) vet ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
+
+$(TOOLS)/sqlc:
+	GOBIN=$(TOOLS) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+.PHONY: generate
+generate: $(TOOLS)/sqlc ## Regenerate sqlc code
+	$(TOOLS)/sqlc generate
+
+.PHONY: verify
+verify: $(TOOLS)/sqlc ## Check generated code is fresh (sqlc diff, River SQL, go mod tidy)
+	$(TOOLS)/sqlc diff
+	$(GO) test -count=1 -run TestRiverFilesFresh ./migrations/
+	$(GO) mod tidy -diff
+
+.PHONY: river-sql
+river-sql: ## Re-export River's migrations into migrations/river (after a River upgrade)
+	$(GO) run ./migrations/riversql -dir migrations/river
+
+.PHONY: tidy
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+.PHONY: db/reset
+db/reset: build ## Drop and re-create the development database schema
+	@eval "$$(scripts/pg.sh ensure DATABASE_URL '$(DATABASE_URL)')" && \
+	  $(BIN)/migrate down --all && $(BIN)/migrate up
+
+.PHONY: db/stop
+db/stop: ## Stop the private PostgreSQL cluster (if one was started)
+	scripts/pg.sh stop

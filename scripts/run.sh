@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole system in the foreground: migrate up, then api, worker and
+# the fake external services. Ctrl-C stops everything. Called by `make run`
+# with DATABASE_URL set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?DATABASE_URL must be set (make run sets it)}"
+
+export APP_ENV=${APP_ENV:-dev}
+export LOG_FORMAT=${LOG_FORMAT:-text}
+export COOKIE_SECURE=${COOKIE_SECURE:-false}
+HTTP_PORT=${HTTP_PORT:-8080}
+fixtures=../shared/data/external
+
+bin/migrate up
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+if [ -d "$fixtures" ] && [ -z "${ECB_BASE_URL:-}" ]; then
+  bin/worker fakes --addr 127.0.0.1:8099 --data "$fixtures" &
+  pids+=($!)
+  export ECB_BASE_URL=http://127.0.0.1:8099/ecb
+fi
+
+HTTP_ADDR=":$HTTP_PORT" ADMIN_ADDR=127.0.0.1:9090 bin/api serve &
+pids+=($!)
+ADMIN_ADDR=127.0.0.1:9091 bin/worker run &
+pids+=($!)
+
+echo
+echo "co2-calculator is running: http://localhost:$HTTP_PORT  (API: http://localhost:$HTTP_PORT/api/v1/openapi.json)"
+echo "admin: api http://127.0.0.1:9090/metrics, worker http://127.0.0.1:9091/metrics — Ctrl-C stops everything"
+echo
+wait -n "${pids[@]}"
