@@ -38,8 +38,6 @@ type startedFunc func(adminAddr string)
 // to finish; after that, or as soon as hard is closed, their contexts are
 // cancelled (River retries them later: every job is safe to re-run).
 func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *slog.Logger, started startedFunc) error {
-	logger.InfoContext(ctx, "worker starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
-
 	queues, err := jobs.ParseQueues(cfg.Queues)
 	if err != nil {
 		return fmt.Errorf("invalid configuration: WORKER_QUEUES: %w", err)
@@ -48,6 +46,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	if err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
+	logger.InfoContext(ctx, "worker starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
 	shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
 	if err != nil {
 		return err
@@ -117,7 +116,9 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	if err != nil {
 		return fmt.Errorf("error creating River client: %w", err)
 	}
-	if err := client.Start(ctx); err != nil {
+	// Cancelling the context given to Start cancels running jobs at once, so
+	// River gets a context of its own: shutdown goes through Stop below.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
