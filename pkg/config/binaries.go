@@ -128,7 +128,8 @@ func Docs(binary string) []Var {
 func (e *env) cronExpr(name, def, doc string) string {
 	v, set := e.raw(name, def, doc, false)
 	if _, present := e.lookup(name); present && !set {
-		return "" // explicitly empty: disabled
+		e.values[name] = "" // explicitly empty: disabled (and logged as such)
+		return ""
 	}
 	if _, err := cron.ParseStandard(v); err != nil {
 		e.fail(name, "invalid cron expression %q: %v", v, err)

@@ -247,4 +247,3 @@ func Help(vars []Var) string {
 	}
 	return b.String()
 }
-

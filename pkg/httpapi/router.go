@@ -13,10 +13,11 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
@@ -48,15 +49,28 @@ type Server struct {
 }
 
 // NewRouter builds the public router: /healthz, /readyz and /api/v1/...
-func NewRouter(d Deps) http.Handler {
-	s := &Server{Deps: d, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
-	metrics := newHTTPMetrics(d.Registry)
+func NewRouter(d Deps) http.Handler { return newServer(d).handler() }
+
+func newServer(d Deps) *Server {
+	return &Server{Deps: d, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
+}
+
+// handler wraps the route table with OpenTelemetry.
+func (s *Server) handler() http.Handler {
+	return otelhttp.NewHandler(s.routes(), "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+		return r.Method + " " + r.URL.Path
+	}))
+}
+
+// routes is the whole route table (chi.Walk-able, see the OpenAPI drift test).
+func (s *Server) routes() chi.Router {
+	metrics := newHTTPMetrics(s.Registry)
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestIDHeader, middleware.RealIP, recoverer(d.Logger), metrics.middleware)
+	r.Use(middleware.RequestID, requestIDHeader, middleware.RealIP, recoverer(s.Logger), metrics.middleware)
 
 	r.Get("/healthz", telemetry.HealthzHandler)
-	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(d.Ready))
+	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(s.Ready))
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Get("/openapi.json", s.openAPI)
@@ -68,14 +82,12 @@ func NewRouter(d Deps) http.Handler {
 		r.Get("/fx-rates", s.fxRates)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: nil}})
+		writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: []apperr.FieldError{}}})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorPayload{Code: "bad_request", Message: "method not allowed"}})
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorPayload{Code: "bad_request", Message: "method not allowed", Details: []apperr.FieldError{}}})
 	})
-	return otelhttp.NewHandler(r, "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method + " " + r.URL.Path
-	}))
+	return r
 }
 
 func (s *Server) version(w http.ResponseWriter, _ *http.Request) {

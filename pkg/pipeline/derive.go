@@ -158,7 +158,9 @@ func Derive(k Kind, cancelled bool, jobs []Job, now time.Time) Derived {
 	phases := kindPhases[k]
 	d := Derived{Counters: map[string]float64{}, JobCount: len(jobs)}
 
-	started, allTerminal := false, true
+	// With no linked job nothing is terminal yet: the first phase is the
+	// current one (not the last, which would show 66 % before any work).
+	started, allTerminal := false, len(jobs) > 0
 	rootCount, rootFailed, anyFailed := 0, 0, false
 	var firstFailAt *time.Time
 	for _, j := range jobs {

@@ -49,13 +49,30 @@ func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
 	}
 	rep := &Reporter{pool: m.pool, logger: m.logger, jobID: job.ID, now: m.now, minGap: time.Second}
+	defer func() {
+		// River turns a panic into a failed attempt; record it the same way
+		// (or the link stays `running` forever), then let River see it.
+		if r := recover(); r != nil {
+			m.end(ctx, job, rep, fmt.Errorf("panic: %v", r))
+			panic(r)
+		}
+	}()
 	err := doInner(withReporter(ctx, rep))
-	rep.flush(context.WithoutCancel(ctx))
-	if ferr := m.finish(context.WithoutCancel(ctx), job, err); ferr != nil {
-		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job end",
-			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", ferr.Error()))
-	}
+	m.end(ctx, job, rep, err)
 	return err
+}
+
+// end flushes the last progress and records the outcome of an attempt.
+func (m *Middleware) end(ctx context.Context, job *rivertype.JobRow, rep *Reporter, workErr error) {
+	// Why the job's context ended (remote cancel, client shutdown) is only
+	// known here: it is lost with WithoutCancel.
+	cause := context.Cause(ctx)
+	ctx = context.WithoutCancel(ctx)
+	rep.flush(ctx)
+	if err := m.finish(ctx, job, workErr, cause); err != nil {
+		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job end",
+			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
+	}
 }
 
 func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
@@ -88,7 +105,9 @@ func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
 	})
 }
 
-func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr error) error {
+// finish records the outcome of an attempt; ctxCause is the cause of the
+// job context's end (nil while it was live), mirroring River's executor.
+func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr, ctxCause error) error {
 	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
 		params := dbsqlc.PipelineJobFinishParams{JobID: job.ID}
 		var cancelErr *rivertype.JobCancelError
@@ -98,14 +117,24 @@ func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr 
 			// Jobs that complete in their own transaction already recorded
 			// their result with FinishTx; this is a no-op for them.
 			params.State = string(JobSucceeded)
+		case errors.Is(ctxCause, rivertype.ErrJobCancelledRemotely):
+			// River cancels the job whatever it returned (usually
+			// context.Canceled).
+			params.State = string(JobCancelled)
 		case errors.As(workErr, &snoozeErr):
 			params.State = string(JobQueued)
+		case errors.As(workErr, &cancelErr) && errors.Unwrap(cancelErr) == nil:
+			params.State = string(JobCancelled) // JobCancel(nil): no error to show
 		case errors.As(workErr, &cancelErr):
 			params.State = string(JobFailed)
 			if errors.Is(workErr, context.Canceled) {
 				params.State = string(JobCancelled)
 			}
 			params.Message = ptr(errorMessage(workErr))
+		case ctxCause != nil && errors.Is(workErr, context.Canceled):
+			// The worker shut down mid-job: River makes the job available
+			// again without counting the attempt.
+			params.State = string(JobQueued)
 		case job.Attempt < job.MaxAttempts:
 			params.State = string(JobRetrying)
 			params.Message = ptr(fmt.Sprintf("attempt %d of %d failed, will retry: %s", job.Attempt, job.MaxAttempts, errorMessage(workErr)))
