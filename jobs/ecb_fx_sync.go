@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -69,7 +70,7 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 		rates, warns, err := w.Client.RatesForYear(ctx, year, now().UTC())
 		warnings = append(warnings, warns...)
 		if err != nil {
-			w.recordFailure(ctx, err)
+			w.recordFailure(ctx, job.ID, err)
 			if fx.IsTransient(err) {
 				return fmt.Errorf("error fetching ECB rates for %d: %w", year, err)
 			}
@@ -97,14 +98,16 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 		// TODO(footprint core): request emission_recalc of purchases and
 		// external_cloud_ai for changed ready/open years (jobs.md §4.7).
 		details, _ := json.Marshal(map[string]any{"years": years, "rates": len(all), "rates_changed": changed, "warnings": len(warnings)}) //nolint:errchkjson // plain map
+		msg := fmt.Sprintf("%d rates fetched, %d changed", len(all), changed)
 		if err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
-			Name: "ecb", Success: true, Details: details,
+			Name: "ecb", Success: true, LastStatus: ptr("SUCCESS"), LastMessage: &msg,
+			LastPipelineID: firstPipeline(ctx, q, job.ID), Details: details,
 		}); err != nil {
 			return fmt.Errorf("error recording integration state: %w", err)
 		}
 		if err := pipeline.FinishTx(ctx, tx, job.ID, pipeline.Result{
 			Counters: map[string]any{"rows_fetched": len(all), "rates_changed": changed, "row_warnings": len(warnings)},
-			Message:  fmt.Sprintf("%d rates fetched, %d changed", len(all), changed),
+			Message:  msg,
 		}); err != nil {
 			return err
 		}
@@ -140,12 +143,25 @@ func upsertRate(ctx context.Context, q *dbsqlc.Queries, r fx.Rate) (bool, error)
 	return !hadPrev || math.Abs(r.PerEUR-prev.PerEur)/prev.PerEur > 1e-9, nil
 }
 
-func (w *ECBFXSyncWorker) recordFailure(ctx context.Context, cause error) {
+func (w *ECBFXSyncWorker) recordFailure(ctx context.Context, jobID int64, cause error) {
 	msg := cause.Error()
-	err := dbsqlc.New(w.DB).IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
-		Name: "ecb", Success: false, LastError: &msg, Details: json.RawMessage(`{}`),
+	q := dbsqlc.New(w.DB)
+	err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
+		Name: "ecb", Success: false, LastStatus: ptr("FAILED"), LastMessage: &msg,
+		LastPipelineID: firstPipeline(ctx, q, jobID), Details: json.RawMessage(`{}`),
 	})
 	if err != nil {
 		w.Logger.WarnContext(ctx, "could not record ECB failure", slog.String("error", err.Error()))
 	}
 }
+
+// firstPipeline returns one pipeline the job is linked to, if any.
+func firstPipeline(ctx context.Context, q *dbsqlc.Queries, jobID int64) *uuid.UUID {
+	ids, err := q.PipelineIDsByJob(ctx, jobID)
+	if err != nil || len(ids) == 0 {
+		return nil
+	}
+	return &ids[0]
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -142,7 +142,7 @@ func TestECBFXSync(t *testing.T) {
 		require.False(t, errors.As(err, &cancelErr), "transient errors must be retried, not cancelled")
 		require.Equal(t, river.EventKindJobFailed, res.EventKind)
 		var lastErr string
-		require.NoError(t, b.tx.QueryRow(ctx, `SELECT last_error FROM integration_state WHERE name = 'ecb'`).Scan(&lastErr))
+		require.NoError(t, b.tx.QueryRow(ctx, `SELECT last_message FROM integration_state WHERE name = 'ecb'`).Scan(&lastErr))
 		require.Contains(t, lastErr, "503")
 	})
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,11 @@ type MetricsMiddleware struct {
 	river.MiddlewareDefaults
 	worked   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	running  atomic.Int64
 }
+
+// Running is the number of jobs this process is working right now.
+func (m *MetricsMiddleware) Running() int64 { return m.running.Load() }
 
 // NewMetricsMiddleware registers the job metrics on reg.
 func NewMetricsMiddleware(reg prometheus.Registerer) *MetricsMiddleware {
@@ -45,7 +50,9 @@ var _ rivertype.WorkerMiddleware = (*MetricsMiddleware)(nil)
 // Work implements rivertype.WorkerMiddleware.
 func (m *MetricsMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
 	start := time.Now()
+	m.running.Add(1)
 	err := doInner(ctx)
+	m.running.Add(-1)
 	m.duration.WithLabelValues(job.Kind).Observe(time.Since(start).Seconds())
 	var cancelErr *rivertype.JobCancelError
 	var snoozeErr *rivertype.JobSnoozeError

@@ -51,11 +51,9 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 
 	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)
 	reg := telemetry.NewRegistry()
-	ready := func(ctx context.Context) error {
-		if err := pool.Ping(ctx); err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
-		return postgres.CheckSchema(ctx, pool)
+	ready := telemetry.Checks{
+		{Name: "database", Fn: pool.Ping},
+		{Name: "migrations", Fn: func(ctx context.Context) error { return postgres.CheckSchema(ctx, pool) }},
 	}
 	appVersion, _ := migrations.Sets()[1].LatestVersion()
 	router := httpapi.NewRouter(httpapi.Deps{

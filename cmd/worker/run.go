@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -63,14 +62,14 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	reg.MustRegister(jobs.NewQueueDepthCollector(pool, logger, slices.Sorted(maps.Keys(queues))))
 
 	var clientStarted atomic.Bool
-	ready := func(ctx context.Context) error {
-		if err := pool.Ping(ctx); err != nil {
-			return fmt.Errorf("database: %w", err)
-		}
-		if !clientStarted.Load() {
-			return errors.New("river client not started")
-		}
-		return nil
+	ready := telemetry.Checks{
+		{Name: "database", Fn: pool.Ping},
+		{Name: "river", Fn: func(context.Context) error {
+			if !clientStarted.Load() {
+				return errors.New("river client not started")
+			}
+			return nil
+		}},
 	}
 	admin, err := telemetry.Listen(cfg.AdminAddr, telemetry.AdminHandler(reg, ready))
 	if err != nil {
@@ -99,11 +98,12 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		return err
 	}
 
+	metricsMW := jobs.NewMetricsMiddleware(reg)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues:                      queues,
 		Workers:                     jobs.Workers(jobs.Deps{Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil)}),
 		PeriodicJobs:                periodic,
-		Middleware:                  middlewares(pool, logger, reg),
+		Middleware:                  middlewares(pool, logger, metricsMW),
 		RetryPolicy:                 jobs.RetryPolicy{},
 		FetchCooldown:               cfg.FetchCooldown,
 		FetchPollInterval:           cfg.FetchPollInterval,
@@ -127,7 +127,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	clientStarted.Store(true)
 	logger.InfoContext(ctx, "worker started", slog.Any("queues", cfg.Queues))
 
-	hb := newHeartbeat(pool, logger, cfg.Queues)
+	hb := newHeartbeat(pool, logger, cfg.Queues, metricsMW.Running)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); hb.run(ctx) }()
 
@@ -160,10 +160,10 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 
 // middlewares wrap every job: tracing outermost, then metrics, then the
 // pipeline bookkeeping.
-func middlewares(pool *pgxpool.Pool, logger *slog.Logger, reg prometheus.Registerer) []rivertype.Middleware {
+func middlewares(pool *pgxpool.Pool, logger *slog.Logger, metrics *jobs.MetricsMiddleware) []rivertype.Middleware {
 	return []rivertype.Middleware{
 		otelriver.NewMiddleware(nil),
-		jobs.NewMetricsMiddleware(reg),
+		metrics,
 		pipeline.NewMiddleware(pool, logger, jobs.AutoPipelines()),
 	}
 }
@@ -176,11 +176,12 @@ type heartbeat struct {
 	host    string
 	queues  string
 	started time.Time
+	running func() int64
 }
 
-func newHeartbeat(pool *pgxpool.Pool, logger *slog.Logger, queues string) *heartbeat {
+func newHeartbeat(pool *pgxpool.Pool, logger *slog.Logger, queues string, running func() int64) *heartbeat {
 	host, _ := os.Hostname()
-	return &heartbeat{pool: pool, logger: logger, id: host + "-" + uuid.NewString()[:8], host: host, queues: queues, started: time.Now()}
+	return &heartbeat{pool: pool, logger: logger, id: host + "-" + uuid.NewString()[:8], host: host, queues: queues, started: time.Now(), running: running}
 }
 
 func (h *heartbeat) run(ctx context.Context) {
@@ -204,7 +205,8 @@ func (h *heartbeat) beat(ctx context.Context) {
 	}
 	b, _ := json.Marshal(qs) //nolint:errchkjson // map of ints
 	err := dbsqlc.New(h.pool).WorkerHeartbeat(ctx, dbsqlc.WorkerHeartbeatParams{
-		ID: h.id, Hostname: h.host, Queues: b, Version: buildinfo.Version, StartedAt: h.started,
+		ID: h.id, Hostname: h.host, Queues: b, Version: buildinfo.Version, GitSha: buildinfo.SHA(),
+		RunningJobs: int32(h.running()), StartedAt: h.started, //nolint:gosec // small
 	})
 	if err != nil && ctx.Err() == nil {
 		h.logger.Warn("heartbeat failed", slog.String("error", err.Error()))

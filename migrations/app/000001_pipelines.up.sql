@@ -79,22 +79,26 @@ CREATE TABLE fx_rates (
     PRIMARY KEY (year, currency)
 );
 
--- Last run of each external integration (ecb, accred, tableau, elasticsearch).
+-- Last run of each external integration (tableau, ecb, accred, elasticsearch).
 CREATE TABLE integration_state (
-    name            text PRIMARY KEY,
-    last_run_at     timestamptz,
-    last_success_at timestamptz,
-    last_error      text,
-    details         jsonb NOT NULL DEFAULT '{}',
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    name             text PRIMARY KEY CHECK (name IN ('tableau', 'ecb', 'accred', 'elasticsearch')),
+    last_attempt_at  timestamptz,
+    last_success_at  timestamptz,
+    last_status      text,
+    last_message     text,
+    last_pipeline_id uuid,
+    details          jsonb NOT NULL DEFAULT '{}',
+    updated_at       timestamptz NOT NULL DEFAULT now()
 );
 
 -- Worker heartbeats (one row per worker process).
 CREATE TABLE workers (
     id           text PRIMARY KEY,
     hostname     text NOT NULL,
-    queues       jsonb NOT NULL,
     version      text NOT NULL,
+    git_sha      text NOT NULL DEFAULT '',
+    queues       jsonb NOT NULL,
+    running_jobs integer NOT NULL DEFAULT 0,
     started_at   timestamptz NOT NULL,
     heartbeat_at timestamptz NOT NULL
 );

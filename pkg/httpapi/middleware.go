@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 )
@@ -65,5 +66,7 @@ func (m *httpMetrics) middleware(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		m.duration.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Observe(time.Since(start).Seconds())
+		// Name the otelhttp span after the route pattern, not the raw path.
+		trace.SpanFromContext(r.Context()).SetName(r.Method + " " + route)
 	})
 }

@@ -29,7 +29,7 @@ type Deps struct {
 	Listener *pipeline.Listener
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
-	Ready    telemetry.ReadyFunc
+	Ready    telemetry.Checks
 	Version  VersionInfo
 }
 
@@ -58,7 +58,7 @@ func newServer(d Deps) *Server {
 // handler wraps the route table with OpenTelemetry.
 func (s *Server) handler() http.Handler {
 	return otelhttp.NewHandler(s.routes(), "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-		return r.Method + " " + r.URL.Path
+		return r.Method // renamed to the route pattern once routed (middleware.go)
 	}))
 }
 

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,7 +194,7 @@ func TestRouter(t *testing.T) {
 		{name: "MethodNotAllowed", method: http.MethodPost, url: "/api/v1/fx-rates?year=2025", status: http.StatusMethodNotAllowed,
 			want: `{"error":{"code":"bad_request","message":"method not allowed","details":[]}}`},
 		{name: "MetricsNotPublic", method: http.MethodGet, url: "/metrics", status: http.StatusNotFound, want: notFound},
-		{name: "Readyz", method: http.MethodGet, url: "/readyz", status: http.StatusOK, want: `{"status":"ok"}`},
+		{name: "Readyz", method: http.MethodGet, url: "/readyz", status: http.StatusOK, want: `{"status":"ok","checks":{"database":"ok"}}`},
 		{name: "UnknownAPIRoute", method: http.MethodGet, url: "/api/v1/nope", status: http.StatusNotFound, want: notFound},
 		{name: "UnknownRoute", method: http.MethodGet, url: "/nope", status: http.StatusNotFound, want: notFound},
 		{name: "Version", method: http.MethodGet, url: "/api/v1/version", status: http.StatusOK,
@@ -229,13 +231,15 @@ func TestReadyz(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		ready  func(context.Context) error
+		ready  telemetry.Checks
 		status int
 		want   string
 	}{
-		{name: "NotReady", ready: func(context.Context) error { return errors.New("database: connection refused") },
-			status: http.StatusServiceUnavailable, want: `{"status":"unavailable","reason":"database: connection refused"}`},
-		{name: "Ready", ready: ready, status: http.StatusOK, want: `{"status":"ok"}`},
+		{name: "NotReady", ready: telemetry.Checks{
+			{Name: "database", Fn: func(context.Context) error { return errors.New("connection refused") }},
+			{Name: "migrations", Fn: readyOK},
+		}, status: http.StatusServiceUnavailable, want: `{"status":"unavailable","checks":{"database":"connection refused","migrations":"skipped"}}`},
+		{name: "Ready", ready: ready, status: http.StatusOK, want: `{"status":"ok","checks":{"database":"ok"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

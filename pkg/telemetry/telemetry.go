@@ -62,12 +62,37 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// ReadyFunc reports whether the process can serve; nil means ready.
-type ReadyFunc func(ctx context.Context) error
+// Check is one named readiness check; nil from Fn means it passes.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
 
-// AdminHandler serves /healthz (liveness, no I/O), /readyz (ready runs the
-// checks) and /metrics.
-func AdminHandler(reg *prometheus.Registry, ready ReadyFunc) http.Handler {
+// Checks is the list of readiness checks of a process.
+type Checks []Check
+
+// Run runs every check and returns the report and whether all passed. A
+// check is skipped (reported "skipped") once an earlier one failed.
+func (cs Checks) Run(ctx context.Context) (map[string]string, bool) {
+	report := make(map[string]string, len(cs))
+	ok := true
+	for _, c := range cs {
+		if !ok {
+			report[c.Name] = "skipped"
+			continue
+		}
+		if err := c.Fn(ctx); err != nil {
+			report[c.Name], ok = err.Error(), false
+			continue
+		}
+		report[c.Name] = "ok"
+	}
+	return report, ok
+}
+
+// AdminHandler serves /healthz (liveness, no I/O), /readyz (runs the checks)
+// and /metrics.
+func AdminHandler(reg *prometheus.Registry, ready Checks) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", HealthzHandler)
 	mux.Handle("GET /readyz", ReadyzHandler(ready))
@@ -81,19 +106,20 @@ func HealthzHandler(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, `{"status":"ok"}`)
 }
 
-// ReadyzHandler answers 200 when ready returns nil and 503 with the reason
-// otherwise.
-func ReadyzHandler(ready ReadyFunc) http.Handler {
+// ReadyzHandler answers {"status": "ok"|"unavailable", "checks": {name:
+// "ok"|reason|"skipped"}}, with 503 when a check fails.
+func ReadyzHandler(ready Checks) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
+		report, ok := ready.Run(ctx)
 		w.Header().Set("Content-Type", "application/json")
-		if err := ready(ctx); err != nil {
+		status := "ok"
+		if !ok {
+			status = "unavailable"
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "reason": err.Error()})
-			return
 		}
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "checks": report})
 	})
 }
 

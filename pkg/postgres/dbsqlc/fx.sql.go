@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 const fXRateGet = `-- name: FXRateGet :one
@@ -103,28 +105,34 @@ func (q *Queries) FXRatesByYear(ctx context.Context, year int32) ([]FxRate, erro
 }
 
 const integrationStateRecord = `-- name: IntegrationStateRecord :exec
-INSERT INTO integration_state (name, last_run_at, last_success_at, last_error, details, updated_at)
-VALUES ($1, now(), CASE WHEN $2::boolean THEN now() END, $3, $4, now())
+INSERT INTO integration_state (name, last_attempt_at, last_success_at, last_status, last_message, last_pipeline_id, details, updated_at)
+VALUES ($1, now(), CASE WHEN $2::boolean THEN now() END, $3, $4, $5, $6, now())
 ON CONFLICT (name) DO UPDATE SET
-    last_run_at     = now(),
-    last_success_at = CASE WHEN $2::boolean THEN now() ELSE integration_state.last_success_at END,
-    last_error      = excluded.last_error,
-    details         = excluded.details,
-    updated_at      = now()
+    last_attempt_at  = now(),
+    last_success_at  = CASE WHEN $2::boolean THEN now() ELSE integration_state.last_success_at END,
+    last_status      = excluded.last_status,
+    last_message     = excluded.last_message,
+    last_pipeline_id = coalesce(excluded.last_pipeline_id, integration_state.last_pipeline_id),
+    details          = CASE WHEN $2::boolean THEN excluded.details ELSE integration_state.details END,
+    updated_at       = now()
 `
 
 type IntegrationStateRecordParams struct {
-	Name      string          `json:"name"`
-	Success   bool            `json:"success"`
-	LastError *string         `json:"last_error"`
-	Details   json.RawMessage `json:"details"`
+	Name           string          `json:"name"`
+	Success        bool            `json:"success"`
+	LastStatus     *string         `json:"last_status"`
+	LastMessage    *string         `json:"last_message"`
+	LastPipelineID *uuid.UUID      `json:"last_pipeline_id"`
+	Details        json.RawMessage `json:"details"`
 }
 
 func (q *Queries) IntegrationStateRecord(ctx context.Context, arg IntegrationStateRecordParams) error {
 	_, err := q.db.Exec(ctx, integrationStateRecord,
 		arg.Name,
 		arg.Success,
-		arg.LastError,
+		arg.LastStatus,
+		arg.LastMessage,
+		arg.LastPipelineID,
 		arg.Details,
 	)
 	return err
@@ -140,25 +148,29 @@ func (q *Queries) WorkerDelete(ctx context.Context, id string) error {
 }
 
 const workerHeartbeat = `-- name: WorkerHeartbeat :exec
-INSERT INTO workers (id, hostname, queues, version, started_at, heartbeat_at)
-VALUES ($1, $2, $3, $4, $5, now())
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+INSERT INTO workers (id, hostname, version, git_sha, queues, running_jobs, started_at, heartbeat_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), running_jobs = excluded.running_jobs
 `
 
 type WorkerHeartbeatParams struct {
-	ID        string          `json:"id"`
-	Hostname  string          `json:"hostname"`
-	Queues    json.RawMessage `json:"queues"`
-	Version   string          `json:"version"`
-	StartedAt time.Time       `json:"started_at"`
+	ID          string          `json:"id"`
+	Hostname    string          `json:"hostname"`
+	Version     string          `json:"version"`
+	GitSha      string          `json:"git_sha"`
+	Queues      json.RawMessage `json:"queues"`
+	RunningJobs int32           `json:"running_jobs"`
+	StartedAt   time.Time       `json:"started_at"`
 }
 
 func (q *Queries) WorkerHeartbeat(ctx context.Context, arg WorkerHeartbeatParams) error {
 	_, err := q.db.Exec(ctx, workerHeartbeat,
 		arg.ID,
 		arg.Hostname,
-		arg.Queues,
 		arg.Version,
+		arg.GitSha,
+		arg.Queues,
+		arg.RunningJobs,
 		arg.StartedAt,
 	)
 	return err

@@ -73,12 +73,14 @@ type FxRate struct {
 }
 
 type IntegrationState struct {
-	Name          string          `json:"name"`
-	LastRunAt     *time.Time      `json:"last_run_at"`
-	LastSuccessAt *time.Time      `json:"last_success_at"`
-	LastError     *string         `json:"last_error"`
-	Details       json.RawMessage `json:"details"`
-	UpdatedAt     time.Time       `json:"updated_at"`
+	Name           string          `json:"name"`
+	LastAttemptAt  *time.Time      `json:"last_attempt_at"`
+	LastSuccessAt  *time.Time      `json:"last_success_at"`
+	LastStatus     *string         `json:"last_status"`
+	LastMessage    *string         `json:"last_message"`
+	LastPipelineID *uuid.UUID      `json:"last_pipeline_id"`
+	Details        json.RawMessage `json:"details"`
+	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 type Pipeline struct {
@@ -191,8 +193,10 @@ type SchemaMigration struct {
 type Worker struct {
 	ID          string          `json:"id"`
 	Hostname    string          `json:"hostname"`
-	Queues      json.RawMessage `json:"queues"`
 	Version     string          `json:"version"`
+	GitSha      string          `json:"git_sha"`
+	Queues      json.RawMessage `json:"queues"`
+	RunningJobs int32           `json:"running_jobs"`
 	StartedAt   time.Time       `json:"started_at"`
 	HeartbeatAt time.Time       `json:"heartbeat_at"`
 }

@@ -17,19 +17,21 @@ WHERE fx_rates.source <> 'manual';
 SELECT * FROM fx_rates WHERE year = @year ORDER BY currency;
 
 -- name: IntegrationStateRecord :exec
-INSERT INTO integration_state (name, last_run_at, last_success_at, last_error, details, updated_at)
-VALUES (@name, now(), CASE WHEN @success::boolean THEN now() END, @last_error, @details, now())
+INSERT INTO integration_state (name, last_attempt_at, last_success_at, last_status, last_message, last_pipeline_id, details, updated_at)
+VALUES (@name, now(), CASE WHEN @success::boolean THEN now() END, @last_status, @last_message, @last_pipeline_id, @details, now())
 ON CONFLICT (name) DO UPDATE SET
-    last_run_at     = now(),
-    last_success_at = CASE WHEN @success::boolean THEN now() ELSE integration_state.last_success_at END,
-    last_error      = excluded.last_error,
-    details         = excluded.details,
-    updated_at      = now();
+    last_attempt_at  = now(),
+    last_success_at  = CASE WHEN @success::boolean THEN now() ELSE integration_state.last_success_at END,
+    last_status      = excluded.last_status,
+    last_message     = excluded.last_message,
+    last_pipeline_id = coalesce(excluded.last_pipeline_id, integration_state.last_pipeline_id),
+    details          = CASE WHEN @success::boolean THEN excluded.details ELSE integration_state.details END,
+    updated_at       = now();
 
 -- name: WorkerHeartbeat :exec
-INSERT INTO workers (id, hostname, queues, version, started_at, heartbeat_at)
-VALUES (@id, @hostname, @queues, @version, @started_at, now())
-ON CONFLICT (id) DO UPDATE SET heartbeat_at = now();
+INSERT INTO workers (id, hostname, version, git_sha, queues, running_jobs, started_at, heartbeat_at)
+VALUES (@id, @hostname, @version, @git_sha, @queues, @running_jobs, @started_at, now())
+ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), running_jobs = excluded.running_jobs;
 
 -- name: WorkerDelete :exec
 DELETE FROM workers WHERE id = @id;
