@@ -67,7 +67,7 @@ func (s *Server) routes() chi.Router {
 	metrics := newHTTPMetrics(s.Registry)
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestIDHeader, middleware.RealIP, recoverer(s.Logger), metrics.middleware)
+	r.Use(middleware.RequestID, requestIDHeader, recoverer(s.Logger), metrics.middleware)
 
 	r.Get("/healthz", telemetry.HealthzHandler)
 	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(s.Ready))
