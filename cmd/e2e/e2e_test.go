@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -299,4 +300,27 @@ func httpBody(t *testing.T, url string) string {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// A second signal cancels running jobs at once instead of waiting for the
+// shutdown timeout; the job is handed back for a retry.
+func TestWorkerSecondSignalCancelsRunningJobs(t *testing.T) {
+	t.Parallel()
+	bin := binaries(t)
+	dbURL := freshDatabase(t)
+	env := []string{"DATABASE_URL=" + dbURL}
+	runCmd(t, bin+"/migrate", env, "up")
+	pool := newPool(t, dbURL)
+
+	worker := start(t, bin+"/worker", append(env, "ADMIN_ADDR=127.0.0.1:0", "SCHEDULE_ECB=", "WORKER_SHUTDOWN_TIMEOUT=10m"), "run")
+	worker.waitLog("worker started", 30*time.Second)
+	job := insertNoop(t, pool, jobs.NoopArgs{SleepMS: 600_000})
+	waitJobState(t, pool, job.ID, rivertype.JobStateRunning)
+
+	require.NoError(t, worker.cmd.Process.Signal(syscall.SIGTERM))
+	worker.waitLog("shutting down: no new jobs are fetched; waiting for running jobs", 30*time.Second)
+	require.NoError(t, worker.cmd.Process.Signal(syscall.SIGTERM))
+	worker.waitLog("second signal: cancelling running jobs", 30*time.Second)
+	require.NoError(t, worker.wait(30*time.Second), "exits well before the 10 min shutdown timeout")
+	require.Contains(t, []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateRetryable}, jobState(t, pool, job.ID))
 }
