@@ -14,6 +14,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
+	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
 
@@ -45,6 +46,19 @@ func newRootCmd() *cobra.Command {
 			defer stop()
 			logger := telemetry.NewLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
 			return run(ctx, cfg, logger, nil)
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "openapi",
+		Short: "Print the OpenAPI document (JSON), e.g. for generating the SPA's TypeScript types",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			b, err := httpapi.OpenAPIDocument()
+			if err != nil {
+				return err
+			}
+			_, err = os.Stdout.Write(append(b, '\n'))
+			return err
 		},
 	})
 	root.AddCommand(&cobra.Command{
