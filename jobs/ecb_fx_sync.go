@@ -97,10 +97,10 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 		}
 		// TODO(footprint core): request emission_recalc of purchases and
 		// external_cloud_ai for changed ready/open years (jobs.md §4.7).
-		details, _ := json.Marshal(map[string]any{"years": years, "rates": len(all), "rates_changed": changed, "warnings": len(warnings)}) //nolint:errchkjson // plain map
+		details, _ := json.Marshal(map[string]any{"years": years, "rates": len(all), "rates_changed": changed, "warnings": len(warnings)})
 		msg := fmt.Sprintf("%d rates fetched, %d changed", len(all), changed)
 		if err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
-			Name: "ecb", Success: true, LastStatus: ptr("SUCCESS"), LastMessage: &msg,
+			Name: "ecb", Success: true, LastStatus: new("SUCCESS"), LastMessage: &msg,
 			LastPipelineID: firstPipeline(ctx, q, job.ID), Details: details,
 		}); err != nil {
 			return fmt.Errorf("error recording integration state: %w", err)
@@ -121,18 +121,18 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 // upsertRate stores one rate unless a manual rate exists; it reports whether
 // the stored value changed (relative difference above 1e-9).
 func upsertRate(ctx context.Context, q *dbsqlc.Queries, r fx.Rate) (bool, error) {
-	prev, err := q.FXRateGet(ctx, dbsqlc.FXRateGetParams{Year: int32(r.Year), Currency: r.Currency}) //nolint:gosec // year
+	prev, err := q.FXRateGet(ctx, dbsqlc.FXRateGetParams{Year: int32(r.Year), Currency: r.Currency})
 	hadPrev := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return false, fmt.Errorf("error reading rate %d %s: %w", r.Year, r.Currency, err)
 	}
 	var months *int32
 	if r.MonthsCovered > 0 {
-		m := int32(r.MonthsCovered) //nolint:gosec // 1..12
+		m := int32(r.MonthsCovered)
 		months = &m
 	}
 	n, err := q.FXRateUpsert(ctx, dbsqlc.FXRateUpsertParams{
-		Year: int32(r.Year), Currency: r.Currency, PerEur: r.PerEUR, Source: r.Source, MonthsCovered: months, //nolint:gosec // year
+		Year: int32(r.Year), Currency: r.Currency, PerEur: r.PerEUR, Source: r.Source, MonthsCovered: months,
 	})
 	if err != nil {
 		return false, fmt.Errorf("error storing rate %d %s: %w", r.Year, r.Currency, err)
@@ -147,7 +147,7 @@ func (w *ECBFXSyncWorker) recordFailure(ctx context.Context, jobID int64, cause 
 	msg := cause.Error()
 	q := dbsqlc.New(w.DB)
 	err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
-		Name: "ecb", Success: false, LastStatus: ptr("FAILED"), LastMessage: &msg,
+		Name: "ecb", Success: false, LastStatus: new("FAILED"), LastMessage: &msg,
 		LastPipelineID: firstPipeline(ctx, q, jobID), Details: json.RawMessage(`{}`),
 	})
 	if err != nil {
@@ -164,4 +164,5 @@ func firstPipeline(ctx context.Context, q *dbsqlc.Queries, jobID int64) *uuid.UU
 	return &ids[0]
 }
 
-func ptr[T any](v T) *T { return &v }
+//go:fix inline
+func ptr[T any](v T) *T { return new(v) }

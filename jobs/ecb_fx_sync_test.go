@@ -2,7 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -139,7 +138,7 @@ func TestECBFXSync(t *testing.T) {
 		require.Error(t, err)
 		require.True(t, fx.IsTransient(err))
 		var cancelErr *rivertype.JobCancelError
-		require.False(t, errors.As(err, &cancelErr), "transient errors must be retried, not cancelled")
+		require.NotErrorAs(t, err, &cancelErr, "transient errors must be retried, not cancelled")
 		require.Equal(t, river.EventKindJobFailed, res.EventKind)
 		var lastErr string
 		require.NoError(t, b.tx.QueryRow(ctx, `SELECT last_message FROM integration_state WHERE name = 'ecb'`).Scan(&lastErr))

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -52,7 +53,7 @@ func ParseQueues(s string) (map[string]river.QueueConfig, error) {
 		out[name] = river.QueueConfig{MaxWorkers: workers}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no queue configured")
+		return nil, errors.New("no queue configured")
 	}
 	return out, nil
 }

@@ -36,7 +36,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 
 	// The pool connects lazily: the API starts (not ready) while the
 	// database is down and recovers when it returns.
-	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-api") //nolint:gosec // validated range
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-api")
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	require.Len(t, id, 36, "enqueue prints the pipeline id")
 
 	// Follow the pipeline over SSE until it ends.
-	resp, err := http.Get(base + "/api/v1/pipelines/" + id + "/events") //nolint:noctx // test
+	resp, err := http.Get(base + "/api/v1/pipelines/" + id + "/events")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
@@ -94,7 +94,7 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	require.Equal(t, "end", events[len(events)-1], "stream ends with an end frame: %v", events)
 	require.Equal(t, "SUCCESS", last.Status)
 	require.Equal(t, 100, last.Progress.Percent)
-	require.EqualValues(t, 16, last.Counters["rows_fetched"], "8 currencies x 2 years")
+	require.InDelta(t, 16, last.Counters["rows_fetched"], 0, "8 currencies x 2 years")
 
 	// The same through GET, with ETag and 304.
 	var p pipelineJSON
@@ -102,7 +102,7 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	require.Equal(t, "SUCCESS", p.Status)
 	require.Len(t, p.Jobs, 1)
 	require.Equal(t, "succeeded", p.Jobs[0].State)
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/pipelines/"+id, nil) //nolint:noctx // test
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/pipelines/"+id, nil)
 	req.Header.Set("If-None-Match", fmt.Sprintf(`W/"p-%d"`, p.Version))
 	resp304, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -294,7 +294,7 @@ func waitJobState(t *testing.T, pool *pgxpool.Pool, id int64, want rivertype.Job
 
 func httpBody(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url) //nolint:noctx // test
+	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

@@ -142,18 +142,26 @@ func (p *proc) output() string {
 // waitLog waits for a log line with the given msg and returns it.
 func (p *proc) waitLog(msg string, timeout time.Duration) map[string]any {
 	p.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	find := func() map[string]any {
 		p.mu.Lock()
+		defer p.mu.Unlock()
 		for _, l := range p.logs {
 			if l["msg"] == msg {
-				p.mu.Unlock()
 				return l
 			}
 		}
-		p.mu.Unlock()
+		return nil
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if l := find(); l != nil {
+			return l
+		}
 		select {
-		case <-p.done:
+		case <-p.done: // every line is read once done is closed
+			if l := find(); l != nil {
+				return l
+			}
 			p.t.Fatalf("process exited (%v) before logging %q:\n%s", p.err, msg, p.output())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -193,7 +201,7 @@ func runCmd(t *testing.T, bin string, env []string, args ...string) string {
 
 func getJSON(t *testing.T, url string, into any) int {
 	t.Helper()
-	resp, err := http.Get(url) //nolint:noctx // test
+	resp, err := http.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if into != nil && resp.StatusCode == http.StatusOK {

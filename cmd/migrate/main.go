@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -68,11 +69,11 @@ func newRootCmd() *cobra.Command {
 			n := -1
 			if !all {
 				if len(args) != 1 {
-					return fmt.Errorf("down needs N (a positive number of migrations) or --all")
+					return errors.New("down needs N (a positive number of migrations) or --all")
 				}
 				v, err := strconv.Atoi(args[0])
 				if err != nil || v < 1 {
-					return fmt.Errorf("N must be a positive integer, got %q", args[0])
+					return fmt.Errorf("down needs a positive integer, got %q", args[0])
 				}
 				n = v
 			}
@@ -111,7 +112,7 @@ func newRootCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := strconv.Atoi(args[0])
 			if err != nil || v < -1 {
-				return fmt.Errorf("V must be an integer >= -1, got %q", args[0])
+				return fmt.Errorf("force needs an integer >= -1, got %q", args[0])
 			}
 			return withMigrator(func(ctx context.Context, m *postgres.Migrator) error { return m.Force(ctx, set, v) })(cmd, args)
 		},

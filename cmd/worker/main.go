@@ -80,14 +80,14 @@ func newRootCmd() *cobra.Command {
 			defer stop()
 			mux := http.NewServeMux()
 			mux.Handle("/ecb/", http.StripPrefix("/ecb", fakes.NewECB(dataDir+"/ecb")))
-			ln, err := net.Listen("tcp", addr)
+			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 			if err != nil {
 				return err
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 			fmt.Printf("fakes listening on http://%s (ECB_BASE_URL=http://%s/ecb)\n", ln.Addr(), ln.Addr())
 			go func() { <-ctx.Done(); _ = srv.Close() }()
-			if err := srv.Serve(ln); err != http.ErrServerClosed { //nolint:errorlint // sentinel
+			if err := srv.Serve(ln); err != http.ErrServerClosed {
 				return err
 			}
 			return nil

@@ -52,7 +52,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	}
 	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
 
-	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-worker") //nolint:gosec // validated range
+	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns), "co2-worker")
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (h *heartbeat) beat(ctx context.Context) {
 	b, _ := json.Marshal(qs) //nolint:errchkjson // map of ints
 	err := dbsqlc.New(h.pool).WorkerHeartbeat(ctx, dbsqlc.WorkerHeartbeatParams{
 		ID: h.id, Hostname: h.host, Queues: b, Version: buildinfo.Version, GitSha: buildinfo.SHA(),
-		RunningJobs: int32(h.running()), StartedAt: h.started, //nolint:gosec // small
+		RunningJobs: int32(h.running()), StartedAt: h.started,
 	})
 	if err != nil && ctx.Err() == nil {
 		h.logger.Warn("heartbeat failed", slog.String("error", err.Error()))

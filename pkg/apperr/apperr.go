@@ -68,8 +68,7 @@ func Validation(msg string, fields ...FieldError) *Error {
 
 // CodeOf returns the code of an application error, or CodeInternal.
 func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return CodeInternal

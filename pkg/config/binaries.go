@@ -76,10 +76,10 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	c.ECBBaseURL = e.httpURL("ECB_BASE_URL", "https://data-api.ecb.europa.eu/service", "ECB data API base URL")
 	c.ECBCurrencies = e.currencies("ECB_CURRENCIES", "AUD,CAD,CHF,CNY,GBP,JPY,SEK,USD", "currencies fetched from the ECB")
 	if c.FetchCooldown < time.Millisecond {
-		e.fail("WORKER_FETCH_COOLDOWN", "must be at least 1ms")
+		e.failf("WORKER_FETCH_COOLDOWN", "must be at least 1ms")
 	}
 	if c.FetchPollInterval < c.FetchCooldown {
-		e.fail("WORKER_FETCH_POLL_INTERVAL", "must not be shorter than WORKER_FETCH_COOLDOWN")
+		e.failf("WORKER_FETCH_POLL_INTERVAL", "must not be shorter than WORKER_FETCH_COOLDOWN")
 	}
 	c.vars, c.env = e.vars, e
 	return c, e.err()
@@ -132,7 +132,7 @@ func (e *env) cronExpr(name, def, doc string) string {
 		return ""
 	}
 	if _, err := cron.ParseStandard(v); err != nil {
-		e.fail(name, "invalid cron expression %q: %v", v, err)
+		e.failf(name, "invalid cron expression %q: %v", v, err)
 		return def
 	}
 	return v
@@ -147,13 +147,13 @@ func (e *env) currencies(name, def, doc string) []string {
 			continue
 		}
 		if len(c) != 3 || strings.Trim(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
-			e.fail(name, "%q is not an ISO 4217 currency code", c)
+			e.failf(name, "%q is not an ISO 4217 currency code", c)
 			return nil
 		}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		e.fail(name, "at least one currency is required")
+		e.failf(name, "at least one currency is required")
 	}
 	return out
 }

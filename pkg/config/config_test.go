@@ -291,9 +291,9 @@ func TestEnvBoolean(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "Default", value: nil, want: true},
-		{name: "False", value: ptr("false"), want: false},
-		{name: "Invalid", value: ptr("yes please"), want: true, wantErr: true},
-		{name: "One", value: ptr("1"), want: true},
+		{name: "False", value: new("false"), want: false},
+		{name: "Invalid", value: new("yes please"), want: true, wantErr: true},
+		{name: "One", value: new("1"), want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -375,4 +375,3 @@ func TestDocsAndHelp(t *testing.T) {
 	})
 }
 
-func ptr[T any](v T) *T { return &v }

@@ -42,7 +42,7 @@ func newEnv(lookup LookupFunc) *env {
 	return &env{lookup: lookup, values: map[string]string{}}
 }
 
-func (e *env) fail(name, format string, args ...any) {
+func (e *env) failf(name, format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 }
 
@@ -61,12 +61,12 @@ func (e *env) raw(name, def, doc string, secret bool) (string, bool) {
 	if secret {
 		if path, okFile := e.lookup(name + "_FILE"); okFile && strings.TrimSpace(path) != "" {
 			if ok && v != "" {
-				e.fail(name, "both %s and %s_FILE are set; set only one", name, name)
+				e.failf(name, "both %s and %s_FILE are set; set only one", name, name)
 				return "", false
 			}
 			b, err := os.ReadFile(strings.TrimSpace(path))
 			if err != nil {
-				e.fail(name+"_FILE", "cannot read secret file: %v", err)
+				e.failf(name+"_FILE", "cannot read secret file: %v", err)
 				return "", false
 			}
 			v, ok = strings.TrimSpace(string(b)), true
@@ -85,10 +85,6 @@ func (e *env) str(name, def, doc string) string {
 	return v
 }
 
-func (e *env) secret(name, doc string) string {
-	v, _ := e.raw(name, "", doc, true)
-	return v
-}
 
 func (e *env) required(name, doc string, secret bool) string {
 	v, set := e.raw(name, "", doc, secret)
@@ -97,7 +93,7 @@ func (e *env) required(name, doc string, secret bool) string {
 		if secret {
 			hint = fmt.Sprintf(" (or %s_FILE)", name)
 		}
-		e.fail(name, "is required%s", hint)
+		e.failf(name, "is required%s", hint)
 	}
 	return v
 }
@@ -109,11 +105,11 @@ func (e *env) integer(name string, def int, minV, maxV int, doc string) int {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		e.fail(name, "invalid integer %q", v)
+		e.failf(name, "invalid integer %q", v)
 		return def
 	}
 	if n < minV || n > maxV {
-		e.fail(name, "%d is out of range [%d, %d]", n, minV, maxV)
+		e.failf(name, "%d is out of range [%d, %d]", n, minV, maxV)
 		return def
 	}
 	return n
@@ -126,11 +122,11 @@ func (e *env) duration(name string, def time.Duration, doc string) time.Duration
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		e.fail(name, "invalid duration %q (examples: 30s, 15m, 72h)", v)
+		e.failf(name, "invalid duration %q (examples: 30s, 15m, 72h)", v)
 		return def
 	}
 	if d < 0 {
-		e.fail(name, "must not be negative")
+		e.failf(name, "must not be negative")
 		return def
 	}
 	return d
@@ -143,7 +139,7 @@ func (e *env) boolean(name string, def bool, doc string) bool {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		e.fail(name, "invalid boolean %q (true or false)", v)
+		e.failf(name, "invalid boolean %q (true or false)", v)
 		return def
 	}
 	return b
@@ -153,7 +149,7 @@ func (e *env) oneOf(name, def string, allowed []string, doc string) string {
 	v, _ := e.raw(name, def, doc, false)
 	v = strings.ToLower(v)
 	if !slices.Contains(allowed, v) {
-		e.fail(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+		e.failf(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
 		return def
 	}
 	return v
@@ -166,7 +162,7 @@ func (e *env) httpURL(name, def, doc string) string {
 	}
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		e.fail(name, "invalid URL %q (want http:// or https://)", v)
+		e.failf(name, "invalid URL %q (want http:// or https://)", v)
 		return def
 	}
 	return strings.TrimRight(v, "/")
@@ -178,7 +174,7 @@ func (e *env) databaseURL(name, doc string) string {
 		return ""
 	}
 	if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") && !strings.Contains(v, "=") {
-		e.fail(name, "not a PostgreSQL connection string (want postgres://user@host:port/db)")
+		e.failf(name, "not a PostgreSQL connection string (want postgres://user@host:port/db)")
 	}
 	return v
 }

@@ -389,7 +389,7 @@ func (si *subIndex) resolve2(a, b string) (*cfactor, match) {
 }
 
 func isBlank(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		switch s[i] {
 		case ' ', '\t', '\n', '\r', '\v', '\f':
 		default:

@@ -50,7 +50,7 @@ func TestWorkedExamples(t *testing.T) {
 		{
 			id: "B1_room_office_20m2",
 			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{
-				BuildingName: "BC", RoomName: "BC-150", RoomType: "office", RoomAllocationRatio: ptr(1.0),
+				BuildingName: "BC", RoomName: "BC-150", RoomType: "office", RoomAllocationRatio: new(1.0),
 			}},
 			rows: []wantRow{
 				{"buildings.rooms.lighting.office", 2, "buildings_room", 60, 600, "kWh", 401},
@@ -73,7 +73,7 @@ func TestWorkedExamples(t *testing.T) {
 		{
 			id: "B1_room_office_20m2_ratio_half",
 			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{
-				BuildingName: "BC", RoomName: "BC-150", RoomAllocationRatio: ptr(0.5),
+				BuildingName: "BC", RoomName: "BC-150", RoomAllocationRatio: new(0.5),
 			}},
 			rows: []wantRow{
 				{"buildings.rooms.lighting.office", 2, "buildings_room", 30, 300, "kWh", 401},
@@ -184,7 +184,7 @@ func TestWorkedExamples(t *testing.T) {
 			id: "Q1_equipment_40_128h_100_10W",
 			entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{
 				EquipmentID: "INV-1", Name: "Laptop", EquipmentClass: "laptop",
-				ActiveUsageHoursPerWeek: ptr(40), StandbyUsageHoursPerWeek: ptr(128),
+				ActiveUsageHoursPerWeek: new(40), StandbyUsageHoursPerWeek: new(128),
 			}},
 			rows:      []wantRow{{"equipment.it", 2, "equipment", 34.32, 274.56, "kWh", 601}},
 			printedKg: 34.32,

@@ -26,7 +26,7 @@ func isFolded(s string) bool {
 		return false
 	}
 	prevSpace := false
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		c := s[i]
 		switch {
 		case c >= utf8.RuneSelf:

@@ -1,7 +1,6 @@
 package emission_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -249,7 +248,7 @@ func TestNewFactorIndexRejectsInvalidFactors(t *testing.T) {
 	require.ErrorIs(t, err, emission.ErrClassificationNotInTree)
 	var rejected []emission.FactorID
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
-		require.True(t, errors.As(e, &fe))
+		require.ErrorAs(t, e, &fe)
 		rejected = append(rejected, fe.ID)
 	}
 	require.Equal(t, []emission.FactorID{2, 3, 4, 5, 6, 7}, rejected)
@@ -304,7 +303,7 @@ func TestDecodePayload(t *testing.T) {
 			"sub_class":null,"active_usage_hours_per_week":40,"standby_usage_hours_per_week":128,"hours_defaulted":false,"note":null}`))
 		require.NoError(t, err)
 		want := &emission.Equipment{EquipmentID: "INV-1", Name: "Laptop", EquipmentClass: "laptop",
-			ActiveUsageHoursPerWeek: ptr(40), StandbyUsageHoursPerWeek: ptr(128)}
+			ActiveUsageHoursPerWeek: new(40), StandbyUsageHoursPerWeek: new(128)}
 		require.Empty(t, cmp.Diff(want, p))
 		require.True(t, p.Accepts("scientific"))
 		require.False(t, p.Accepts("scientific_equipment"))

@@ -44,7 +44,7 @@ func TestComputeOverride(t *testing.T) {
 			status: emission.StatusOverride, typ: "professional_travel.plane.economy", kg: 152.685, factor: 204, qty: 1006, unit: "km", rows: 1},
 		{name: "plane_tableau_unknown_airport_uses_provider_distance",
 			entry: emission.Entry{Submodule: "plane", KgOverride: kgPtr(420.5), Payload: &emission.Plane{
-				OriginIATA: "CDG", DestinationIATA: "QQQ", CabinClass: "FIRST", ProviderDistanceKm: ptr(5834.0),
+				OriginIATA: "CDG", DestinationIATA: "QQQ", CabinClass: "FIRST", ProviderDistanceKm: new(5834.0),
 			}},
 			status: emission.StatusOverride, typ: "professional_travel.plane.first", kg: 420.5, qty: 5834, unit: "km", rows: 1},
 		{name: "purchase_missing_fx_keeps_factor",

@@ -1,6 +1,7 @@
 package emission_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,12 +11,7 @@ import (
 
 func dropIDs(ids ...emission.FactorID) *lookupOpts {
 	return &lookupOpts{drop: func(f emission.Factor) bool {
-		for _, id := range ids {
-			if f.ID == id {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(ids, f.ID)
 	}}
 }
 
@@ -63,9 +59,9 @@ func TestComputeNoRow(t *testing.T) {
 			status: emission.StatusMissingInput},
 		{name: "equipment_hours_missing_no_default", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "Laptop", SubClass: "Gaming"}},
 			status: emission.StatusMissingInput, message: "active_usage_hours_per_week"},
-		{name: "equipment_no_factor", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "Printer", ActiveUsageHoursPerWeek: ptr(1), StandbyUsageHoursPerWeek: ptr(1)}},
+		{name: "equipment_no_factor", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "Printer", ActiveUsageHoursPerWeek: new(1), StandbyUsageHoursPerWeek: new(1)}},
 			status: emission.StatusNoFactor, message: `"Printer"`},
-		{name: "equipment_no_factor_in_other_submodule", entry: emission.Entry{Submodule: "scientific", Payload: &emission.Equipment{EquipmentClass: "Laptop", ActiveUsageHoursPerWeek: ptr(1), StandbyUsageHoursPerWeek: ptr(1)}},
+		{name: "equipment_no_factor_in_other_submodule", entry: emission.Entry{Submodule: "scientific", Payload: &emission.Equipment{EquipmentClass: "Laptop", ActiveUsageHoursPerWeek: new(1), StandbyUsageHoursPerWeek: new(1)}},
 			status: emission.StatusNoFactor},
 		{name: "facility_ambiguous_same_id_two_names", opts: &lookupOpts{extra: []emission.Factor{
 			facilityFactor(951, "A", vals{"use_unit": "hours", "total_use": 1.0, "kg_co2eq_sum": 1.0}),
@@ -84,7 +80,7 @@ func TestComputeNoRow(t *testing.T) {
 			status: emission.StatusNoFactor, message: "no member factors for 2025"},
 		{name: "member_nil_lookup", nilLk: true, entry: emission.Entry{Submodule: "member", Payload: &emission.Member{FTE: 1}},
 			status: emission.StatusNoFactor},
-		{name: "payload_of_other_submodule", entry: emission.Entry{Submodule: "member", Payload: &emission.Student{FTE: ptr(1.0)}},
+		{name: "payload_of_other_submodule", entry: emission.Entry{Submodule: "member", Payload: &emission.Student{FTE: new(1.0)}},
 			status: emission.StatusMissingInput, message: "does not belong"},
 		{name: "payload_nil", entry: emission.Entry{Submodule: "member"},
 			status: emission.StatusMissingInput},
@@ -122,7 +118,7 @@ func TestComputeNoRow(t *testing.T) {
 			status: emission.StatusMissingInput, message: "room_type"},
 		{name: "room_unknown_type", entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{BuildingName: "BC", RoomName: "BC-150", RoomType: "kitchen"}},
 			status: emission.StatusMissingInput, message: "kitchen"},
-		{name: "student_no_fte", entry: emission.Entry{Submodule: "student", Payload: &emission.Student{Students: ptr(3.0), Months: ptr(12.0)}},
+		{name: "student_no_fte", entry: emission.Entry{Submodule: "student", Payload: &emission.Student{Students: new(3.0), Months: new(12.0)}},
 			status: emission.StatusMissingInput, message: "fte"},
 		{name: "train_no_country_and_no_RoW_factor", opts: dropIDs(302, 303), entry: emission.Entry{Submodule: "train", Payload: &emission.Train{
 			OriginName: "Genève Cornavin", OriginCountryCode: "CH", DestinationName: "Paris Gare de Lyon", DestinationCountryCode: "FR", CabinClass: "second",
@@ -198,15 +194,15 @@ func TestComputeFallbacksAndMatching(t *testing.T) {
 				t.Helper()
 				require.True(t, out.Details.HoursDefaulted)
 			}},
-		{name: "equipment_sub_class_exact", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "laptop", SubClass: "GAMING", ActiveUsageHoursPerWeek: ptr(10), StandbyUsageHoursPerWeek: ptr(0)}},
+		{name: "equipment_sub_class_exact", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "laptop", SubClass: "GAMING", ActiveUsageHoursPerWeek: new(10), StandbyUsageHoursPerWeek: new(0)}},
 			rows: []want{{"equipment.it", 10 * 300 * 52 / 1000.0 * 0.125, 602}}},
-		{name: "equipment_sub_class_kind_only_fallback", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "  LAPTOP ", SubClass: "Ultrabook", ActiveUsageHoursPerWeek: ptr(40), StandbyUsageHoursPerWeek: ptr(128)}},
+		{name: "equipment_sub_class_kind_only_fallback", entry: emission.Entry{Submodule: "it", Payload: &emission.Equipment{EquipmentClass: "  LAPTOP ", SubClass: "Ultrabook", ActiveUsageHoursPerWeek: new(40), StandbyUsageHoursPerWeek: new(128)}},
 			rows: []want{{"equipment.it", 34.32, 601}}},
 		{name: "member_fte_zero_keeps_zero_rows", entry: emission.Entry{Submodule: "member", Payload: emission.Member{FTE: 0}},
 			rows: []want{{"food.vegetarian", 0, 101}, {"commuting.car", 0, 102}}},
 		{name: "plane_folded_codes_and_cabin", entry: emission.Entry{Submodule: "plane", Payload: &emission.Plane{OriginIATA: "gva", DestinationIATA: " zrh", CabinClass: "Economy"}},
 			rows: []want{{"professional_travel.plane.economy", 167.7, 201}}},
-		{name: "plane_provider_distance_is_quantity", entry: emission.Entry{Submodule: "plane", Payload: &emission.Plane{OriginIATA: "GVA", DestinationIATA: "ZRH", CabinClass: "economy", ProviderDistanceKm: ptr(250.5)}},
+		{name: "plane_provider_distance_is_quantity", entry: emission.Entry{Submodule: "plane", Payload: &emission.Plane{OriginIATA: "GVA", DestinationIATA: "ZRH", CabinClass: "economy", ProviderDistanceKm: new(250.5)}},
 			rows: []want{{"professional_travel.plane.economy", 167.7, 201}},
 			check: func(t *testing.T, rows []emission.Row, out emission.Outcome) {
 				t.Helper()
@@ -243,7 +239,7 @@ func TestComputeFallbacksAndMatching(t *testing.T) {
 		{name: "purchase_unknown_additional_code_falls_back_to_code", entry: emission.Entry{Submodule: "it_equipment", Payload: &emission.Purchase{TotalSpentAmount: 100, Currency: "EUR", PurchaseInstitutionalCode: "43211500", PurchaseAdditionalCode: "IA99"}},
 			rows: []want{{"purchases.it_equipment", 50, 701}}},
 		{name: "room_embodied_default_building", opts: &lookupOpts{extra: []emission.Factor{roomQQ}},
-			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{BuildingName: "QQ", RoomName: "QQ-1", RoomType: "office", SurfaceM2: ptr(10.0)}},
+			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{BuildingName: "QQ", RoomName: "QQ-1", RoomType: "office", SurfaceM2: new(10.0)}},
 			rows: []want{
 				{"buildings.rooms.lighting.office", 10, 421}, {"buildings.rooms.cooling.office", 0, 421},
 				{"buildings.rooms.ventilation.office", 0, 421}, {"buildings.rooms.heating_elec.office", 0, 421},
@@ -257,7 +253,7 @@ func TestComputeFallbacksAndMatching(t *testing.T) {
 				require.Contains(t, out.Message, `no factor for room in building "ZZ" with room_type "office"`)
 			}},
 		{name: "room_surface_from_entry_when_not_in_reference", opts: &lookupOpts{noRooms: true},
-			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{BuildingName: "bc", RoomName: "BC-150", RoomType: "Office", SurfaceM2: ptr(10.0)}},
+			entry: emission.Entry{Submodule: "room", Payload: &emission.RoomEntry{BuildingName: "bc", RoomName: "BC-150", RoomType: "Office", SurfaceM2: new(10.0)}},
 			rows: []want{
 				{"buildings.rooms.lighting.office", 30, 401}, {"buildings.rooms.cooling.office", 10, 401},
 				{"buildings.rooms.ventilation.office", 20, 401}, {"buildings.rooms.heating_thermal.office", 100, 401},
@@ -269,7 +265,7 @@ func TestComputeFallbacksAndMatching(t *testing.T) {
 				{"buildings.rooms.ventilation.laboratories", 20, 402}, {"buildings.rooms.heating_elec.laboratories", 80, 402},
 				{"buildings.construction_and_renovation.new_tech", 200, 411}, {"buildings.construction_and_renovation.ren_env", 40, 412},
 			}},
-		{name: "student_fte_from_helpers", entry: emission.Entry{Submodule: "student", Payload: emission.Student{Students: ptr(13.0), Months: ptr(6.0), AverageFTE: ptr(1.0)}},
+		{name: "student_fte_from_helpers", entry: emission.Entry{Submodule: "student", Payload: emission.Student{Students: new(13.0), Months: new(6.0), AverageFTE: new(1.0)}},
 			rows: []want{{"food.vegetarian", 6.5 * 100 * 2, 103}}},
 		{name: "train_destination_country_RoW_fallback", opts: &lookupOpts{extra: nil, drop: func(f emission.Factor) bool { return f.ID == 302 }},
 			entry: emission.Entry{Submodule: "train", Payload: &emission.Train{OriginName: " genève   cornavin ", OriginCountryCode: "ch", DestinationName: "PARIS GARE DE LYON", DestinationCountryCode: "fr", CabinClass: "First"}},

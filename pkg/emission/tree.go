@@ -266,7 +266,7 @@ func IsUnder(path, prefix EmissionType) bool {
 func Ancestors(path EmissionType) []EmissionType {
 	var out []EmissionType
 	s := string(path)
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] == '.' {
 			out = append(out, EmissionType(s[:i]))
 		}

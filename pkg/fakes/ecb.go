@@ -155,7 +155,7 @@ func parseECBRequest(r *http.Request) (ecbRequest, error) {
 	}
 
 	if parts[1] != "" {
-		for _, c := range strings.Split(parts[1], "+") {
+		for c := range strings.SplitSeq(parts[1], "+") {
 			if !ecbCurrencyRe.MatchString(c) {
 				return req, fmt.Errorf("invalid currency %q", c)
 			}

@@ -37,7 +37,7 @@ func TestECB(t *testing.T) {
 
 	get := func(t *testing.T, url string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(url) //nolint:noctx // test
+		resp, err := http.Get(url)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
@@ -89,7 +89,7 @@ func TestECB(t *testing.T) {
 		)
 		for range requests {
 			wg.Go(func() {
-				resp, err := http.Get(url) //nolint:noctx // test
+				resp, err := http.Get(url)
 				if err != nil {
 					return
 				}

@@ -272,8 +272,7 @@ func parseCSV(body []byte, freq string, currencies []string) ([]observation, []W
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
 				warnings = append(warnings, Warning{Freq: freq, Line: pe.Line, Message: "malformed CSV row, skipped: " + pe.Err.Error()})
 				rows++
 				continue

@@ -49,10 +49,9 @@ func httpStatus(code apperr.Code) (int, string) {
 // writeError renders err. Application errors keep their message; anything
 // else is logged with its cause and answered with a generic 500.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
-	var ae *apperr.Error
 	body := errorPayload{Details: []apperr.FieldError{}}
 	status := http.StatusInternalServerError
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*apperr.Error](err); ok {
 		status, body.Code = httpStatus(ae.Code)
 		body.Message = ae.Message
 		if ae.Fields != nil {
@@ -71,5 +70,8 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		// The status line is sent; nothing else can be done for the client.
+		slog.Default().Debug("response encoding failed", slog.String("error", err.Error()))
+	}
 }

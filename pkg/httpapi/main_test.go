@@ -1,10 +1,9 @@
 package httpapi_test
 
 import (
-	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
-
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
@@ -49,12 +49,10 @@ type httpCase struct {
 func serve(t *testing.T, h http.Handler, method, url string, header http.Header) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequestWithContext(t.Context(), method, url, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	require.NotEmpty(t, rec.Header().Get("X-Request-Id"), "every response carries X-Request-Id")
+	require.NotEmpty(t, rec.Header().Get("X-Request-ID"), "every response carries X-Request-Id")
 	if rec.Code >= 400 && req.URL.Path != "/readyz" {
 		requireErrorEnvelope(t, rec)
 	}

@@ -18,7 +18,7 @@ import (
 // requestIDHeader echoes the request id (client-sent or generated).
 func requestIDHeader(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Request-Id", middleware.GetReqID(r.Context()))
+		w.Header().Set("X-Request-ID", middleware.GetReqID(r.Context()))
 		next.ServeHTTP(w, r)
 	})
 }

@@ -81,10 +81,10 @@ func (s *Server) routes() chi.Router {
 
 		r.Get("/fx-rates", s.fxRates)
 	})
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: []apperr.FieldError{}}})
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorPayload{Code: "bad_request", Message: "method not allowed", Details: []apperr.FieldError{}}})
 	})
 	return r

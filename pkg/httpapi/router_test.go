@@ -1,8 +1,6 @@
 package httpapi_test
 
 import (
-	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
+	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
@@ -215,14 +214,14 @@ func TestRouter(t *testing.T) {
 		t.Parallel()
 		for _, url := range []string{"/healthz", "/api/v1/openapi.json", "/nope", "/api/v1/pipelines/x"} {
 			rec := serve(t, router, http.MethodGet, url, http.Header{"X-Request-Id": {"req-42"}})
-			require.Equal(t, "req-42", rec.Header().Get("X-Request-Id"), url)
+			require.Equal(t, "req-42", rec.Header().Get("X-Request-ID"), url)
 		}
 	})
 
 	t.Run("RequestIDGenerated", func(t *testing.T) {
 		t.Parallel()
-		a := serve(t, router, http.MethodGet, "/healthz", nil).Header().Get("X-Request-Id")
-		b := serve(t, router, http.MethodGet, "/healthz", nil).Header().Get("X-Request-Id")
+		a := serve(t, router, http.MethodGet, "/healthz", nil).Header().Get("X-Request-ID")
+		b := serve(t, router, http.MethodGet, "/healthz", nil).Header().Get("X-Request-ID")
 		require.NotEqual(t, a, b)
 	})
 }

@@ -140,7 +140,7 @@ func TestPipelineEvents(t *testing.T) {
 		require.Equal(t, "text/event-stream", s.resp.Header.Get("Content-Type"))
 		require.Equal(t, "no-store", s.resp.Header.Get("Cache-Control"))
 		require.Equal(t, "no", s.resp.Header.Get("X-Accel-Buffering"))
-		require.NotEmpty(t, s.resp.Header.Get("X-Request-Id"))
+		require.NotEmpty(t, s.resp.Header.Get("X-Request-ID"))
 
 		f := s.next(t)
 		require.Equal(t, strconv.FormatInt(tp.Version, 10), f.ID)

@@ -19,7 +19,6 @@ func ago(d time.Duration) *time.Time {
 	return &t
 }
 
-func intPtr(v int) *int { return &v }
 
 // Job constructors with realistic defaults; mods tweak the result.
 func queuedJob(kind, role string) pipeline.Job {
@@ -236,7 +235,7 @@ func TestDeriveProgress(t *testing.T) {
 			want: pipeline.Derived{
 				Status: pipeline.StatusRunning, Phase: "recalculate", PhaseIndex: 1,
 				Done: 130, Total: 200, Percent: 32, // floor(100 × (0 + 130/200) / 2)
-				ETASeconds: intPtr(33), // 60 s for 130 → 70 left: ceil(32.3)
+				ETASeconds: new(33), // 60 s for 130 → 70 left: ceil(32.3)
 				Message:    "Recalculated 30 of 100 entries",
 				Counters:   map[string]float64{"entries_computed": 100},
 				JobCount:   3, StartedAt: ago(60 * time.Second),
@@ -315,8 +314,8 @@ func TestDeriveProgress(t *testing.T) {
 			jobs: []pipeline.Job{runningJob("upload_import", root, 10*time.Second, pipeline.JobProgress{Phase: "load", Done: 10, Total: 40}, "Loaded 10 of 40 rows")},
 			want: pipeline.Derived{
 				Status: pipeline.StatusRunning, Phase: "load", PhaseIndex: 2, Done: 10, Total: 40,
-				Percent:    41,         // floor(100 × (1 + 10/40) / 3)
-				ETASeconds: intPtr(30), // 10 s for 10 → 30 left
+				Percent:    41,      // floor(100 × (1 + 10/40) / 3)
+				ETASeconds: new(30), // 10 s for 10 → 30 left
 				Message:    "Loaded 10 of 40 rows", Counters: map[string]float64{},
 				JobCount: 1, StartedAt: ago(10 * time.Second),
 			},
@@ -327,8 +326,8 @@ func TestDeriveProgress(t *testing.T) {
 			jobs: []pipeline.Job{runningJob("upload_import", root, 10*time.Second, pipeline.JobProgress{Phase: "validate", Done: 1200, Total: 50000}, "Validated 1 200 of 50 000 rows")},
 			want: pipeline.Derived{
 				Status: pipeline.StatusRunning, Phase: "validate", PhaseIndex: 1, Done: 1200, Total: 50000,
-				Percent:    0,           // floor(100 × 0.024 / 3)
-				ETASeconds: intPtr(407), // ceil(10 / 1200 × 48800)
+				Percent:    0,        // floor(100 × 0.024 / 3)
+				ETASeconds: new(407), // ceil(10 / 1200 × 48800)
 				Message:    "Validated 1 200 of 50 000 rows", Counters: map[string]float64{},
 				JobCount: 1, StartedAt: ago(10 * time.Second),
 			},

@@ -78,7 +78,7 @@ func (m *Middleware) end(ctx context.Context, job *rivertype.JobRow, rep *Report
 func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
 	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
-		ids, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}) //nolint:gosec // small
+		ids, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID})
 		if err != nil {
 			return err
 		}
@@ -93,11 +93,11 @@ func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
 			}
 			if err := q.PipelineJobLink(ctx, dbsqlc.PipelineJobLinkParams{
 				PipelineID: p.ID, JobID: job.ID, Kind: job.Kind, Queue: job.Queue, Role: RoleRoot,
-				MaxAttempts: int32(job.MaxAttempts), //nolint:gosec // small
+				MaxAttempts: int32(job.MaxAttempts),
 			}); err != nil {
 				return err
 			}
-			if ids, err = q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}); err != nil { //nolint:gosec // small
+			if ids, err = q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}); err != nil {
 				return err
 			}
 		}
@@ -130,17 +130,17 @@ func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr,
 			if errors.Is(workErr, context.Canceled) {
 				params.State = string(JobCancelled)
 			}
-			params.Message = ptr(errorMessage(workErr))
+			params.Message = new(errorMessage(workErr))
 		case ctxCause != nil && errors.Is(workErr, context.Canceled):
 			// The worker shut down mid-job: River makes the job available
 			// again without counting the attempt.
 			params.State = string(JobQueued)
 		case job.Attempt < job.MaxAttempts:
 			params.State = string(JobRetrying)
-			params.Message = ptr(fmt.Sprintf("attempt %d of %d failed, will retry: %s", job.Attempt, job.MaxAttempts, errorMessage(workErr)))
+			params.Message = new(fmt.Sprintf("attempt %d of %d failed, will retry: %s", job.Attempt, job.MaxAttempts, errorMessage(workErr)))
 		default:
 			params.State = string(JobFailed)
-			params.Message = ptr(errorMessage(workErr))
+			params.Message = new(errorMessage(workErr))
 		}
 		ids, err := dbsqlc.New(tx).PipelineJobFinish(ctx, params)
 		if err != nil {
@@ -194,7 +194,7 @@ func FinishTx(ctx context.Context, tx pgx.Tx, jobID int64, res Result) error {
 			return fmt.Errorf("error encoding row errors: %w", err)
 		}
 		params.RowErrors = b
-		n := int32(res.RowErrorsTotal) //nolint:gosec // small
+		n := int32(res.RowErrorsTotal)
 		params.RowErrorsTotal = &n
 	}
 	if res.Message != "" {
@@ -207,7 +207,6 @@ func FinishTx(ctx context.Context, tx pgx.Tx, jobID int64, res Result) error {
 	return refreshAll(ctx, tx, ids, time.Now())
 }
 
-func ptr[T any](v T) *T { return &v }
 
 // Reporter lets a running job report its phase and progress. Updates are
 // written on the pool (never in the job's data transaction) at most once per
@@ -269,7 +268,7 @@ func (r *Reporter) flush(ctx context.Context) {
 		return
 	}
 	err := postgres.WithTx(ctx, r.pool, func(ctx context.Context, tx pgx.Tx) error {
-		b, _ := json.Marshal(p) //nolint:errchkjson // plain struct
+		b, _ := json.Marshal(p)
 		ids, err := dbsqlc.New(tx).PipelineJobProgress(ctx, dbsqlc.PipelineJobProgressParams{
 			Progress: b, Message: nonEmpty(msg), JobID: r.jobID,
 		})

@@ -79,7 +79,7 @@ func Link(ctx context.Context, tx pgx.Tx, pipelineID uuid.UUID, job *rivertype.J
 		Kind:        job.Kind,
 		Queue:       job.Queue,
 		Role:        role,
-		MaxAttempts: int32(job.MaxAttempts), //nolint:gosec // small
+		MaxAttempts: int32(job.MaxAttempts),
 	})
 	if err != nil {
 		return fmt.Errorf("error linking job %d to pipeline %s: %w", job.ID, pipelineID, err)
@@ -100,7 +100,7 @@ func mirrorState(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow) error {
 	q := dbsqlc.New(tx)
 	switch job.State {
 	case rivertype.JobStateRunning:
-		_, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}) //nolint:gosec // small
+		_, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID})
 		return err
 	case rivertype.JobStateCompleted:
 		_, err := q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{State: string(JobSucceeded), JobID: job.ID})
@@ -172,16 +172,16 @@ func Refresh(ctx context.Context, tx pgx.Tx, id uuid.UUID, now time.Time) (int64
 		ID:             id,
 		Status:         string(d.Status),
 		Phase:          &d.Phase,
-		PhaseIndex:     int32(d.PhaseIndex), //nolint:gosec // small
+		PhaseIndex:     int32(d.PhaseIndex),
 		ProgressDone:   d.Done,
 		ProgressTotal:  d.Total,
-		Percent:        int32(d.Percent), //nolint:gosec // 0..100
+		Percent:        int32(d.Percent),
 		EtaSeconds:     toInt32Ptr(d.ETASeconds),
 		Message:        &d.Message,
 		Counters:       d.CountersJSON(),
 		LastError:      nonEmpty(d.LastError),
-		JobCount:       int32(d.JobCount),       //nolint:gosec // small
-		FailedJobCount: int32(d.FailedJobCount), //nolint:gosec // small
+		JobCount:       int32(d.JobCount),
+		FailedJobCount: int32(d.FailedJobCount),
 		StartedAt:      d.StartedAt,
 		FinishedAt:     d.FinishedAt,
 	})
@@ -229,7 +229,7 @@ func toInt32Ptr(p *int) *int32 {
 	if p == nil {
 		return nil
 	}
-	v := int32(min(*p, 1<<30)) //nolint:gosec // clamped
+	v := int32(min(*p, 1<<30))
 	return &v
 }
 

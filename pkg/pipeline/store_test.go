@@ -21,7 +21,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
-func ptr[T any](v T) *T { return &v }
+//go:fix inline
+func ptr[T any](v T) *T { return new(v) }
 
 type storeBundle struct {
 	client *river.Client[pgx.Tx] // insert-only, as in cmd/api
@@ -61,8 +62,8 @@ func TestCreate(t *testing.T) {
 
 		p, err := pipeline.Create(ctx, bundle.tx, pipeline.CreateParams{
 			Kind: pipeline.KindDataUpload, Trigger: pipeline.TriggerUser,
-			Year: ptr(int32(2025)), Module: ptr("headcount"), Submodule: ptr("member"),
-			UnitID: ptr(int64(12)), CreatedBy: ptr(int64(4)),
+			Year: new(int32(2025)), Module: new("headcount"), Submodule: new("member"),
+			UnitID: new(int64(12)), CreatedBy: new(int64(4)),
 		})
 		require.NoError(t, err)
 		require.NotEqual(t, uuid.Nil, p.ID)
@@ -70,12 +71,12 @@ func TestCreate(t *testing.T) {
 		require.Equal(t, string(pipeline.StatusNotStarted), p.Status)
 		require.Equal(t, "user", p.Trigger)
 		require.Equal(t, []string{"validate", "load", "aggregate"}, p.Phases)
-		require.Equal(t, ptr(int32(2025)), p.Year)
-		require.Equal(t, ptr("headcount"), p.Module)
-		require.Equal(t, ptr("member"), p.Submodule)
-		require.Equal(t, ptr(int64(12)), p.UnitID)
-		require.Equal(t, ptr(int64(4)), p.CreatedBy)
-		require.Equal(t, ptr("Waiting for a worker"), p.Message)
+		require.Equal(t, new(int32(2025)), p.Year)
+		require.Equal(t, new("headcount"), p.Module)
+		require.Equal(t, new("member"), p.Submodule)
+		require.Equal(t, new(int64(12)), p.UnitID)
+		require.Equal(t, new(int64(4)), p.CreatedBy)
+		require.Equal(t, new("Waiting for a worker"), p.Message)
 		require.JSONEq(t, `{}`, string(p.Counters))
 		require.Equal(t, int64(1), p.Version)
 		require.Zero(t, p.JobCount)
@@ -153,7 +154,7 @@ func TestInsertTx(t *testing.T) {
 		require.Equal(t, int32(1), got.JobCount)
 		require.Zero(t, got.FailedJobCount)
 		require.Equal(t, int64(2), got.Version) // created, then refreshed by the link
-		require.Equal(t, ptr("validate"), got.Phase)
+		require.Equal(t, new("validate"), got.Phase)
 		require.Equal(t, int32(1), got.PhaseIndex)
 		require.Zero(t, got.Percent)
 		require.Nil(t, got.StartedAt)
@@ -164,7 +165,7 @@ func TestInsertTx(t *testing.T) {
 		require.Equal(t, pipeline.RoleRoot, js[0].Role)
 		require.Equal(t, string(pipeline.JobQueued), js[0].State)
 		require.Zero(t, js[0].Attempt)
-		require.Equal(t, int32(job.MaxAttempts), js[0].MaxAttempts) //nolint:gosec // small
+		require.Equal(t, int32(job.MaxAttempts), js[0].MaxAttempts)
 		require.Nil(t, js[0].StartedAt)
 	})
 
@@ -425,7 +426,7 @@ func TestFinishTx(t *testing.T) {
 			require.Len(t, js, 1)
 			require.Equal(t, string(pipeline.JobSucceeded), js[0].State)
 			require.NotNil(t, js[0].FinishedAt)
-			require.Equal(t, ptr(tt.result.Message), js[0].Message)
+			require.Equal(t, new(tt.result.Message), js[0].Message)
 			require.JSONEq(t, tt.wantRowErrors, string(js[0].RowErrors))
 			require.Equal(t, tt.wantErrorTotal, js[0].RowErrorsTotal)
 
@@ -438,7 +439,7 @@ func TestFinishTx(t *testing.T) {
 			require.NoError(t, pipeline.FinishTx(ctx, bundle.tx, job.ID, pipeline.Result{Message: "again"}))
 			again, js := getPipeline(ctx, t, bundle.tx, p.ID)
 			require.Equal(t, got.Version, again.Version)
-			require.Equal(t, ptr(tt.result.Message), js[0].Message)
+			require.Equal(t, new(tt.result.Message), js[0].Message)
 		})
 	}
 }
@@ -449,7 +450,7 @@ func TestToView(t *testing.T) {
 	bundle := setupStore(ctx, t)
 
 	p, err := pipeline.Create(ctx, bundle.tx, pipeline.CreateParams{
-		Kind: pipeline.KindDataUpload, Trigger: pipeline.TriggerUser, Year: ptr(int32(2025)), CreatedBy: ptr(int64(4)),
+		Kind: pipeline.KindDataUpload, Trigger: pipeline.TriggerUser, Year: new(int32(2025)), CreatedBy: new(int64(4)),
 	})
 	require.NoError(t, err)
 	job, err := pipeline.InsertTx(ctx, bundle.client, bundle.tx, p.ID, &jobs.NoopArgs{}, nil)

@@ -131,7 +131,7 @@ type Server struct {
 
 // Listen binds addr (":0" picks a free port) for h.
 func Listen(addr string, h http.Handler) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("error listening on %s: %w", addr, err)
 	}

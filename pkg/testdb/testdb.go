@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -50,14 +49,14 @@ func URL() string {
 var (
 	sharedOnce sync.Once
 	sharedPool *pgxpool.Pool
-	sharedErr  error
+	errShared  error
 
 	pkgOnce   sync.Once
 	pkgSchema string
-	pkgErr    error
+	errPkg    error
 )
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // ensureDatabase creates the test database when it does not exist.
 func ensureDatabase(ctx context.Context, dbURL string) error {
@@ -86,16 +85,16 @@ func Pool(tb testing.TB) *pgxpool.Pool {
 	sharedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if sharedErr = ensureDatabase(ctx, stripPoolParams(URL())); sharedErr != nil {
+		if errShared = ensureDatabase(ctx, stripPoolParams(URL())); errShared != nil {
 			return
 		}
-		sharedPool, sharedErr = pgxpool.New(context.Background(), URL())
-		if sharedErr == nil {
-			sharedErr = sharedPool.Ping(ctx)
+		sharedPool, errShared = pgxpool.New(context.Background(), URL())
+		if errShared == nil {
+			errShared = sharedPool.Ping(ctx)
 		}
 	})
-	if sharedErr != nil {
-		tb.Fatalf("testdb: %v", sharedErr)
+	if errShared != nil {
+		tb.Fatalf("testdb: %v", errShared)
 	}
 	return sharedPool
 }
@@ -152,10 +151,10 @@ func PackageSchema(tb testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		pkgSchema = randomName("pkg_")
-		pkgErr = createSchema(ctx, pool, pkgSchema)
+		errPkg = createSchema(ctx, pool, pkgSchema)
 	})
-	if pkgErr != nil {
-		tb.Fatalf("testdb: %v", pkgErr)
+	if errPkg != nil {
+		tb.Fatalf("testdb: %v", errPkg)
 	}
 	return pkgSchema
 }
