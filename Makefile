@@ -18,6 +18,8 @@ LDFLAGS       := -s -w -X github.com/co2-calculator/co2-calculator/pkg/buildinfo
 DATABASE_URL      ?= postgres://postgres@127.0.0.1:5432/co2_dev?sslmode=disable
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/co2_test?sslmode=disable&pool_max_conns=20
 
+include web/web.mk
+
 .PHONY: help
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_\/-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,14 +29,15 @@ build: ## Build the api, worker and migrate binaries into bin/
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/api ./cmd/worker ./cmd/migrate
 
 .PHONY: run
-run: build ## Run the whole system locally (migrate, then api + worker + fakes; Ctrl-C stops all)
+run: web/build build ## Run the whole system locally (migrate, then api + worker + fakes; Ctrl-C stops all)
 	@eval "$$(scripts/pg.sh ensure DATABASE_URL '$(DATABASE_URL)')" && scripts/run.sh
 
 .PHONY: test
-test: ## vet + all tests with the race detector (starts PostgreSQL if none answers)
+test: ## vet + all Go tests with the race detector (starts PostgreSQL if none answers), then the SPA's checks
 	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
 	  $(GO) vet ./... && \
 	  $(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) web/test
 
 .PHONY: test/race
 test/race: test ## Alias of test (tests always run with -race)
@@ -46,9 +49,11 @@ bench: ## Benchmarks: job latency/throughput, engine, ... (figures for the issue
 	  $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $$($(GO) list ./pkg/... | grep -v testdb)
 
 .PHONY: lint
-lint: ## golangci-lint (pinned) and go vet
+lint: web/deps ## golangci-lint (pinned), go vet, and the SPA's type check and linter
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
+	$(WEB_SH) npm run typecheck
+	$(WEB_SH) npm run lint
 
 $(TOOLS)/sqlc:
 	GOBIN=$(TOOLS) $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)

@@ -2,6 +2,8 @@ module github.com/co2-calculator/co2-calculator
 
 go 1.26.8
 
+ignore ./web/node_modules
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect

@@ -19,6 +19,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+	"github.com/co2-calculator/co2-calculator/web"
 )
 
 // addrs are the bound listener addresses, told to tests that use ":0".
@@ -58,6 +59,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 	appVersion, _ := migrations.Sets()[1].LatestVersion()
 	router := httpapi.NewRouter(httpapi.Deps{
 		Pool: pool, River: riverClient, Listener: listener, Logger: logger, Registry: reg, Ready: ready,
+		SPA: web.Handler(cfg.SPADir),
 		Version: httpapi.VersionInfo{
 			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
 			SchemaVersion: appVersion, Env: cfg.AppEnv,

@@ -15,6 +15,7 @@ type API struct {
 	HTTPAddr      string
 	AdminAddr     string
 	PublicBaseURL string
+	SPADir        string
 
 	vars []Var
 	env  *env
@@ -28,6 +29,7 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	c.HTTPAddr = e.str("HTTP_ADDR", ":8080", "public listener (/api/v1, /healthz, /readyz)")
 	c.AdminAddr = e.str("ADMIN_ADDR", ":9090", "internal listener (/healthz, /readyz, /metrics)")
 	c.PublicBaseURL = e.httpURL("PUBLIC_BASE_URL", "http://localhost:8080", "external URL of the app (redirect URIs, Origin checks)")
+	c.SPADir = e.str("SPA_DIR", "", "serve the SPA from this directory instead of the copy embedded in the binary")
 	c.vars, c.env = e.vars, e
 	return c, e.err()
 }

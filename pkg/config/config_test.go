@@ -374,4 +374,3 @@ func TestDocsAndHelp(t *testing.T) {
 		require.Equal(t, c.Vars(), vars)
 	})
 }
-

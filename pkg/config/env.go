@@ -85,7 +85,6 @@ func (e *env) str(name, def, doc string) string {
 	return v
 }
 
-
 func (e *env) required(name, doc string, secret bool) string {
 	v, set := e.raw(name, "", doc, secret)
 	if !set {

@@ -8,7 +8,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-
 func kgPtr(v float64) *emission.Kg { k := emission.Kg(v); return &k }
 
 type cls = map[string]string

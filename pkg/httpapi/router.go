@@ -30,6 +30,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
 	Ready    telemetry.Checks
+	SPA      http.Handler // serves the SPA for every path no route matches; nil: JSON 404
 	Version  VersionInfo
 }
 
@@ -81,9 +82,13 @@ func (s *Server) routes() chi.Router {
 
 		r.Get("/fx-rates", s.fxRates)
 	})
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: []apperr.FieldError{}}})
-	})
+	if s.SPA != nil {
+		r.NotFound(s.SPA.ServeHTTP)
+	} else {
+		r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: errorPayload{Code: "not_found", Message: "no such route", Details: []apperr.FieldError{}}})
+		})
+	}
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorPayload{Code: "bad_request", Message: "method not allowed", Details: []apperr.FieldError{}}})
 	})

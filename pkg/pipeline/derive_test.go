@@ -19,7 +19,6 @@ func ago(d time.Duration) *time.Time {
 	return &t
 }
 
-
 // Job constructors with realistic defaults; mods tweak the result.
 func queuedJob(kind, role string) pipeline.Job {
 	return pipeline.Job{Kind: kind, Role: role, State: pipeline.JobQueued}

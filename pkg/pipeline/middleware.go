@@ -207,7 +207,6 @@ func FinishTx(ctx context.Context, tx pgx.Tx, jobID int64, res Result) error {
 	return refreshAll(ctx, tx, ids, time.Now())
 }
 
-
 // Reporter lets a running job report its phase and progress. Updates are
 // written on the pool (never in the job's data transaction) at most once per
 // second, and at every phase change.

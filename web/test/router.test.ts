@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryHistory, createRouter } from 'vue-router'
+
+import { createRoutes, switchLanguagePath } from '@/router/routes'
+
+function router(preferred: 'en' | 'fr' = 'fr') {
+  return createRouter({ history: createMemoryHistory(), routes: createRoutes(() => preferred) })
+}
+
+describe('routes', () => {
+  it.each([
+    ['/', '/fr/workspace', 'workspace'],
+    ['/en', '/en/workspace', 'workspace'],
+    ['/en/', '/en/workspace', 'workspace'],
+    ['/fr/login?return_to=%2Ffr%2Fabout', '/fr/login?return_to=%2Ffr%2Fabout', 'login'],
+    ['/en/about', '/en/about', 'about'],
+    ['/en/no/such/page', '/en/no/such/page', 'not-found'],
+    // No language: the preferred one is prefixed, query and hash kept.
+    ['/workspace?year=2024#top', '/fr/workspace?year=2024#top', 'workspace'],
+    ['/de/x', '/fr/de/x', 'not-found'],
+  ])('%s → %s (%s)', async (from, to, name) => {
+    const r = router()
+    await r.push(from)
+    expect(r.currentRoute.value.fullPath).toBe(to)
+    expect(r.currentRoute.value.name).toBe(name)
+  })
+
+  it('gives every page a title key', () => {
+    const pages = router().getRoutes().filter((r) => r.components?.default && r.name !== undefined && r.children.length === 0)
+    expect(pages.map((r) => r.name).sort()).toEqual(['about', 'login', 'not-found', 'workspace'])
+    expect(pages.every((r) => typeof r.meta.title === 'string')).toBe(true)
+  })
+})
+
+describe('switchLanguagePath', () => {
+  it.each([
+    ['/en/about?x=1#y', 'fr', '/fr/about?x=1#y'],
+    ['/fr', 'en', '/en'],
+    ['/fr/u/12/2024/modules/headcount', 'en', '/en/u/12/2024/modules/headcount'],
+    ['/', 'fr', '/fr'],
+    ['/workspace', 'en', '/en/workspace'],
+    ['/english/x', 'fr', '/fr/english/x'],
+  ] as const)('%s in %s is %s', (path, lang, want) => {
+    expect(switchLanguagePath(path, lang)).toBe(want)
+  })
+})
