@@ -8,6 +8,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,6 +63,136 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 	return string(ns.RiverJobState), nil
 }
 
+type AuditEvent struct {
+	ID             int64           `json:"id"`
+	Seq            int64           `json:"seq"`
+	OccurredAt     time.Time       `json:"occurred_at"`
+	ActorType      string          `json:"actor_type"`
+	ActorUserID    *int64          `json:"actor_user_id"`
+	ActorSciper    string          `json:"actor_sciper"`
+	ActorName      *string         `json:"actor_name"`
+	Action         string          `json:"action"`
+	Event          string          `json:"event"`
+	EntityType     string          `json:"entity_type"`
+	EntityID       string          `json:"entity_id"`
+	EntityVersion  int32           `json:"entity_version"`
+	Reason         string          `json:"reason"`
+	HandledIds     []string        `json:"handled_ids"`
+	Ip             *netip.Addr     `json:"ip"`
+	UserAgent      *string         `json:"user_agent"`
+	RequestID      *string         `json:"request_id"`
+	Route          *string         `json:"route"`
+	RequestPayload json.RawMessage `json:"request_payload"`
+	Snapshot       json.RawMessage `json:"snapshot"`
+	Diff           json.RawMessage `json:"diff"`
+	PrevHash       string          `json:"prev_hash"`
+	Hash           string          `json:"hash"`
+	ShipStatus     string          `json:"ship_status"`
+	ShipAttempts   int32           `json:"ship_attempts"`
+	ShipError      *string         `json:"ship_error"`
+	NextShipAt     *time.Time      `json:"next_ship_at"`
+	ShippedAt      *time.Time      `json:"shipped_at"`
+}
+
+type BuildingRoom struct {
+	ID               int64    `json:"id"`
+	BuildingLocation *string  `json:"building_location"`
+	BuildingName     string   `json:"building_name"`
+	RoomName         string   `json:"room_name"`
+	RoomType         *string  `json:"room_type"`
+	SurfaceM2        *float64 `json:"surface_m2"`
+}
+
+type CarbonReport struct {
+	ID               int64           `json:"id"`
+	UnitID           int64           `json:"unit_id"`
+	Year             int32           `json:"year"`
+	Kind             string          `json:"kind"`
+	OverallStatus    string          `json:"overall_status"`
+	ValidatedModules int16           `json:"validated_modules"`
+	EnabledModules   int16           `json:"enabled_modules"`
+	Stats            json.RawMessage `json:"stats"`
+	StatsComputedAt  *time.Time      `json:"stats_computed_at"`
+	DataUpdatedAt    *time.Time      `json:"data_updated_at"`
+	CreatedAt        time.Time       `json:"created_at"`
+}
+
+type DataEntry struct {
+	ID                int64           `json:"id"`
+	ReportModuleID    int64           `json:"report_module_id"`
+	UnitID            int64           `json:"unit_id"`
+	Year              int32           `json:"year"`
+	Module            string          `json:"module"`
+	Submodule         string          `json:"submodule"`
+	Data              json.RawMessage `json:"data"`
+	KgOverride        *float64        `json:"kg_override"`
+	Source            string          `json:"source"`
+	UploadID          *uuid.UUID      `json:"upload_id"`
+	OwnerSciper       *string         `json:"owner_sciper"`
+	CalcStatus        string          `json:"calc_status"`
+	CalcMessage       *string         `json:"calc_message"`
+	PrimaryFactorID   *int64          `json:"primary_factor_id"`
+	KgCo2eq           float64         `json:"kg_co2eq"`
+	KgCo2eqAdditional float64         `json:"kg_co2eq_additional"`
+	ComputedAt        *time.Time      `json:"computed_at"`
+	Version           int32           `json:"version"`
+	CreatedBy         *int64          `json:"created_by"`
+	UpdatedBy         *int64          `json:"updated_by"`
+	CreatedAt         time.Time       `json:"created_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
+}
+
+type Emission struct {
+	ID             int64           `json:"id"`
+	EntryID        int64           `json:"entry_id"`
+	ReportModuleID int64           `json:"report_module_id"`
+	EmissionType   string          `json:"emission_type"`
+	Scope          int16           `json:"scope"`
+	Category       string          `json:"category"`
+	KgCo2eq        float64         `json:"kg_co2eq"`
+	Quantity       *float64        `json:"quantity"`
+	QuantityUnit   *string         `json:"quantity_unit"`
+	FactorID       *int64          `json:"factor_id"`
+	Meta           json.RawMessage `json:"meta"`
+	EngineVersion  string          `json:"engine_version"`
+	ComputedAt     time.Time       `json:"computed_at"`
+}
+
+type Export struct {
+	ID          uuid.UUID       `json:"id"`
+	Kind        string          `json:"kind"`
+	Format      string          `json:"format"`
+	Params      json.RawMessage `json:"params"`
+	Status      string          `json:"status"`
+	BlobKey     *string         `json:"blob_key"`
+	Filename    *string         `json:"filename"`
+	ContentType *string         `json:"content_type"`
+	SizeBytes   *int64          `json:"size_bytes"`
+	RowCount    *int64          `json:"row_count"`
+	Error       *string         `json:"error"`
+	CreatedBy   int64           `json:"created_by"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ReadyAt     *time.Time      `json:"ready_at"`
+	ExpiresAt   *time.Time      `json:"expires_at"`
+	PipelineID  *uuid.UUID      `json:"pipeline_id"`
+}
+
+type Factor struct {
+	ID             int64           `json:"id"`
+	Year           int32           `json:"year"`
+	Module         string          `json:"module"`
+	Submodule      string          `json:"submodule"`
+	EmissionType   string          `json:"emission_type"`
+	Classification json.RawMessage `json:"classification"`
+	ClassKey       string          `json:"class_key"`
+	Values         json.RawMessage `json:"values"`
+	Source         string          `json:"source"`
+	LastUploadID   *uuid.UUID      `json:"last_upload_id"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	UpdatedBy      *int64          `json:"updated_by"`
+}
+
 type FxRate struct {
 	Year          int32     `json:"year"`
 	Currency      string    `json:"currency"`
@@ -81,6 +212,50 @@ type IntegrationState struct {
 	LastPipelineID *uuid.UUID      `json:"last_pipeline_id"`
 	Details        json.RawMessage `json:"details"`
 	UpdatedAt      time.Time       `json:"updated_at"`
+}
+
+type Location struct {
+	ID            int64     `json:"id"`
+	TransportMode string    `json:"transport_mode"`
+	NaturalKey    string    `json:"natural_key"`
+	Name          string    `json:"name"`
+	IataCode      *string   `json:"iata_code"`
+	CountryCode   *string   `json:"country_code"`
+	Continent     *string   `json:"continent"`
+	AirportSize   *string   `json:"airport_size"`
+	Municipality  *string   `json:"municipality"`
+	Keywords      *string   `json:"keywords"`
+	Latitude      float64   `json:"latitude"`
+	Longitude     float64   `json:"longitude"`
+	SearchText    *string   `json:"search_text"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+type LocationsStaging struct {
+	LoadID        uuid.UUID `json:"load_id"`
+	TransportMode string    `json:"transport_mode"`
+	NaturalKey    string    `json:"natural_key"`
+	Name          string    `json:"name"`
+	IataCode      *string   `json:"iata_code"`
+	CountryCode   *string   `json:"country_code"`
+	Continent     *string   `json:"continent"`
+	AirportSize   *string   `json:"airport_size"`
+	Municipality  *string   `json:"municipality"`
+	Keywords      *string   `json:"keywords"`
+	Latitude      float64   `json:"latitude"`
+	Longitude     float64   `json:"longitude"`
+}
+
+type ModuleYearState struct {
+	Year                 int32      `json:"year"`
+	Module               string     `json:"module"`
+	RecalcRequestedSeq   int64      `json:"recalc_requested_seq"`
+	RecalcDoneSeq        int64      `json:"recalc_done_seq"`
+	FactorsChangedAt     *time.Time `json:"factors_changed_at"`
+	ReferenceChangedAt   *time.Time `json:"reference_changed_at"`
+	FxChangedAt          *time.Time `json:"fx_changed_at"`
+	LastRecalcAt         *time.Time `json:"last_recalc_at"`
+	LastRecalcPipelineID *uuid.UUID `json:"last_recalc_pipeline_id"`
 }
 
 type Pipeline struct {
@@ -137,6 +312,32 @@ type PipelineJob struct {
 	RowErrorsTotal int32           `json:"row_errors_total"`
 }
 
+type RefreshToken struct {
+	ID         uuid.UUID  `json:"id"`
+	SessionID  uuid.UUID  `json:"session_id"`
+	TokenHash  []byte     `json:"token_hash"`
+	IssuedAt   time.Time  `json:"issued_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RotatedAt  *time.Time `json:"rotated_at"`
+	ReplacedBy *uuid.UUID `json:"replaced_by"`
+}
+
+type ReportModule struct {
+	ID                        int64           `json:"id"`
+	ReportID                  int64           `json:"report_id"`
+	UnitID                    int64           `json:"unit_id"`
+	Year                      int32           `json:"year"`
+	Module                    string          `json:"module"`
+	Status                    string          `json:"status"`
+	StatusChangedAt           *time.Time      `json:"status_changed_at"`
+	StatusChangedBy           *int64          `json:"status_changed_by"`
+	RecomputedAfterValidation bool            `json:"recomputed_after_validation"`
+	Stats                     json.RawMessage `json:"stats"`
+	StatsComputedAt           *time.Time      `json:"stats_computed_at"`
+	StatsDirtyAt              *time.Time      `json:"stats_dirty_at"`
+	DataUpdatedAt             *time.Time      `json:"data_updated_at"`
+}
+
 type RiverJob struct {
 	ID           int64             `json:"id"`
 	State        RiverJobState     `json:"state"`
@@ -190,6 +391,85 @@ type SchemaMigration struct {
 	Dirty   bool  `json:"dirty"`
 }
 
+type Session struct {
+	ID            uuid.UUID   `json:"id"`
+	UserID        int64       `json:"user_id"`
+	CreatedAt     time.Time   `json:"created_at"`
+	LastUsedAt    time.Time   `json:"last_used_at"`
+	ExpiresAt     time.Time   `json:"expires_at"`
+	RevokedAt     *time.Time  `json:"revoked_at"`
+	RevokedReason *string     `json:"revoked_reason"`
+	Ip            *netip.Addr `json:"ip"`
+	UserAgent     *string     `json:"user_agent"`
+}
+
+type Unit struct {
+	ID                int64      `json:"id"`
+	InstitutionalCode string     `json:"institutional_code"`
+	Cf                *string    `json:"cf"`
+	Name              string     `json:"name"`
+	LabelEn           *string    `json:"label_en"`
+	LabelFr           *string    `json:"label_fr"`
+	Level             int16      `json:"level"`
+	ParentID          *int64     `json:"parent_id"`
+	PathCodes         []string   `json:"path_codes"`
+	PathCfs           []string   `json:"path_cfs"`
+	PathNames         []string   `json:"path_names"`
+	UnitTypeLabel     *string    `json:"unit_type_label"`
+	PrincipalSciper   *string    `json:"principal_sciper"`
+	PrincipalName     *string    `json:"principal_name"`
+	PrincipalEmail    *string    `json:"principal_email"`
+	IsActive          bool       `json:"is_active"`
+	Source            string     `json:"source"`
+	SyncedAt          *time.Time `json:"synced_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+type UnitUser struct {
+	UnitID int64  `json:"unit_id"`
+	UserID int64  `json:"user_id"`
+	Role   string `json:"role"`
+}
+
+type Upload struct {
+	ID                 uuid.UUID       `json:"id"`
+	Kind               string          `json:"kind"`
+	Scope              string          `json:"scope"`
+	Year               int32           `json:"year"`
+	Module             *string         `json:"module"`
+	Submodule          *string         `json:"submodule"`
+	Dataset            *string         `json:"dataset"`
+	UnitID             *int64          `json:"unit_id"`
+	ReportModuleID     *int64          `json:"report_module_id"`
+	BlobKey            string          `json:"blob_key"`
+	Filename           *string         `json:"filename"`
+	ContentType        *string         `json:"content_type"`
+	SizeBytes          int64           `json:"size_bytes"`
+	Sha256             string          `json:"sha256"`
+	Options            json.RawMessage `json:"options"`
+	CopiedFromUploadID *uuid.UUID      `json:"copied_from_upload_id"`
+	UploadedBy         *int64          `json:"uploaded_by"`
+	UploadedAt         time.Time       `json:"uploaded_at"`
+	PipelineID         *uuid.UUID      `json:"pipeline_id"`
+}
+
+type User struct {
+	ID            int64           `json:"id"`
+	Sciper        string          `json:"sciper"`
+	Provider      string          `json:"provider"`
+	OidcSubject   *string         `json:"oidc_subject"`
+	Email         *string         `json:"email"`
+	DisplayName   *string         `json:"display_name"`
+	FunctionTitle *string         `json:"function_title"`
+	Roles         json.RawMessage `json:"roles"`
+	RolesSyncedAt *time.Time      `json:"roles_synced_at"`
+	LastLoginAt   *time.Time      `json:"last_login_at"`
+	IsActive      bool            `json:"is_active"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+}
+
 type Worker struct {
 	ID          string          `json:"id"`
 	Hostname    string          `json:"hostname"`
@@ -199,4 +479,17 @@ type Worker struct {
 	RunningJobs int32           `json:"running_jobs"`
 	StartedAt   time.Time       `json:"started_at"`
 	HeartbeatAt time.Time       `json:"heartbeat_at"`
+}
+
+type Year struct {
+	Year             int32           `json:"year"`
+	Status           string          `json:"status"`
+	Config           json.RawMessage `json:"config"`
+	SetupPipelineID  *uuid.UUID      `json:"setup_pipeline_id"`
+	SetupCompletedAt *time.Time      `json:"setup_completed_at"`
+	OpenedAt         *time.Time      `json:"opened_at"`
+	ClosedAt         *time.Time      `json:"closed_at"`
+	CreatedBy        *int64          `json:"created_by"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
 }

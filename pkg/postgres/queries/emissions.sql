@@ -1,0 +1,74 @@
+-- name: EmissionsCopyFrom :copyfrom
+-- Bulk insert of engine rows (emission.Row); quantity and quantity_unit are
+-- both null when the row has no physical quantity.
+INSERT INTO emissions (entry_id, report_module_id, emission_type, scope, category, kg_co2eq,
+                       quantity, quantity_unit, factor_id, meta, engine_version, computed_at)
+VALUES (@entry_id, @report_module_id, @emission_type, @scope, @category, @kg_co2eq,
+        @quantity, @quantity_unit, @factor_id, @meta, @engine_version, @computed_at);
+
+-- name: EmissionsDeleteByEntry :execrows
+DELETE FROM emissions WHERE entry_id = @entry_id;
+
+-- name: EmissionsDeleteByEntries :execrows
+DELETE FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]);
+
+-- name: EmissionsByEntry :many
+SELECT * FROM emissions WHERE entry_id = @entry_id ORDER BY id;
+
+-- name: EmissionsByEntries :many
+SELECT * FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]) ORDER BY entry_id, id;
+
+-- Aggregates for the aggregate job (domain.md §12.1): one row per report
+-- module and group, over the emission rows of the given report modules.
+
+-- name: AggEmissionsByCategory :many
+SELECT report_module_id, category, sum(kg_co2eq)::float8 AS kg_co2eq, count(*)::bigint AS rows
+FROM emissions
+WHERE report_module_id = ANY(@report_module_ids::bigint[])
+GROUP BY report_module_id, category
+ORDER BY report_module_id, category;
+
+-- name: AggEmissionsByScope :many
+SELECT report_module_id, scope, sum(kg_co2eq)::float8 AS kg_co2eq
+FROM emissions
+WHERE report_module_id = ANY(@report_module_ids::bigint[])
+GROUP BY report_module_id, scope
+ORDER BY report_module_id, scope;
+
+-- name: AggEmissionsByType :many
+-- Per leaf: kg, and the summed physical quantity with its unit when every
+-- row of the leaf that has a quantity uses the same unit (quantity_units
+-- counts the distinct units; quantity_unit is empty when there are none).
+SELECT report_module_id, emission_type,
+       sum(kg_co2eq)::float8 AS kg_co2eq,
+       coalesce(sum(quantity), 0)::float8 AS quantity,
+       coalesce(min(quantity_unit), '')::text AS quantity_unit,
+       count(DISTINCT quantity_unit)::bigint AS quantity_units
+FROM emissions
+WHERE report_module_id = ANY(@report_module_ids::bigint[])
+GROUP BY report_module_id, emission_type
+ORDER BY report_module_id, emission_type;
+
+-- name: AggEntriesBySubmodule :many
+-- Entry counts, calc issues (calc_status not ok/override) and cached entry
+-- totals per submodule.
+SELECT report_module_id, submodule,
+       count(*)::bigint AS entries,
+       count(*) FILTER (WHERE calc_status NOT IN ('ok', 'override'))::bigint AS calc_issues,
+       sum(kg_co2eq)::float8 AS kg_co2eq,
+       sum(kg_co2eq_additional)::float8 AS kg_co2eq_additional
+FROM data_entries
+WHERE report_module_id = ANY(@report_module_ids::bigint[])
+GROUP BY report_module_id, submodule
+ORDER BY report_module_id, submodule;
+
+-- name: AggHeadcountFTE :many
+-- Headcount FTE per report module: members by SIUS code, the student line
+-- under submodule student (sius_code empty).
+SELECT report_module_id, submodule,
+       coalesce(data ->> 'sius_code', '')::text AS sius_code,
+       sum(coalesce((data ->> 'fte')::float8, 0))::float8 AS fte
+FROM data_entries
+WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule IN ('member', 'student')
+GROUP BY report_module_id, submodule, coalesce(data ->> 'sius_code', '')
+ORDER BY report_module_id, submodule, sius_code;
