@@ -1,0 +1,227 @@
+// Package calc is the database side of the emission engine: it loads what
+// the pure engine (package emission) needs for one year and module (factors,
+// locations, rooms, FX rates) and stores the engine's results — the emission
+// rows of a batch of entries (delete + COPY) and the entries' cached totals.
+// The API (one entry per write), imports and recalculation all go through it.
+package calc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+// LoadLookup loads the factors of a module for a year, plus the reference
+// data its formulas use: locations for professional travel, building rooms
+// for buildings, FX rates for purchases and external cloud and AI. Factors
+// rejected by the engine's index are reported in the returned error but the
+// lookup is still usable (those factors are simply absent).
+func LoadLookup(ctx context.Context, db postgres.DBTX, year int, module emission.ModuleKey) (*emission.Lookup, error) {
+	q := dbsqlc.New(db)
+	lk := &emission.Lookup{Year: year}
+
+	rows, err := q.FactorsByYearModule(ctx, dbsqlc.FactorsByYearModuleParams{Year: int32(year), Module: string(module)}) //nolint:gosec // year
+	if err != nil {
+		return nil, fmt.Errorf("error loading factors %d/%s: %w", year, module, err)
+	}
+	factors := make([]emission.Factor, 0, len(rows))
+	for _, r := range rows {
+		f, err := ToFactor(r)
+		if err != nil {
+			return nil, err
+		}
+		factors = append(factors, f)
+	}
+	idx, indexErr := emission.NewFactorIndex(factors)
+	lk.Factors = idx
+
+	switch module {
+	case emission.ModuleProfessionalTravel:
+		var locs []emission.Location
+		for _, mode := range []string{"plane", "train"} {
+			rows, err := q.LocationsByMode(ctx, mode)
+			if err != nil {
+				return nil, fmt.Errorf("error loading %s locations: %w", mode, err)
+			}
+			for _, r := range rows {
+				locs = append(locs, ToLocation(r))
+			}
+		}
+		lk.Locations = emission.NewLocations(locs)
+	case emission.ModuleBuildings:
+		rows, err := q.BuildingRoomsAll(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("error loading building rooms: %w", err)
+		}
+		rooms := make([]emission.Room, 0, len(rows))
+		for _, r := range rows {
+			rooms = append(rooms, ToRoom(r))
+		}
+		lk.Rooms = emission.NewRooms(rooms)
+	case emission.ModulePurchases, emission.ModuleExternalCloudAI:
+		rows, err := q.FXRatesByYear(ctx, int32(year)) //nolint:gosec // year
+		if err != nil {
+			return nil, fmt.Errorf("error loading FX rates %d: %w", year, err)
+		}
+		lk.FX = emission.FXRates{}
+		for _, r := range rows {
+			lk.FX[r.Currency] = r.PerEur
+		}
+	}
+	if indexErr != nil {
+		return lk, fmt.Errorf("some factors of %d/%s are invalid: %w", year, module, indexErr)
+	}
+	return lk, nil
+}
+
+// ToFactor converts a stored factor for the engine.
+func ToFactor(r dbsqlc.Factor) (emission.Factor, error) {
+	f := emission.Factor{ID: emission.FactorID(r.ID), Submodule: emission.SubmoduleKey(r.Submodule)}
+	if err := json.Unmarshal(r.Classification, &f.Classification); err != nil {
+		return f, fmt.Errorf("factor %d: bad classification: %w", r.ID, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.Values))
+	dec.UseNumber()
+	if err := dec.Decode(&f.Values); err != nil {
+		return f, fmt.Errorf("factor %d: bad values: %w", r.ID, err)
+	}
+	return f, nil
+}
+
+// ToLocation converts a stored location for the engine.
+func ToLocation(r dbsqlc.Location) emission.Location {
+	l := emission.Location{Mode: r.TransportMode, Name: r.Name, Latitude: r.Latitude, Longitude: r.Longitude}
+	if r.IataCode != nil {
+		l.IATA = *r.IataCode
+	}
+	if r.CountryCode != nil {
+		l.CountryCode = *r.CountryCode
+	}
+	return l
+}
+
+// ToRoom converts a stored building room for the engine.
+func ToRoom(r dbsqlc.BuildingRoom) emission.Room {
+	room := emission.Room{BuildingName: r.BuildingName, RoomName: r.RoomName}
+	if r.BuildingLocation != nil {
+		room.BuildingLocation = *r.BuildingLocation
+	}
+	if r.RoomType != nil {
+		room.RoomType = *r.RoomType
+	}
+	if r.SurfaceM2 != nil {
+		room.SurfaceM2 = *r.SurfaceM2
+	}
+	return room
+}
+
+// ToEntry decodes a stored entry for the engine. A payload that does not
+// decode yields an entry the engine reports as missing_input.
+func ToEntry(e dbsqlc.DataEntry) emission.Entry {
+	sub := emission.SubmoduleKey(e.Submodule)
+	out := emission.Entry{Submodule: sub}
+	if p, err := emission.DecodePayload(sub, e.Data); err == nil {
+		out.Payload = p
+	}
+	if e.KgOverride != nil {
+		kg := emission.Kg(*e.KgOverride)
+		out.KgOverride = &kg
+	}
+	return out
+}
+
+// Computed is the outcome of one entry of a batch.
+type Computed struct {
+	EntryID int64
+	Outcome emission.Outcome
+	Rows    []emission.Row
+}
+
+// ComputeAndStore evaluates entries with the engine, replaces their
+// emission rows (delete, then COPY) and updates their cached totals, all
+// through db (call it inside the transaction that wrote the entries). It
+// returns one Computed per entry, in order.
+func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) ([]Computed, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	q := dbsqlc.New(db)
+	out := make([]Computed, len(entries))
+	ids := make([]int64, len(entries))
+	totals := dbsqlc.EntriesSetComputedParams{
+		Ids:                ids,
+		KgCo2eqs:           make([]float64, len(entries)),
+		KgCo2eqAdditionals: make([]float64, len(entries)),
+		CalcStatuses:       make([]string, len(entries)),
+		CalcMessages:       make([]string, len(entries)),
+		PrimaryFactorIds:   make([]int64, len(entries)),
+	}
+	var rows []emission.Row
+	params := make([]dbsqlc.EmissionsCopyFromParams, 0, len(entries)*2)
+	for i := range entries {
+		e := &entries[i]
+		ee := ToEntry(*e)
+		start := len(rows)
+		var o emission.Outcome
+		rows, o = emission.Compute(&ee, lk, rows)
+		out[i] = Computed{EntryID: e.ID, Outcome: o, Rows: rows[start:]}
+		ids[i] = e.ID
+		totals.KgCo2eqs[i] = float64(o.Kg)
+		totals.KgCo2eqAdditionals[i] = float64(o.KgAdditional)
+		totals.CalcStatuses[i] = string(o.Status)
+		totals.CalcMessages[i] = o.Message
+		totals.PrimaryFactorIds[i] = int64(o.PrimaryFactorID)
+		for j := start; j < len(rows); j++ {
+			p, err := toEmissionParams(e, &rows[j], now)
+			if err != nil {
+				return nil, err
+			}
+			params = append(params, p)
+		}
+	}
+	if _, err := q.EmissionsDeleteByEntries(ctx, ids); err != nil {
+		return nil, fmt.Errorf("error deleting emission rows: %w", err)
+	}
+	if len(params) > 0 {
+		if _, err := q.EmissionsCopyFrom(ctx, params); err != nil {
+			return nil, fmt.Errorf("error storing emission rows: %w", err)
+		}
+	}
+	if _, err := q.EntriesSetComputed(ctx, totals); err != nil {
+		return nil, fmt.Errorf("error updating entry totals: %w", err)
+	}
+	return out, nil
+}
+
+func toEmissionParams(e *dbsqlc.DataEntry, r *emission.Row, now time.Time) (dbsqlc.EmissionsCopyFromParams, error) {
+	meta, err := json.Marshal(r.Meta)
+	if err != nil {
+		return dbsqlc.EmissionsCopyFromParams{}, fmt.Errorf("error encoding emission meta: %w", err)
+	}
+	p := dbsqlc.EmissionsCopyFromParams{
+		EntryID:        e.ID,
+		ReportModuleID: e.ReportModuleID,
+		EmissionType:   string(r.EmissionType),
+		Scope:          int16(r.Scope), //nolint:gosec // 1..3
+		Category:       string(r.Category),
+		KgCo2eq:        float64(r.Kg),
+		Meta:           meta,
+		EngineVersion:  emission.EngineVersion,
+		ComputedAt:     now,
+	}
+	if r.HasQuantity() {
+		qty, unit := r.Quantity, r.QuantityUnit
+		p.Quantity, p.QuantityUnit = &qty, &unit
+	}
+	if r.FactorID != 0 {
+		id := int64(r.FactorID)
+		p.FactorID = &id
+	}
+	return p, nil
+}

@@ -1,0 +1,92 @@
+package calc_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/co2-calculator/co2-calculator/pkg/calc"
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/testdb"
+	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
+)
+
+func TestComputeAndStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := testdb.TestTx(ctx, t)
+	q := dbsqlc.New(tx)
+
+	rep := testfactory.Report(ctx, t, tx, nil)
+	year := rep.Report.Year
+	// worked example H1: food.vegetarian 100 kg/FTE at 2 kg CO2-eq/kg.
+	f := testfactory.Factor(ctx, t, tx, &testfactory.FactorOpts{Year: &year, Submodule: new("member")})
+	rm := rep.Module(emission.ModuleHeadcount)
+	member := testfactory.Entry(ctx, t, tx, &testfactory.EntryOpts{ReportModule: &rm,
+		Data: map[string]any{"name": "Ada", "sius_code": "54", "user_institutional_id": "100001", "fte": 0.8}})
+	student := testfactory.Entry(ctx, t, tx, &testfactory.EntryOpts{ReportModule: &rm, Submodule: new("student"),
+		Data: map[string]any{"fte": 2}})
+
+	lk, err := calc.LoadLookup(ctx, tx, int(year), emission.ModuleHeadcount)
+	require.NoError(t, err)
+	now := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+
+	for range 2 { // computing twice replaces the rows, never duplicates them
+		got, err := calc.ComputeAndStore(ctx, tx, lk, []dbsqlc.DataEntry{member, student}, now)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		require.Equal(t, emission.StatusOK, got[0].Outcome.Status)
+		require.Len(t, got[0].Rows, 1)
+		require.InDelta(t, 0.8*100*2, float64(got[0].Outcome.Kg), 1e-9)
+		require.Equal(t, emission.StatusNoFactor, got[1].Outcome.Status, "no student factor")
+		require.Empty(t, got[1].Rows)
+	}
+
+	rows, err := q.EmissionsByEntry(ctx, member.ID)
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.Equal(t, "food.vegetarian", rows[0].EmissionType)
+	require.Equal(t, f.ID, *rows[0].FactorID)
+	require.InDelta(t, 160, rows[0].KgCo2eq, 1e-9)
+	require.Equal(t, emission.EngineVersion, rows[0].EngineVersion)
+
+	stored, err := q.EntryGet(ctx, dbsqlc.EntryGetParams{ID: member.ID, ReportModuleID: rm.ID, Submodule: "member"})
+	require.NoError(t, err)
+	require.Equal(t, "ok", stored.CalcStatus)
+	require.InDelta(t, 160, stored.KgCo2eq, 1e-9)
+	require.InDelta(t, 160, stored.KgCo2eqAdditional, 1e-9, "food is an additional category")
+	require.Equal(t, f.ID, *stored.PrimaryFactorID)
+
+	st, err := q.EntryGet(ctx, dbsqlc.EntryGetParams{ID: student.ID, ReportModuleID: rm.ID, Submodule: "student"})
+	require.NoError(t, err)
+	require.Equal(t, "no_factor", st.CalcStatus)
+	require.NotNil(t, st.CalcMessage)
+	require.Zero(t, st.KgCo2eq)
+}
+
+func TestLoadLookupReferenceData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := testdb.TestTx(ctx, t)
+	year := testfactory.Year(ctx, t, tx, nil).Year
+	testfactory.Location(ctx, t, tx, nil)
+	testfactory.Room(ctx, t, tx, nil)
+	_, err := dbsqlc.New(tx).FXRateUpsert(ctx, dbsqlc.FXRateUpsertParams{Year: year, Currency: "CHF", PerEur: 0.936, Source: "manual"})
+	require.NoError(t, err)
+
+	travel, err := calc.LoadLookup(ctx, tx, int(year), emission.ModuleProfessionalTravel)
+	require.NoError(t, err)
+	require.NotNil(t, travel.Locations)
+	require.Nil(t, travel.Rooms)
+
+	buildings, err := calc.LoadLookup(ctx, tx, int(year), emission.ModuleBuildings)
+	require.NoError(t, err)
+	require.NotNil(t, buildings.Rooms)
+
+	purchases, err := calc.LoadLookup(ctx, tx, int(year), emission.ModulePurchases)
+	require.NoError(t, err)
+	require.InDelta(t, 0.936, purchases.FX["CHF"], 0)
+}
