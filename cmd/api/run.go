@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -45,9 +42,9 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 
 	// Insert-only River client: workers registered to validate kinds, no
 	// queues, never started.
-	riverClient, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Workers: jobs.Workers(jobs.Deps{})})
+	riverClient, err := jobs.NewInsertClient(pool)
 	if err != nil {
-		return fmt.Errorf("error creating River client: %w", err)
+		return err
 	}
 
 	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)

@@ -3,14 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -30,14 +32,18 @@ func startWorker(b *testing.B, schema testdb.Schema, queues string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	started := make(chan struct{})
-	go func() { done <- run(ctx, nil, cfg, testdb.QuietLogger(), func(string) { close(started) }) }()
+	logger := testdb.QuietLogger()
+	if os.Getenv("BENCH_DEBUG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	go func() { done <- run(ctx, nil, cfg, logger, func(string) { close(started) }) }()
 	<-started
 	b.Cleanup(func() { cancel(); require.NoError(b, <-done) })
 }
 
 func insertClient(b *testing.B) *river.Client[pgx.Tx] {
 	b.Helper()
-	c, err := river.NewClient(riverpgxv5.New(nil), &river.Config{Workers: jobs.Workers(jobs.Deps{})})
+	c, err := jobs.NewInsertClient(nil) // the API's configuration
 	require.NoError(b, err)
 	return c
 }
@@ -51,7 +57,10 @@ func BenchmarkJobChainLatency(b *testing.B) {
 	schema := testdb.TestSchema(ctx, b)
 	startWorker(b, schema, "default=10")
 	client := insertClient(b)
-	const n = 1000
+	n := 1000
+	if v, err := strconv.Atoi(os.Getenv("BENCH_LATENCY_JOBS")); err == nil && v > 0 {
+		n = v
+	}
 	// Wait for the worker to be fully started (first job run).
 	waitStarted(b, schema.Pool, insertOne(b, client, schema.Pool), 30*time.Second)
 

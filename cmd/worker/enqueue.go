@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/spf13/cobra"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -62,9 +61,9 @@ func newEnqueueCmd() *cobra.Command {
 // enqueueInPipeline creates a pipeline and inserts its root job in one
 // transaction with an insert-only River client.
 func enqueueInPipeline(ctx context.Context, pool postgres.TxBeginner, p pipeline.CreateParams, args river.JobArgs) (string, error) {
-	client, err := river.NewClient(riverpgxv5.New(nil), &river.Config{Workers: jobs.Workers(jobs.Deps{})})
+	client, err := jobs.NewInsertClient(nil)
 	if err != nil {
-		return "", fmt.Errorf("error creating River client: %w", err)
+		return "", err
 	}
 	return postgres.WithTxV(ctx, pool, func(ctx context.Context, tx pgx.Tx) (string, error) {
 		row, err := pipeline.Create(ctx, tx, p)
