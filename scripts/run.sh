@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole system in the foreground: migrate up, then api, worker and
-# the fake external services. Ctrl-C stops everything. Called by `make run`
+# Runs the whole system in the foreground: migrate up, seed (reference data
+# and demo lab), then api, worker and the fake external services. Ctrl-C stops everything. Called by `make run`
 # with DATABASE_URL set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,16 @@ HTTP_PORT=${HTTP_PORT:-8080}
 fixtures=../shared/data/external
 
 bin/migrate up
+
+# Seed the reference data and the demo lab (LAB-DEMO, year 2025) from the
+# shared data directory; both commands are idempotent.
+data_dir=${SEED_DATA_DIR:-../shared/data}
+if [ -d "$data_dir" ]; then
+  bin/migrate seed-reference --data "$data_dir"
+  bin/migrate seed-demo --data "$data_dir"
+else
+  echo "run: no data directory at $data_dir, skipping seed-reference and seed-demo"
+fi
 
 pids=()
 cleanup() {

@@ -1,5 +1,7 @@
 // Command migrate applies the embedded database migrations (the application
-// schema and River's vendored schema) with golang-migrate.
+// schema and River's vendored schema) with golang-migrate, and seeds the
+// reference data and the demo lab from the shared data directory
+// (seed-reference, seed-demo).
 package main
 
 import (
@@ -119,5 +121,6 @@ func newRootCmd() *cobra.Command {
 	}
 	force.Flags().StringVar(&set, "set", "app", "migration set: app or river")
 	root.AddCommand(force)
+	root.AddCommand(newSeedCmds()...)
 	return root
 }
