@@ -32,8 +32,12 @@ build: ## Build the api, worker and migrate binaries into bin/
 run: web/build build ## Run the whole system locally (migrate, then api + worker + fakes; Ctrl-C stops all)
 	@eval "$$(scripts/pg.sh ensure DATABASE_URL '$(DATABASE_URL)')" && scripts/run.sh
 
+.PHONY: tools
+tools: ## Install test tools into .bin/ (versitygw, the S3-compatible server the blob tests start)
+	@scripts/tools.sh
+
 .PHONY: test
-test: ## vet + all Go tests with the race detector (starts PostgreSQL if none answers), then the SPA's checks
+test: tools ## vet + all Go tests with the race detector (starts PostgreSQL if none answers), then the SPA's checks
 	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
 	  $(GO) vet ./... && \
 	  $(GO) test -race -count=1 -timeout 15m ./...

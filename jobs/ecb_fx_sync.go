@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,10 +15,12 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
 // ECBFXSyncArgs fetches ECB reference rates into fx_rates (jobs.md §4.7).
@@ -86,6 +89,7 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 	return postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
 		changed := 0
+		var changedYears []int
 		for _, r := range all {
 			c, err := upsertRate(ctx, q, r)
 			if err != nil {
@@ -93,10 +97,17 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 			}
 			if c {
 				changed++
+				if !slices.Contains(changedYears, r.Year) {
+					changedYears = append(changedYears, r.Year)
+				}
 			}
 		}
-		// TODO(footprint core): request emission_recalc of purchases and
-		// external_cloud_ai for changed ready/open years (jobs.md §4.7).
+		// Rates changed: recalculate the FX-dependent modules of those
+		// years (domain.md §11.3), inserted after JobCompleteTx below.
+		recalcs, err := fxRecalcRequests(ctx, q, changedYears)
+		if err != nil {
+			return err
+		}
 		details, _ := json.Marshal(map[string]any{"years": years, "rates": len(all), "rates_changed": changed, "warnings": len(warnings)})
 		msg := fmt.Sprintf("%d rates fetched, %d changed", len(all), changed)
 		if err := q.IntegrationStateRecord(ctx, dbsqlc.IntegrationStateRecordParams{
@@ -114,8 +125,43 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
 			return fmt.Errorf("error completing job: %w", err)
 		}
+		for _, args := range recalcs {
+			if err := insertChildTx(ctx, tx, job.JobRow, args); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// fxModules are the modules whose formulas use FX rates.
+var fxModules = []emission.ModuleKey{emission.ModulePurchases, emission.ModuleExternalCloudAI}
+
+// fxRecalcRequests bumps module_year_state (reason fx) of the FX-dependent
+// modules of every changed year that exists and is ready or open, and
+// returns the emission_recalc jobs to insert.
+func fxRecalcRequests(ctx context.Context, q *dbsqlc.Queries, years []int) ([]EmissionRecalcArgs, error) {
+	var out []EmissionRecalcArgs
+	slices.Sort(years)
+	for _, year := range years {
+		y, err := q.YearGet(ctx, int32(year))
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("error reading year %d: %w", year, err)
+		}
+		if y.Status != report.YearReady && y.Status != report.YearOpen {
+			continue
+		}
+		for _, m := range fxModules {
+			if _, err := q.ModuleYearStateBump(ctx, dbsqlc.ModuleYearStateBumpParams{Year: y.Year, Module: string(m), Reason: "fx"}); err != nil {
+				return nil, fmt.Errorf("error requesting recalculation of %s/%d: %w", m, year, err)
+			}
+			out = append(out, EmissionRecalcArgs{Year: year, Module: string(m)})
+		}
+	}
+	return out, nil
 }
 
 // upsertRate stores one rate unless a manual rate exists; it reports whether

@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
+	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 )
@@ -20,6 +21,8 @@ type Deps struct {
 	Logger *slog.Logger
 	ECB    *fx.Client
 	Now    func() time.Time
+	// Roles is the role provider of role_sync (nil: role_sync jobs are cancelled).
+	Roles auth.RoleProvider
 }
 
 // Workers registers every job kind.
@@ -27,6 +30,9 @@ func Workers(d Deps) *river.Workers {
 	w := river.NewWorkers()
 	river.AddWorker(w, &ECBFXSyncWorker{DB: d.Pool, Client: d.ECB, Logger: d.Logger, Now: d.Now})
 	river.AddWorker(w, &NoopWorker{})
+	river.AddWorker(w, &RoleSyncWorker{DB: d.Pool, Roles: d.Roles, Logger: d.Logger, Now: d.Now})
+	river.AddWorker(w, &AggregateWorker{DB: d.Pool, Now: d.Now})
+	river.AddWorker(w, &EmissionRecalcWorker{DB: d.Pool, Logger: d.Logger, Now: d.Now})
 	return w
 }
 

@@ -47,6 +47,11 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		return err
 	}
 
+	authDeps, riverUI, err := setupAuth(ctx, cfg, pool, riverClient, logger)
+	if err != nil {
+		return err
+	}
+
 	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)
 	reg := telemetry.NewRegistry()
 	ready := telemetry.Checks{
@@ -59,8 +64,10 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		SPA: web.Handler(cfg.SPADir),
 		Version: httpapi.VersionInfo{
 			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
-			SchemaVersion: appVersion, Env: cfg.AppEnv,
+			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
+		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
+		CarKgPerKm: cfg.CarKgPerKm,
 	})
 
 	public, err := telemetry.Listen(cfg.HTTPAddr, router)

@@ -55,9 +55,13 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	env := []string{"DATABASE_URL=" + dbURL}
 	runCmd(t, bin+"/migrate", env, "up")
 
-	api := start(t, bin+"/api", append(env, "HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0"), "serve")
-	listening := api.waitLog("api listening", 30*time.Second)
-	base := "http://" + listening["http"].(string)
+	// The dev OIDC provider's issuer is PUBLIC_BASE_URL + /dev-oidc, so the
+	// API gets a fixed free port whose URL it knows.
+	httpAddr := freeAddr(t)
+	base := "http://" + httpAddr
+	api := start(t, bin+"/api", append(env, "HTTP_ADDR="+httpAddr, "ADMIN_ADDR=127.0.0.1:0",
+		"PUBLIC_BASE_URL="+base, "DEV_OIDC_ENABLED=true", "COOKIE_SECURE=false"), "serve")
+	api.waitLog("api listening", 30*time.Second)
 	worker := start(t, bin+"/worker", append(env, "ADMIN_ADDR=127.0.0.1:0", "ECB_BASE_URL="+ecb.URL, "SCHEDULE_ECB="), "run")
 	workerAdmin := "http://" + worker.waitLog("admin listener ready", 30*time.Second)["addr"].(string)
 	worker.waitLog("worker started", 30*time.Second)
@@ -68,8 +72,10 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	id := strings.TrimSpace(runCmd(t, bin+"/worker", env, "enqueue", "ecb_fx_sync", "--year", "2024", "--year", "2025"))
 	require.Len(t, id, 36, "enqueue prints the pipeline id")
 
-	// Follow the pipeline over SSE until it ends.
-	resp, err := http.Get(base + "/api/v1/pipelines/" + id + "/events")
+	// Log in as the admin through the real OIDC flow (login → dev provider
+	// → callback), then follow the pipeline over SSE until it ends.
+	admin := login(t, base, "admin")
+	resp, err := admin.Get(base + "/api/v1/pipelines/" + id + "/events")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
@@ -97,14 +103,15 @@ func TestFXSyncEndToEnd(t *testing.T) {
 	require.InDelta(t, 16, last.Counters["rows_fetched"], 0, "8 currencies x 2 years")
 
 	// The same through GET, with ETag and 304.
+	require.Equal(t, http.StatusUnauthorized, getJSON(t, base+"/api/v1/pipelines/"+id, nil), "no session, no pipeline")
 	var p pipelineJSON
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/pipelines/"+id, &p))
+	require.Equal(t, http.StatusOK, getJSONWith(t, admin, base+"/api/v1/pipelines/"+id, &p))
 	require.Equal(t, "SUCCESS", p.Status)
 	require.Len(t, p.Jobs, 1)
 	require.Equal(t, "succeeded", p.Jobs[0].State)
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/pipelines/"+id, nil)
 	req.Header.Set("If-None-Match", fmt.Sprintf(`W/"p-%d"`, p.Version))
-	resp304, err := http.DefaultClient.Do(req)
+	resp304, err := admin.Do(req)
 	require.NoError(t, err)
 	resp304.Body.Close()
 	require.Equal(t, http.StatusNotModified, resp304.StatusCode)
@@ -114,7 +121,7 @@ func TestFXSyncEndToEnd(t *testing.T) {
 		PerEUR   float64 `json:"per_eur"`
 		Source   string  `json:"source"`
 	}
-	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v1/fx-rates?year=2025", &rates))
+	require.Equal(t, http.StatusOK, getJSONWith(t, admin, base+"/api/v1/fx-rates?year=2025", &rates))
 	require.Len(t, rates, 8)
 	for _, r := range rates {
 		if r.Currency == "CHF" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,7 +202,12 @@ func runCmd(t *testing.T, bin string, env []string, args ...string) string {
 
 func getJSON(t *testing.T, url string, into any) int {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getJSONWith(t, http.DefaultClient, url, into)
+}
+
+func getJSONWith(t *testing.T, c *http.Client, url string, into any) int {
+	t.Helper()
+	resp, err := c.Get(url)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	if into != nil && resp.StatusCode == http.StatusOK {
@@ -277,4 +283,37 @@ func (p *toggleProxy) serve() {
 		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
 		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
 	}
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free a moment
+// ago (for binaries that must know their own URL).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// login signs in as a dev fixture user (login_hint) through the API's real
+// OIDC flow and returns a client carrying the session cookies.
+func login(t *testing.T, base, user string) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/api/v1/auth/login?login_hint=" + user)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the login flow ends on the SPA")
+	var me struct {
+		User struct {
+			Sciper string `json:"sciper"`
+		} `json:"user"`
+	}
+	require.Equal(t, http.StatusOK, getJSONWith(t, c, base+"/api/v1/me", &me))
+	require.NotEmpty(t, me.User.Sciper)
+	return c
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/rivercontrib/otelriver"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
@@ -100,8 +102,11 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 
 	metricsMW := jobs.NewMetricsMiddleware(reg)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Queues:                      queues,
-		Workers:                     jobs.Workers(jobs.Deps{Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil)}),
+		Queues: queues,
+		Workers: jobs.Workers(jobs.Deps{
+			Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil),
+			Roles: roleProvider(cfg.Roles, logger),
+		}),
 		PeriodicJobs:                periodic,
 		Middleware:                  middlewares(pool, logger, metricsMW),
 		RetryPolicy:                 jobs.RetryPolicy{},
@@ -156,6 +161,20 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	hb.remove(context.Background())
 	logger.Info("worker stopped")
 	return nil
+}
+
+// roleProvider is the role_sync provider: Accred, the dev fixtures, or the
+// OIDC claims (role_sync then has nothing to do: roles refresh at login).
+func roleProvider(c config.Roles, logger *slog.Logger) auth.RoleProvider {
+	switch c.RoleProvider {
+	case auth.ProviderAccred:
+		return &auth.Accred{BaseURL: c.AccredBaseURL, Username: c.AccredUsername, Password: c.AccredPassword,
+			Client: &http.Client{Timeout: c.AccredTimeout}}
+	case auth.ProviderOIDC:
+		return auth.OIDCRoles{Claim: "roles", Logger: logger}
+	default:
+		return auth.DevRoles{}
+	}
 }
 
 // middlewares wrap every job: tracing outermost, then metrics, then the

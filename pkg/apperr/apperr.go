@@ -6,31 +6,46 @@
 package apperr
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 )
 
 // Code classifies an application error.
 type Code string
 
 const (
-	CodeInvalid          Code = "invalid"           // 400
-	CodeUnauthorized     Code = "unauthorized"      // 401
-	CodeForbidden        Code = "forbidden"         // 403
-	CodeNotFound         Code = "not_found"         // 404
-	CodeConflict         Code = "conflict"          // 409
-	CodeTooLarge         Code = "payload_too_large" // 413
-	CodeUnsupportedMedia Code = "unsupported_media" // 415
-	CodeValidation       Code = "validation_failed" // 422
-	CodeUnavailable      Code = "unavailable"       // 503
-	CodeInternal         Code = "internal"          // 500
+	CodeInvalid          Code = "invalid"             // 400
+	CodeUnauthorized     Code = "unauthorized"        // 401
+	CodeForbidden        Code = "forbidden"           // 403
+	CodeNotFound         Code = "not_found"           // 404
+	CodeConflict         Code = "conflict"            // 409
+	CodePrecondition     Code = "precondition_failed" // 412
+	CodeTooLarge         Code = "payload_too_large"   // 413
+	CodeUnsupportedMedia Code = "unsupported_media"   // 415
+	CodeValidation       Code = "validation_failed"   // 422
+	CodeUnavailable      Code = "unavailable"         // 503
+	CodeInternal         Code = "internal"            // 500
 )
 
 // FieldError is one field-level problem of a request body or query.
+// Context holds extra keys of the detail object (api.md §1.1 "context
+// keys", e.g. conflicting_entry_id); they never override field, code or
+// message.
 type FieldError struct {
-	Field   string `json:"field"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Field   string         `json:"field"`
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Context map[string]any `json:"-"`
+}
+
+// MarshalJSON writes field, code, message and the context keys.
+func (f FieldError) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, 3+len(f.Context))
+	maps.Copy(m, f.Context)
+	m["field"], m["code"], m["message"] = f.Field, f.Code, f.Message
+	return json.Marshal(m)
 }
 
 // Error is the application error.
@@ -39,6 +54,10 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Cause   error
+	// Reason, when set, is the specific wire code shown instead of the
+	// generic one of Code (api.md §1.1: invalid_sort, year_closed,
+	// duplicate_institutional_id …); the HTTP status still comes from Code.
+	Reason string
 }
 
 func (e *Error) Error() string {
@@ -64,6 +83,13 @@ func Invalid(format string, args ...any) *Error { return New(CodeInvalid, format
 // Validation is a 422 error carrying field errors.
 func Validation(msg string, fields ...FieldError) *Error {
 	return &Error{Code: CodeValidation, Message: msg, Fields: fields}
+}
+
+// WithReason builds an error whose wire code is reason (see Error.Reason).
+func WithReason(code Code, reason, format string, args ...any) *Error {
+	e := New(code, format, args...)
+	e.Reason = reason
+	return e
 }
 
 // CodeOf returns the code of an application error, or CodeInternal.

@@ -1,7 +1,12 @@
 package config
 
 import (
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +21,22 @@ type API struct {
 	AdminAddr     string
 	PublicBaseURL string
 	SPADir        string
+	CarKgPerKm    float64 // CAR_KG_PER_KM: "equivalent car km" display constant
+
+	// Identity and access (api.md §3).
+	SigningKeys      string // AUTH_SIGNING_KEYS as given; empty in dev/test means a random per-process key
+	AccessTokenTTL   time.Duration
+	RefreshTokenTTL  time.Duration
+	SessionMaxAge    time.Duration
+	CookieSecure     bool
+	OIDCIssuerURL    string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCScopes       []string
+	OIDCUserIDClaim  string
+	OIDCRolesClaim   string
+	DevOIDCEnabled   bool
+	Roles
 
 	vars []Var
 	env  *env
@@ -30,8 +51,122 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	c.AdminAddr = e.str("ADMIN_ADDR", ":9090", "internal listener (/healthz, /readyz, /metrics)")
 	c.PublicBaseURL = e.httpURL("PUBLIC_BASE_URL", "http://localhost:8080", "external URL of the app (redirect URIs, Origin checks)")
 	c.SPADir = e.str("SPA_DIR", "", "serve the SPA from this directory instead of the copy embedded in the binary")
+	c.CarKgPerKm = e.positiveFloat("CAR_KG_PER_KM", "0.2996", "kg CO2-eq per km of the \"equivalent car km\" figure (results)")
+	e.apiAuth(&c)
 	c.vars, c.env = e.vars, e
 	return c, e.err()
+}
+
+// APP_ENV values used by the identity checks ("dev" is also a ROLE_PROVIDER).
+const (
+	appEnvDev        = "dev"
+	appEnvProduction = "production"
+)
+
+// apiAuth reads the identity and access variables of the API.
+func (e *env) apiAuth(c *API) {
+	devLike := c.AppEnv == appEnvDev || c.AppEnv == "test"
+	keysDoc := "comma list kid:base64key (>= 32 bytes each); the first signs access tokens, all verify; required unless APP_ENV is dev or test (then a random per-process key is generated)"
+	c.SigningKeys, _ = e.raw("AUTH_SIGNING_KEYS", "", keysDoc, true)
+	if c.SigningKeys == "" && !devLike {
+		e.failf("AUTH_SIGNING_KEYS", "is required when APP_ENV is %s (or AUTH_SIGNING_KEYS_FILE)", c.AppEnv)
+	}
+	if c.SigningKeys != "" {
+		if err := validateSigningKeys(c.SigningKeys); err != nil {
+			e.failf("AUTH_SIGNING_KEYS", "%v", err)
+		}
+	}
+	c.AccessTokenTTL = e.duration("ACCESS_TOKEN_TTL", 15*time.Minute, "lifetime of the auth_token cookie (access JWT)")
+	c.RefreshTokenTTL = e.duration("REFRESH_TOKEN_TTL", 24*time.Hour, "idle lifetime of a refresh token")
+	c.SessionMaxAge = e.duration("SESSION_MAX_AGE", 7*24*time.Hour, "absolute lifetime of a session")
+	c.CookieSecure = e.boolean("COOKIE_SECURE", true, "Secure attribute on cookies; set false only for http://localhost")
+	c.OIDCIssuerURL = e.httpURL("OIDC_ISSUER_URL", "", "OIDC issuer (discovery); empty in dev uses the built-in development provider")
+	c.OIDCClientID = e.str("OIDC_CLIENT_ID", "", "OIDC client id")
+	c.OIDCClientSecret, _ = e.raw("OIDC_CLIENT_SECRET", "", "OIDC client secret (OIDC_CLIENT_SECRET_FILE reads it from a file)", true)
+	scopes := e.str("OIDC_SCOPES", "openid profile email", "space-separated OIDC scopes")
+	c.OIDCScopes = strings.Fields(strings.ReplaceAll(scopes, ",", " "))
+	c.OIDCUserIDClaim = e.str("OIDC_USER_ID_CLAIM", "uniqueid", "ID-token claim holding the SCIPER (falls back to sub with ROLE_PROVIDER=oidc)")
+	c.OIDCRolesClaim = e.str("OIDC_ROLES_CLAIM", "roles", "ID-token claim holding role strings (ROLE_PROVIDER=oidc)")
+	e.roles(&c.Roles, c.AppEnv)
+	devDefault := c.AppEnv == appEnvDev && c.OIDCIssuerURL == ""
+	c.DevOIDCEnabled = e.boolean("DEV_OIDC_ENABLED", devDefault, "serve the built-in development OIDC provider under /dev-oidc and log in with it (default true when APP_ENV=dev and OIDC_ISSUER_URL is empty; refused in production)")
+
+	switch {
+	case c.DevOIDCEnabled && c.AppEnv == appEnvProduction:
+		e.failf("DEV_OIDC_ENABLED", "the development OIDC provider is refused when APP_ENV=production")
+	case c.DevOIDCEnabled && c.OIDCIssuerURL != "":
+		e.failf("DEV_OIDC_ENABLED", "cannot be true while OIDC_ISSUER_URL is set")
+	case !c.DevOIDCEnabled && c.OIDCIssuerURL == "" && !devLike:
+		e.failf("OIDC_ISSUER_URL", "is required unless DEV_OIDC_ENABLED is true")
+	case c.OIDCIssuerURL != "" && c.OIDCClientID == "":
+		e.failf("OIDC_CLIENT_ID", "is required with OIDC_ISSUER_URL")
+	}
+	if c.AccessTokenTTL < time.Minute || c.RefreshTokenTTL < c.AccessTokenTTL || c.SessionMaxAge < c.RefreshTokenTTL {
+		e.failf("ACCESS_TOKEN_TTL", "want 1m <= ACCESS_TOKEN_TTL <= REFRESH_TOKEN_TTL <= SESSION_MAX_AGE")
+	}
+}
+
+// Roles configures the role provider and its Accred client (api and
+// worker: the API resolves roles at login, the worker in role_sync).
+type Roles struct {
+	RoleProvider   string
+	AccredBaseURL  string
+	AccredUsername string
+	AccredPassword string
+	AccredTimeout  time.Duration
+}
+
+func (e *env) roles(c *Roles, appEnv string) {
+	c.RoleProvider = e.oneOf("ROLE_PROVIDER", "dev", []string{"accred", "oidc", "dev"}, "role provider: accred, oidc or dev")
+	c.AccredBaseURL = e.httpURL("ACCRED_BASE_URL", "", "Accred API base URL")
+	c.AccredUsername = e.str("ACCRED_USERNAME", "", "Accred Basic-auth user")
+	c.AccredPassword, _ = e.raw("ACCRED_PASSWORD", "", "Accred Basic-auth password (ACCRED_PASSWORD_FILE reads it from a file)", true)
+	c.AccredTimeout = e.duration("ACCRED_TIMEOUT", 30*time.Second, "timeout of one Accred request")
+	if c.RoleProvider == appEnvDev && appEnv == appEnvProduction {
+		e.failf("ROLE_PROVIDER", "dev is refused when APP_ENV=production")
+	}
+	if c.RoleProvider == "accred" && c.AccredBaseURL == "" {
+		e.failf("ACCRED_BASE_URL", "is required with ROLE_PROVIDER=accred")
+	}
+}
+
+// validateSigningKeys checks the kid:base64key list (package auth parses
+// it again; config cannot import auth).
+func validateSigningKeys(s string) error {
+	n := 0
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kid, b64, ok := strings.Cut(part, ":")
+		if !ok || strings.TrimSpace(kid) == "" {
+			return fmt.Errorf("entry %d: want kid:base64key", n+1)
+		}
+		key, err := decodeBase64(strings.TrimSpace(b64))
+		if err != nil {
+			return fmt.Errorf("key %q: invalid base64", kid)
+		}
+		if len(key) < 32 {
+			return fmt.Errorf("key %q: %d bytes, need at least 32", kid, len(key))
+		}
+		n++
+	}
+	if n == 0 {
+		return errors.New("no key")
+	}
+	return nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	var err error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		var b []byte
+		if b, err = enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, err
 }
 
 // Vars documents the variables read.
@@ -54,6 +189,7 @@ type Worker struct {
 	ScheduleECB       string
 	ECBBaseURL        string
 	ECBCurrencies     []string
+	Roles
 
 	vars []Var
 	env  *env
@@ -77,6 +213,7 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	c.ScheduleECB = e.cronExpr("SCHEDULE_ECB", "0 5 * * *", "cron (UTC) of the daily ECB FX sync; empty disables")
 	c.ECBBaseURL = e.httpURL("ECB_BASE_URL", "https://data-api.ecb.europa.eu/service", "ECB data API base URL")
 	c.ECBCurrencies = e.currencies("ECB_CURRENCIES", "AUD,CAD,CHF,CNY,GBP,JPY,SEK,USD", "currencies fetched from the ECB")
+	e.roles(&c.Roles, c.AppEnv)
 	if c.FetchCooldown < time.Millisecond {
 		e.failf("WORKER_FETCH_COOLDOWN", "must be at least 1ms")
 	}
@@ -158,4 +295,15 @@ func (e *env) currencies(name, def, doc string) []string {
 		e.failf(name, "at least one currency is required")
 	}
 	return out
+}
+
+// positiveFloat reads a float > 0 (CAR_KG_PER_KM).
+func (e *env) positiveFloat(name, def, doc string) float64 {
+	raw := e.str(name, def, doc)
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		e.failf(name, "%q must be a number greater than 0", raw)
+		return 0
+	}
+	return v
 }

@@ -77,6 +77,10 @@ func TestLoadAPI(t *testing.T) {
 			"PUBLIC_BASE_URL":             "https://co2.example.org/",
 			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318",
 			"OTEL_SERVICE_NAME":           "api-x",
+			"AUTH_SIGNING_KEYS":           "k1:" + strings.Repeat("A", 44),
+			"OIDC_ISSUER_URL":             "https://idp.example.org",
+			"OIDC_CLIENT_ID":              "co2",
+			"ROLE_PROVIDER":               "oidc",
 		}))
 		require.NoError(t, err)
 		require.Equal(t, "production", c.AppEnv)
@@ -337,7 +341,8 @@ func TestDocsAndHelp(t *testing.T) {
 		require.Equal(t, c.Vars(), vars, "Docs lists exactly the variables LoadAPI reads")
 		for _, v := range vars {
 			require.NotEmpty(t, v.Doc, v.Name)
-			require.Equal(t, v.Name == "DATABASE_URL", v.Secret, v.Name)
+			secret := v.Name == "DATABASE_URL" || v.Name == "AUTH_SIGNING_KEYS" || v.Name == "OIDC_CLIENT_SECRET" || v.Name == "ACCRED_PASSWORD"
+			require.Equal(t, secret, v.Secret, v.Name)
 		}
 	})
 

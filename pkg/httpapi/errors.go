@@ -33,6 +33,8 @@ func httpStatus(code apperr.Code) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case apperr.CodeConflict:
 		return http.StatusConflict, "conflict"
+	case apperr.CodePrecondition:
+		return http.StatusPreconditionFailed, "precondition_failed"
 	case apperr.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge, "payload_too_large"
 	case apperr.CodeUnsupportedMedia:
@@ -53,6 +55,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	status := http.StatusInternalServerError
 	if ae, ok := errors.AsType[*apperr.Error](err); ok {
 		status, body.Code = httpStatus(ae.Code)
+		if ae.Reason != "" && status != http.StatusInternalServerError {
+			body.Code = ae.Reason
+		}
 		body.Message = ae.Message
 		if ae.Fields != nil {
 			body.Details = ae.Fields

@@ -16,7 +16,7 @@ func TestFXRates(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	schema := testdb.TestSchema(ctx, t)
-	router := httpapi.NewRouter(httpapi.Deps{Pool: schema.Pool, Logger: testdb.QuietLogger(), Ready: ready})
+	router := httpapi.AsAdmin(httpapi.NewRouter(httpapi.Deps{Pool: schema.Pool, Logger: testdb.QuietLogger(), Ready: ready}))
 
 	t.Run("Invalid", func(t *testing.T) {
 		t.Parallel()

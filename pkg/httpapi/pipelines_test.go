@@ -35,7 +35,7 @@ func TestGetPipeline(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	schema := testdb.TestSchema(ctx, t)
-	router := httpapi.NewRouter(httpapi.Deps{Pool: schema.Pool, Logger: testdb.QuietLogger(), Ready: ready})
+	router := httpapi.AsAdmin(httpapi.NewRouter(httpapi.Deps{Pool: schema.Pool, Logger: testdb.QuietLogger(), Ready: ready}))
 	tp := createPipeline(ctx, t, schema)
 
 	unknown := uuid.New()

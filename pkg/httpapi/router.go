@@ -18,7 +18,9 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
 
@@ -32,6 +34,27 @@ type Deps struct {
 	Ready    telemetry.Checks
 	SPA      http.Handler // serves the SPA for every path no route matches; nil: JSON 404
 	Version  VersionInfo
+
+	// PublicBaseURL is PUBLIC_BASE_URL (Origin checks).
+	PublicBaseURL string
+	// Auth holds the session service; nil Service: every protected route
+	// answers 401.
+	Auth AuthDeps
+	// RiverUI is mounted under /system/jobs when non-nil (see NewRiverUI).
+	RiverUI http.Handler
+
+	// Actor returns the caller of module data routes (own scope, D7); nil
+	// treats every caller as unscoped.
+	Actor func(*http.Request) entry.Actor
+	// EntryAuditor records entry writes and personal-data lists (package
+	// audit); nil records nothing.
+	EntryAuditor entry.Auditor
+
+	// ReportAudit records report_module.status events (package audit, in
+	// the change's transaction); nil records nothing.
+	ReportAudit report.StatusAuditor
+	// CarKgPerKm is CAR_KG_PER_KM (results); 0 means 0.2996.
+	CarKgPerKm float64
 }
 
 // VersionInfo is served at /api/v1/version.
@@ -41,19 +64,25 @@ type VersionInfo struct {
 	BuildTime     string `json:"build_time"`
 	SchemaVersion uint   `json:"schema_version"`
 	Env           string `json:"env"`
+	DevOIDC       bool   `json:"dev_oidc_enabled"`
 }
 
 // Server holds the handlers' dependencies.
 type Server struct {
 	Deps
 	pipelines *pipelineHandlers
+	entries   *entry.Service
 }
 
 // NewRouter builds the public router: /healthz, /readyz and /api/v1/...
 func NewRouter(d Deps) http.Handler { return newServer(d).handler() }
 
 func newServer(d Deps) *Server {
-	return &Server{Deps: d, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
+	entries := &entry.Service{Auditor: d.EntryAuditor}
+	if d.Pool != nil {
+		entries.DB = d.Pool
+	}
+	return &Server{Deps: d, entries: entries, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
 }
 
 // handler wraps the route table with OpenTelemetry.
@@ -73,14 +102,77 @@ func (s *Server) routes() chi.Router {
 	r.Get("/healthz", telemetry.HealthzHandler)
 	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(s.Ready))
 
+	if s.Auth.DevOIDC != nil {
+		r.Handle("/dev-oidc/*", s.Auth.DevOIDC)
+	}
+	if s.RiverUI != nil {
+		r.With(s.requireRiverUI).Mount("/system/jobs", s.RiverUI)
+	}
+
+	// Authorization: every route below is wrapped by one middleware of
+	// authz.go (requireAuth, requireBO, requireUnit, requirePipelineVisible)
+	// unless it is public; TestRouteAuthorization walks them all.
 	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.csrf)
 		r.Get("/openapi.json", s.openAPI)
 		r.Get("/version", s.version)
 
-		r.Get("/pipelines/{id}", s.pipelines.get)
-		r.Get("/pipelines/{id}/events", s.pipelines.events)
+		r.Get("/auth/login", s.authLogin)
+		r.Get("/auth/callback", s.authCallback)
+		r.Post("/auth/refresh", s.authRefresh)
+		r.With(s.requireAuth).Post("/auth/logout", s.authLogout)
+		r.With(s.requireAuth).Get("/me", s.me)
+		r.With(s.requireAuth).Get("/me/units", s.meUnits)
 
-		r.Get("/fx-rates", s.fxRates)
+		r.With(s.requirePipelineVisible).Get("/pipelines/{id}", s.pipelines.get)
+		r.With(s.requirePipelineVisible).Get("/pipelines/{id}/events", s.pipelines.events)
+
+		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
+
+		// Module data (api.md §5) and entry-form lookups (§8): one group per
+		// permission predicate, to be wrapped by its middleware.
+		const entries = "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries"
+		r.Group(func(r chi.Router) { // module_view(u, m)
+			r.Use(s.requireUnit(ModuleView))
+			r.Get(entries, s.listEntries)
+			r.Get(entries+"/check-unique", s.checkUnique)
+			r.Get(entries+"/{entry_id}", s.getEntry)
+		})
+		r.Group(func(r chi.Router) { // module_edit(u, m)
+			r.Use(s.requireUnit(ModuleEdit))
+			r.Post(entries, s.createEntry)
+			r.Patch(entries+"/{entry_id}", s.patchEntry)
+			r.Delete(entries+"/{entry_id}", s.deleteEntry)
+		})
+		r.Group(func(r chi.Router) { // auth
+			r.Use(s.requireAuth)
+			r.Get("/taxonomies/{submodule}", s.taxonomy)
+			r.Get("/locations", s.locations)
+			r.Get("/locations/distance", s.locationDistance)
+			r.Get("/building-rooms/buildings", s.buildings)
+			r.Get("/building-rooms", s.rooms)
+		})
+
+		// Units, reports, module status (api.md §4) and results (§6): one
+		// group per permission predicate, to be wrapped by its middleware.
+		r.Group(func(r chi.Router) { // unit_results(u)
+			r.Use(s.requireUnit(UnitResults))
+			r.Get("/units/{unit_id}", s.getUnit)
+			r.Get("/units/{unit_id}/reports", s.listReports)
+			r.Get("/units/{unit_id}/years/{year}/report", s.getReport)
+			r.Get("/units/{unit_id}/years/{year}/results/summary", s.resultsSummary)
+			r.Get("/units/{unit_id}/years/{year}/results/breakdown", s.resultsBreakdown)
+			r.Get("/units/{unit_id}/years/{year}/results/it", s.resultsIT)
+			r.Get("/units/{unit_id}/results/yearly", s.resultsYearly)
+		})
+		r.Group(func(r chi.Router) { // unit_member(u); year open checked by the handler
+			r.Use(s.requireUnit(UnitMember))
+			r.Put("/units/{unit_id}/years/{year}/report", s.putReport)
+		})
+		r.Group(func(r chi.Router) { // module_validate(u); year open checked by the handler
+			r.Use(s.requireUnit(ModuleValidate))
+			r.Patch("/units/{unit_id}/years/{year}/modules/{module}/status", s.patchModuleStatus)
+		})
 	})
 	if s.SPA != nil {
 		r.NotFound(s.SPA.ServeHTTP)

@@ -197,7 +197,7 @@ func TestRouter(t *testing.T) {
 		{name: "UnknownAPIRoute", method: http.MethodGet, url: "/api/v1/nope", status: http.StatusNotFound, want: notFound},
 		{name: "UnknownRoute", method: http.MethodGet, url: "/nope", status: http.StatusNotFound, want: notFound},
 		{name: "Version", method: http.MethodGet, url: "/api/v1/version", status: http.StatusOK,
-			want: `{"version":"","git_sha":"","build_time":"","schema_version":0,"env":""}`},
+			want: `{"version":"","git_sha":"","build_time":"","schema_version":0,"env":"","dev_oidc_enabled":false}`},
 	})
 
 	t.Run("OpenAPIJSON", func(t *testing.T) {
@@ -255,7 +255,7 @@ func TestReadyz(t *testing.T) {
 func TestMetricsRecorded(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	router := httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready, Registry: reg})
+	router := httpapi.AsAdmin(httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready, Registry: reg}))
 	serve(t, router, http.MethodGet, "/api/v1/pipelines/not-a-uuid", nil)
 	serve(t, router, http.MethodGet, "/nope", nil)
 

@@ -128,12 +128,12 @@ func TestPipelineEvents(t *testing.T) {
 	schema := testdb.TestSchema(ctx, t)
 	listener := startListener(t, schema)
 	deps := httpapi.Deps{Pool: schema.Pool, Listener: listener, Logger: testdb.QuietLogger(), Ready: ready}
-	srv := newTestServer(t, httpapi.NewRouter(deps))
+	srv := newTestServer(t, httpapi.AsAdmin(httpapi.NewRouter(deps)))
 
 	// Updates must come from LISTEN/NOTIFY: polling is off.
 	t.Run("FramesUntilEnd", func(t *testing.T) {
 		t.Parallel()
-		srv := newTestServer(t, httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: time.Hour}))
+		srv := newTestServer(t, httpapi.AsAdmin(httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: time.Hour})))
 		tp := createPipeline(ctx, t, schema)
 		s := openEventStream(t, srv, tp.ID, "")
 		require.Equal(t, http.StatusOK, s.resp.StatusCode)
@@ -203,7 +203,7 @@ func TestPipelineEvents(t *testing.T) {
 
 	t.Run("MalformedID", func(t *testing.T) {
 		t.Parallel()
-		rec := serve(t, httpapi.NewRouter(deps), http.MethodGet, "/api/v1/pipelines/nope/events", nil)
+		rec := serve(t, httpapi.AsAdmin(httpapi.NewRouter(deps)), http.MethodGet, "/api/v1/pipelines/nope/events", nil)
 		require.Equal(t, http.StatusNotFound, rec.Code)
 		require.Equal(t, "not_found", requireErrorEnvelope(t, rec).Error.Code)
 	})
@@ -227,7 +227,7 @@ func TestPipelineEventsTimings(t *testing.T) {
 
 	t.Run("MaxStreamDuration", func(t *testing.T) {
 		t.Parallel()
-		srv := newTestServer(t, httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: time.Hour, Max: 50 * time.Millisecond}))
+		srv := newTestServer(t, httpapi.AsAdmin(httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: time.Hour, Max: 50 * time.Millisecond})))
 		tp := createPipeline(ctx, t, schema)
 		s := openEventStream(t, srv, tp.ID, "")
 		requirePipelineFrame(t, s.next(t), "NOT_STARTED")
@@ -236,7 +236,7 @@ func TestPipelineEventsTimings(t *testing.T) {
 
 	t.Run("Ping", func(t *testing.T) {
 		t.Parallel()
-		srv := newTestServer(t, httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: 10 * time.Millisecond, Poll: time.Hour}))
+		srv := newTestServer(t, httpapi.AsAdmin(httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: 10 * time.Millisecond, Poll: time.Hour})))
 		tp := createPipeline(ctx, t, schema)
 		s := openEventStream(t, srv, tp.ID, "")
 		requirePipelineFrame(t, s.next(t), "NOT_STARTED")
@@ -245,7 +245,7 @@ func TestPipelineEventsTimings(t *testing.T) {
 
 	t.Run("PollingFallback", func(t *testing.T) {
 		t.Parallel()
-		srv := newTestServer(t, httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: 10 * time.Millisecond}))
+		srv := newTestServer(t, httpapi.AsAdmin(httpapi.NewRouterWithStreamTimings(deps, httpapi.StreamTimings{Ping: time.Hour, Poll: 10 * time.Millisecond})))
 		tp := createPipeline(ctx, t, schema)
 		s := openEventStream(t, srv, tp.ID, "")
 		requirePipelineFrame(t, s.next(t), "NOT_STARTED")

@@ -1,0 +1,245 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/co2-calculator/co2-calculator/pkg/calc"
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
+)
+
+// EmissionRecalcArgs recomputes the emissions of one module-year
+// (jobs.md §4.4).
+type EmissionRecalcArgs struct {
+	Year   int    `json:"year"   river:"unique"`
+	Module string `json:"module" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (EmissionRecalcArgs) Kind() string { return "emission_recalc" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: unique by (year,
+// module) (coalescing, jobs.md §2.3).
+func (EmissionRecalcArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue: QueueCompute, MaxAttempts: 5,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: coalescingStates},
+	}
+}
+
+// RecalcBatch is the number of entries recomputed per transaction.
+const RecalcBatch = 5000
+
+// EmissionRecalcWorker works EmissionRecalcArgs.
+type EmissionRecalcWorker struct {
+	river.WorkerDefaults[EmissionRecalcArgs]
+
+	DB        postgres.DB
+	Logger    *slog.Logger
+	Now       func() time.Time
+	BatchSize int // default RecalcBatch
+}
+
+// Timeout implements river.Worker.
+func (w *EmissionRecalcWorker) Timeout(*river.Job[EmissionRecalcArgs]) time.Duration {
+	return 30 * time.Minute
+}
+
+// Work recomputes every entry of the module-year, by id, in batches (each
+// in its own transaction under the module-year lock), marks touched report
+// modules dirty and flags validated ones whose kg changed (D6: the status
+// is kept), then records recalc_done_seq = seq0, applies the follow-up rule
+// and chains an aggregate of the year in the completion transaction.
+// Closed years are skipped. Re-running is harmless (pure engine).
+func (w *EmissionRecalcWorker) Work(ctx context.Context, job *river.Job[EmissionRecalcArgs]) error {
+	year := int32(job.Args.Year)
+	module := emission.ModuleKey(job.Args.Module)
+	if _, ok := emission.LookupModule(module); !ok {
+		return river.JobCancel(fmt.Errorf("unknown module %q", module))
+	}
+	now := nowFunc(w.Now)
+	q := dbsqlc.New(w.DB)
+	y, err := q.YearGet(ctx, year)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return river.JobCancel(fmt.Errorf("unknown year %d", year))
+	}
+	if err != nil {
+		return fmt.Errorf("error reading year %d: %w", year, err)
+	}
+	if y.Status == report.YearClosed {
+		return w.complete(ctx, job, pipeline.Result{
+			Counters: map[string]any{"entries_computed": 0, "calc_issues": 0},
+			Message:  fmt.Sprintf("year %d is closed: recalculation skipped", year),
+		}, nil)
+	}
+
+	var seq0 int64
+	st, err := q.ModuleYearStateGet(ctx, dbsqlc.ModuleYearStateGetParams{Year: year, Module: string(module)})
+	switch {
+	case err == nil:
+		seq0 = st.RecalcRequestedSeq
+	case !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("error reading module_year_state: %w", err)
+	}
+	lk, err := calc.LoadLookup(ctx, w.DB, int(year), module)
+	if lk == nil {
+		return err
+	}
+	if err != nil && w.Logger != nil {
+		w.Logger.WarnContext(ctx, "recalculation with some invalid factors", slog.String("error", err.Error()))
+	}
+	total, err := q.EntriesCountByYearModule(ctx, dbsqlc.EntriesCountByYearModuleParams{Year: year, Module: string(module)})
+	if err != nil {
+		return fmt.Errorf("error counting entries: %w", err)
+	}
+	rep := pipeline.ReporterFrom(ctx)
+	rep.Progress(ctx, "recalculate", 0, total, fmt.Sprintf("Recalculating %d entries", total))
+
+	batchSize := w.BatchSize
+	if batchSize <= 0 {
+		batchSize = RecalcBatch
+	}
+	var after, done, issues int64
+	for {
+		n, last, bad, err := w.batch(ctx, year, module, lk, after, batchSize, now())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		after, done, issues = last, done+int64(n), issues+bad
+		rep.Progress(ctx, "recalculate", done, max(total, done), fmt.Sprintf("Recalculated %d of %d entries", done, max(total, done)))
+		if n < batchSize {
+			break
+		}
+	}
+	return w.complete(ctx, job, pipeline.Result{
+		Counters: map[string]any{"entries_computed": done, "calc_issues": issues},
+		Message:  fmt.Sprintf("%d entries recalculated, %d with issues", done, issues),
+	}, &seq0)
+}
+
+// batch recomputes one page of entries after id `after` in its own
+// transaction; it returns the number of entries, the last id and the number
+// of calc issues.
+func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emission.ModuleKey, lk *emission.Lookup,
+	after int64, size int, now time.Time,
+) (int, int64, int64, error) {
+	var n int
+	var last, issues int64
+	err := postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
+		q := dbsqlc.New(tx)
+		if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(string(module), year)); err != nil {
+			return fmt.Errorf("error locking %s/%d: %w", module, year, err)
+		}
+		entries, err := q.EntriesByYearModuleAfter(ctx, dbsqlc.EntriesByYearModuleAfterParams{
+			Year: year, Module: string(module), AfterID: after, Limit: int32(size),
+		})
+		if err != nil {
+			return fmt.Errorf("error reading entries: %w", err)
+		}
+		if n = len(entries); n == 0 {
+			return nil
+		}
+		last = entries[n-1].ID
+		computed, err := calc.ComputeAndStore(ctx, tx, lk, entries, now)
+		if err != nil {
+			return err
+		}
+		oldKg, newKg := map[int64]float64{}, map[int64]float64{}
+		var order []int64
+		for i := range entries {
+			rm := entries[i].ReportModuleID
+			if _, seen := oldKg[rm]; !seen {
+				order = append(order, rm)
+			}
+			oldKg[rm] += entries[i].KgCo2eq
+			newKg[rm] += float64(computed[i].Outcome.Kg)
+			if s := computed[i].Outcome.Status; s != emission.StatusOK && s != emission.StatusOverride {
+				issues++
+			}
+		}
+		var changed, unchanged []int64
+		for _, rm := range order {
+			if kgChanged(oldKg[rm], newKg[rm]) {
+				changed = append(changed, rm)
+			} else {
+				unchanged = append(unchanged, rm)
+			}
+		}
+		if len(changed) > 0 {
+			if _, err := q.ReportModulesMarkRecomputed(ctx, changed); err != nil {
+				return fmt.Errorf("error flagging recomputed modules: %w", err)
+			}
+		}
+		if len(unchanged) > 0 {
+			if _, err := q.ReportModulesMarkStatsDirty(ctx, unchanged); err != nil {
+				return fmt.Errorf("error marking modules dirty: %w", err)
+			}
+		}
+		return nil
+	})
+	return n, last, issues, err
+}
+
+// kgChanged reports a relative change above 1e-9 (D6).
+func kgChanged(before, after float64) bool {
+	d := math.Abs(after - before)
+	if d == 0 {
+		return false
+	}
+	return d > 1e-9*math.Max(math.Abs(before), math.Abs(after))
+}
+
+// complete runs the final transaction: recalc_done_seq = seq0 (when seq0 is
+// set), the follow-up rule, the result, JobCompleteTx and the aggregate of
+// the year as a child.
+func (w *EmissionRecalcWorker) complete(ctx context.Context, job *river.Job[EmissionRecalcArgs], res pipeline.Result, seq0 *int64) error {
+	year := int32(job.Args.Year)
+	return postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
+		q := dbsqlc.New(tx)
+		followUp := false
+		if seq0 != nil {
+			if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(job.Args.Module, year)); err != nil {
+				return fmt.Errorf("error locking %s/%d: %w", job.Args.Module, year, err)
+			}
+			st, err := q.ModuleYearStateFinish(ctx, dbsqlc.ModuleYearStateFinishParams{Seq: *seq0, Year: year, Module: job.Args.Module})
+			switch {
+			case err == nil:
+				followUp = st.RecalcRequestedSeq > *seq0
+			case !errors.Is(err, pgx.ErrNoRows): // no state row: nothing was requested
+				return fmt.Errorf("error recording recalculation: %w", err)
+			}
+		}
+		if err := pipeline.FinishTx(ctx, tx, job.ID, res); err != nil {
+			return err
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("error completing job: %w", err)
+		}
+		if followUp {
+			if err := insertFollowUpTx(ctx, tx, job.JobRow, EmissionRecalcArgs{Year: job.Args.Year, Module: job.Args.Module}); err != nil {
+				return err
+			}
+		}
+		if seq0 != nil {
+			if err := insertChildTx(ctx, tx, job.JobRow, AggregateArgs{Year: job.Args.Year}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,149 @@
+// Package entry is the module data service: validation of entry payloads
+// per submodule (domain.md §7), the interactive create / get / list /
+// update / delete of data entries with their emissions (domain.md §9), and
+// the reference lookups the entry forms use (taxonomies, locations,
+// distance preview, building rooms, check-unique). It is pure business
+// logic over a database handle (a pool or a transaction); the HTTP adapter
+// is package httpapi.
+//
+// Every write runs in one transaction: scope and year checks (D5, R2.7),
+// validation and system fields, the entry row, the emission rows and entry
+// totals (calc.ComputeAndStore), the module status and dirty stats (D6),
+// then the audit hook.
+package entry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+// DefaultCurrencies is the default ECB_CURRENCIES list (README §5).
+var DefaultCurrencies = []string{"AUD", "CAD", "CHF", "CNY", "GBP", "JPY", "SEK", "USD"}
+
+// Audit actions recorded through the Auditor hook (api.md §16).
+const (
+	ActionCreate = "entry.create"
+	ActionUpdate = "entry.update"
+	ActionDelete = "entry.delete"
+	ActionList   = "entry.list"
+)
+
+// AuditEvent is one auditable entry action. Before/After are the entry
+// rows (dbsqlc.DataEntry JSON) around the change; HandledIDs are the
+// SCIPERs of a listed page (entry.list of member, plane, train; max 20).
+type AuditEvent struct {
+	Action     string
+	Actor      Actor
+	Scope      Scope
+	EntryID    int64
+	Before     json.RawMessage
+	After      json.RawMessage
+	HandledIDs []string
+}
+
+// Auditor records audit events in the writing transaction (package audit
+// implements it). A nil Auditor records nothing.
+type Auditor interface {
+	RecordEntry(ctx context.Context, db postgres.DBTX, ev AuditEvent) error
+}
+
+// Actor is the caller of a service method.
+type Actor struct {
+	// UserID is stored as created_by / updated_by (nil for anonymous
+	// callers in tests).
+	UserID *int64
+	// OwnSciper, when not empty, restricts the caller to its own trips
+	// (own-scope rules, domain.md §9.3, D7): lists of plane/train show only
+	// its trips, other trips are 404 and creates for others are refused.
+	OwnSciper string
+}
+
+// Scope is the report module and submodule named by a URL
+// (/units/{unit}/years/{year}/modules/{module}/{submodule}).
+type Scope struct {
+	UnitID    int64
+	Year      int32
+	Module    emission.ModuleKey
+	Submodule emission.SubmoduleKey
+}
+
+// UserRef names a user (created_by).
+type UserRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Entry is an entry as the API shows it.
+type Entry struct {
+	Row dbsqlc.DataEntry
+	// Data holds every field of the submodule (nil when absent).
+	Data map[string]any
+	// Details are the engine's derived values (api.md §2 computed keys).
+	Details        emission.Details
+	ReadOnly       bool
+	AboveThreshold bool
+	CreatedBy      *UserRef
+	// TravelerName is the member of the unit's headcount with the trip's
+	// SCIPER (plane, train), else nil.
+	TravelerName *string
+	// Emissions are set by Get, Create and Update.
+	Emissions []dbsqlc.Emission
+}
+
+// Service is the module data service.
+type Service struct {
+	DB postgres.DB
+	// Auditor is the audit hook of entry writes and personal-data lists;
+	// nil records nothing.
+	Auditor Auditor
+	// Now stamps computed_at of emission rows; nil is time.Now.
+	Now func() time.Time
+	// Currencies are the configured ECB currencies (ECB_CURRENCIES); nil
+	// is DefaultCurrencies.
+	Currencies []string
+}
+
+// New returns a service over db (a pool, or a transaction in tests).
+func New(db postgres.DB) *Service { return &Service{DB: db} }
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) currencies() []string {
+	if s.Currencies != nil {
+		return s.Currencies
+	}
+	return DefaultCurrencies
+}
+
+func (s *Service) audit(ctx context.Context, db postgres.DBTX, ev AuditEvent) error {
+	if s.Auditor == nil {
+		return nil
+	}
+	return s.Auditor.RecordEntry(ctx, db, ev)
+}
+
+// Errors.
+
+func errEntryNotFound() error { return apperr.NotFound("entry not found") }
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}

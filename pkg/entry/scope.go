@@ -1,0 +1,122 @@
+package entry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+// Year statuses (domain.md §11.1).
+const (
+	yearOpen   = "open"
+	yearClosed = "closed"
+)
+
+// subConfig is the year configuration of one submodule (domain.md §11.2).
+type subConfig struct {
+	ModuleEnabled  bool
+	Enabled        bool
+	ThresholdKg    *float64
+	InputsDisabled bool
+	EnabledModules []string
+}
+
+type yearConfig struct {
+	Modules map[string]struct {
+		Enabled    *bool `json:"enabled"`
+		Submodules map[string]struct {
+			Enabled        *bool    `json:"enabled"`
+			ThresholdKg    *float64 `json:"threshold_kg"`
+			InputsDisabled bool     `json:"inputs_disabled"`
+		} `json:"submodules"`
+	} `json:"modules"`
+}
+
+func parseSubConfig(raw json.RawMessage, module emission.ModuleKey, sub emission.SubmoduleKey) subConfig {
+	out := subConfig{ModuleEnabled: true, Enabled: true}
+	var cfg yearConfig
+	if len(raw) == 0 || json.Unmarshal(raw, &cfg) != nil {
+		for _, m := range emission.Modules() {
+			out.EnabledModules = append(out.EnabledModules, string(m.Key))
+		}
+		return out
+	}
+	for _, m := range emission.Modules() {
+		mc, ok := cfg.Modules[string(m.Key)]
+		if !ok || mc.Enabled == nil || *mc.Enabled {
+			out.EnabledModules = append(out.EnabledModules, string(m.Key))
+		}
+	}
+	mc, ok := cfg.Modules[string(module)]
+	if !ok {
+		return out
+	}
+	out.ModuleEnabled = mc.Enabled == nil || *mc.Enabled
+	if sc, ok := mc.Submodules[string(sub)]; ok {
+		out.Enabled = sc.Enabled == nil || *sc.Enabled
+		out.ThresholdKg = sc.ThresholdKg
+		out.InputsDisabled = sc.InputsDisabled
+	}
+	return out
+}
+
+// CheckSubmodule reports whether module and submodule name an entry
+// submodule of the catalogue (404 otherwise).
+func CheckSubmodule(module emission.ModuleKey, sub emission.SubmoduleKey) error {
+	info, ok := emission.LookupSubmodule(sub)
+	if !ok || info.Module != module || info.FactorsOnly {
+		return apperr.NotFound("no submodule %q in module %q", sub, module)
+	}
+	return nil
+}
+
+// resolved is a URL scope checked against the database.
+type resolved struct {
+	Scope
+	rm   dbsqlc.ReportModule
+	year dbsqlc.Year
+	cfg  subConfig
+}
+
+// resolve checks the catalogue, the year and the report module of a scope.
+// For writes the year must be open (D5) and the submodule must accept
+// input.
+func resolve(ctx context.Context, q *dbsqlc.Queries, sc Scope, write bool) (*resolved, error) {
+	if err := CheckSubmodule(sc.Module, sc.Submodule); err != nil {
+		return nil, err
+	}
+	y, err := q.YearGet(ctx, sc.Year)
+	if err != nil {
+		if isNoRows(err) {
+			return nil, apperr.NotFound("year %d not found", sc.Year)
+		}
+		return nil, fmt.Errorf("error loading year %d: %w", sc.Year, err)
+	}
+	rm, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
+		UnitID: sc.UnitID, Year: sc.Year, Module: string(sc.Module),
+	})
+	if err != nil {
+		if isNoRows(err) {
+			return nil, apperr.NotFound("no report of unit %d for %d", sc.UnitID, sc.Year)
+		}
+		return nil, fmt.Errorf("error loading report module: %w", err)
+	}
+	r := &resolved{Scope: sc, rm: rm, year: y, cfg: parseSubConfig(y.Config, sc.Module, sc.Submodule)}
+	if write {
+		switch y.Status {
+		case yearOpen:
+		case yearClosed:
+			return nil, apperr.WithReason(apperr.CodeConflict, "year_closed", "year %d is closed", sc.Year)
+		default:
+			return nil, apperr.WithReason(apperr.CodeConflict, "year_not_open", "year %d is not open", sc.Year)
+		}
+		if r.cfg.InputsDisabled {
+			return nil, apperr.New(apperr.CodeConflict, "data entry is disabled for %s in %d", sc.Submodule, sc.Year)
+		}
+	}
+	return r, nil
+}

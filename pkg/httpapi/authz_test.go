@@ -1,0 +1,216 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/testdb"
+)
+
+// access is the permission api.md assigns to a route.
+type access string
+
+const (
+	accPublic   access = "public"
+	accAuth     access = "auth"
+	accRefresh  access = "refresh cookie"
+	accPipeline access = "visible pipeline"
+	accBOCfgV   access = "bo(configuration, view)"
+	accResults  access = "unit_results(u)"
+	accMember   access = "unit_member(u)"
+	accView     access = "module_view(u, m)"
+	accEdit     access = "module_edit(u, m)"
+	accValidate access = "module_validate(u)"
+)
+
+// routeAccess lists EVERY operation of the OpenAPI document with its
+// permission. A route added to the document without a row here fails
+// TestRouteAuthorization.
+var routeAccess = map[string]access{
+	"GET /openapi.json":  accPublic,
+	"GET /version":       accPublic,
+	"GET /auth/login":    accPublic,
+	"GET /auth/callback": accPublic,
+	"POST /auth/refresh": accRefresh,
+	"POST /auth/logout":  accAuth,
+	"GET /me":            accAuth,
+	"GET /me/units":      accAuth,
+
+	"GET /pipelines/{id}":        accPipeline,
+	"GET /pipelines/{id}/events": accPipeline,
+	"GET /fx-rates":              accBOCfgV,
+
+	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries":               accView,
+	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/check-unique":  accView,
+	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}":    accView,
+	"POST /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries":              accEdit,
+	"PATCH /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}":  accEdit,
+	"DELETE /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}": accEdit,
+	"GET /taxonomies/{submodule}":                                 accAuth,
+	"GET /locations":                                              accAuth,
+	"GET /locations/distance":                                     accAuth,
+	"GET /building-rooms/buildings":                               accAuth,
+	"GET /building-rooms":                                         accAuth,
+	"GET /units/{unit_id}":                                        accResults,
+	"GET /units/{unit_id}/reports":                                accResults,
+	"GET /units/{unit_id}/years/{year}/report":                    accResults,
+	"GET /units/{unit_id}/years/{year}/results/summary":           accResults,
+	"GET /units/{unit_id}/years/{year}/results/breakdown":         accResults,
+	"GET /units/{unit_id}/years/{year}/results/it":                accResults,
+	"GET /units/{unit_id}/results/yearly":                         accResults,
+	"PUT /units/{unit_id}/years/{year}/report":                    accMember,
+	"PATCH /units/{unit_id}/years/{year}/modules/{module}/status": accValidate,
+}
+
+// allowed says whether each dev fixture user passes a permission on
+// LAB-DEMO (cf 7918) for module professional_travel.
+var allowed = map[access][]string{
+	accAuth:     {"standard", "principal", "metier", "admin", "principal_other"},
+	accRefresh:  {"standard", "principal", "metier", "admin", "principal_other"},
+	accPipeline: {"standard", "principal", "metier", "admin", "principal_other"}, // unknown pipeline: 404 for all
+	accBOCfgV:   {"admin"},
+	accResults:  {"standard", "principal", "metier", "admin"},
+	accMember:   {"standard", "principal"},
+	accView:     {"standard", "principal"},
+	accEdit:     {"standard", "principal"},
+	accValidate: {"principal"},
+}
+
+var pathParamRe = regexp.MustCompile(`\{([^}]+)\}`)
+
+func TestRouteAuthorization(t *testing.T) {
+	t.Parallel()
+	b, err := httpapi.OpenAPIDocument()
+	require.NoError(t, err)
+	_, ops := documentOperations(t, b)
+
+	var missing []string
+	for r := range ops {
+		if _, ok := routeAccess[r.String()]; !ok {
+			missing = append(missing, r.String())
+		}
+	}
+	slices.Sort(missing)
+	require.Empty(t, missing, "routes of the OpenAPI document without an access rule in routeAccess (and probably without a check)")
+	for key := range routeAccess {
+		m, p, _ := strings.Cut(key, " ")
+		_, ok := ops[route{Method: m, Path: p}]
+		require.True(t, ok, "routeAccess lists %s, which the document does not have", key)
+	}
+
+	e := newAuthEnv(t, nil)
+	unit, err := dbsqlc.New(e.schema.Pool).UnitGetByCF(t.Context(), "7918")
+	require.NoError(t, err)
+	params := map[string]string{"unit_id": strconv.FormatInt(unit.ID, 10), "year": "2025", "module": "professional_travel",
+		"submodule": "plane", "entry_id": "999999", "id": uuid.NewString()}
+	urlOf := func(path string) string {
+		return "/api/v1" + pathParamRe.ReplaceAllStringFunc(path, func(m string) string { return params[m[1:len(m)-1]] })
+	}
+	users := []string{"standard", "principal", "metier", "admin", "principal_other"}
+	sessions := map[string]*session{}
+	for _, u := range users {
+		sessions[u] = e.login(t, u)
+	}
+
+	for r := range ops {
+		acc := routeAccess[r.String()]
+		t.Run(r.String(), func(t *testing.T) {
+			t.Parallel()
+			u := urlOf(r.Path)
+			// Anonymous (CSRF header and cookie present, no session).
+			rec := serve(t, httpapi.NewRouter(e.deps), r.Method, u, http.Header{"X-Csrf-Token": {"t"}, "Cookie": {"csrf_token=t"}})
+			if acc == accPublic {
+				require.NotEqual(t, http.StatusUnauthorized, rec.Code)
+				require.NotEqual(t, http.StatusForbidden, rec.Code)
+				return
+			}
+			require.Equal(t, http.StatusUnauthorized, rec.Code, "anonymous %s: %s", r, rec.Body.String())
+
+			for _, user := range users {
+				s := sessions[user].clone()
+				if r.String() == "POST /auth/logout" {
+					s = e.login(t, user) // logging out must not end the shared sessions
+				}
+				rec := s.do(t, r.Method, u, http.Header{"Content-Type": {"application/json"}})
+				if slices.Contains(allowed[acc], user) {
+					require.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, rec.Code, "%s as %s (%s): %s", r, user, acc, rec.Body.String())
+				} else {
+					require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, rec.Code, "%s as %s (%s): %s", r, user, acc, rec.Body.String())
+				}
+			}
+		})
+	}
+}
+
+func TestRiverUIAccess(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t, nil)
+	ui := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	deps := e.deps
+	deps.RiverUI = ui
+	router := httpapi.NewRouter(deps)
+	tests := []struct {
+		user       string
+		get, post  int
+		withOrigin bool
+	}{
+		{user: "", get: http.StatusNotFound, post: http.StatusNotFound},
+		{user: "principal", get: http.StatusNotFound, post: http.StatusNotFound},
+		{user: "metier", get: http.StatusNotFound, post: http.StatusNotFound},
+		{user: "admin", get: http.StatusAccepted, post: http.StatusAccepted, withOrigin: true},
+		{user: "admin", get: http.StatusAccepted, post: http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.user+strconv.FormatBool(tt.withOrigin), func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			if tt.user != "" {
+				s := e.login(t, tt.user)
+				h.Set("Cookie", "auth_token="+s.cookies["auth_token"].Value)
+			}
+			rec := serve(t, router, http.MethodGet, "/system/jobs/api/jobs", h)
+			require.Equal(t, tt.get, rec.Code)
+			if tt.withOrigin {
+				h.Set("Origin", e.srv.URL)
+			}
+			rec = serve(t, router, http.MethodPost, "/system/jobs/api/jobs/cancel", h)
+			require.Equal(t, tt.post, rec.Code)
+		})
+	}
+}
+
+func TestRiverUIMounted(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t, nil)
+	client, err := river.NewClient(riverpgxv5.New(e.schema.Pool), &river.Config{Workers: jobs.Workers(jobs.Deps{})})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ui, err := httpapi.NewRiverUI(ctx, client, testdb.QuietLogger())
+	require.NoError(t, err)
+	deps := e.deps
+	deps.RiverUI = ui
+	router := httpapi.NewRouter(deps)
+	s := e.login(t, "admin")
+	h := http.Header{"Cookie": {"auth_token=" + s.cookies["auth_token"].Value}}
+	rec := serve(t, router, http.MethodGet, "/system/jobs/", h)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Contains(t, rec.Header().Get("Content-Type"), "text/html")
+	rec = serve(t, router, http.MethodGet, "/system/jobs/api/queues", h)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = serve(t, router, http.MethodGet, "/system/jobs/", nil)
+	require.Equal(t, http.StatusNotFound, rec.Code)
+}

@@ -1,0 +1,140 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+)
+
+type meUser struct {
+	ID            int64      `json:"id"`
+	Sciper        string     `json:"sciper"`
+	Email         *string    `json:"email"`
+	DisplayName   *string    `json:"display_name"`
+	FunctionTitle *string    `json:"function_title"`
+	Provider      string     `json:"provider"`
+	LastLoginAt   *time.Time `json:"last_login_at"`
+}
+
+type meResponse struct {
+	User            meUser            `json:"user"`
+	Roles           []perm.Assignment `json:"roles"`
+	Permissions     []perm.Grant      `json:"permissions"`
+	BackofficePages []string          `json:"backoffice_pages"`
+	IsDevUser       bool              `json:"is_dev_user"`
+}
+
+// me answers GET /me (a pure DB read: the session row of requireAuth).
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	p := principalFrom(r.Context())
+	u := p.User
+	writeJSON(w, http.StatusOK, meResponse{
+		User: meUser{ID: u.ID, Sciper: u.Sciper, Email: u.Email, DisplayName: u.DisplayName, FunctionTitle: u.FunctionTitle,
+			Provider: u.Provider, LastLoginAt: u.LastLoginAt},
+		Roles: p.Perms.Roles(), Permissions: p.Perms.Grants(), BackofficePages: p.Perms.BackofficePages(),
+		IsDevUser: u.Provider == "dev",
+	})
+}
+
+type meUnitReport struct {
+	Year             int32  `json:"year"`
+	OverallStatus    string `json:"overall_status"`
+	ValidatedModules int16  `json:"validated_modules"`
+	EnabledModules   int16  `json:"enabled_modules"`
+}
+
+type meUnit struct {
+	Unit    meUnitView     `json:"unit"`
+	Role    string         `json:"role"`
+	Reports []meUnitReport `json:"reports"`
+}
+
+// meUnitPrincipal is the principal of a Unit (api.md §2).
+type meUnitPrincipal struct {
+	Sciper        string  `json:"sciper"`
+	Name          *string `json:"name"`
+	Email         *string `json:"email"`
+	FunctionTitle *string `json:"function_title"`
+}
+
+// meUnitView is the Unit object of api.md §2.
+type meUnitView struct {
+	ID                int64            `json:"id"`
+	InstitutionalCode string           `json:"institutional_code"`
+	CF                *string          `json:"cf"`
+	Name              string           `json:"name"`
+	LabelEN           *string          `json:"label_en"`
+	LabelFR           *string          `json:"label_fr"`
+	Level             int16            `json:"level"`
+	ParentID          *int64           `json:"parent_id"`
+	Affiliations      []string         `json:"affiliations"`
+	UnitTypeLabel     *string          `json:"unit_type_label"`
+	IsActive          bool             `json:"is_active"`
+	Principal         *meUnitPrincipal `json:"principal"`
+}
+
+func toMeUnitView(u dbsqlc.Unit) meUnitView {
+	v := meUnitView{ID: u.ID, InstitutionalCode: u.InstitutionalCode, CF: u.Cf, Name: u.Name, LabelEN: u.LabelEn, LabelFR: u.LabelFr,
+		Level: u.Level, ParentID: u.ParentID, Affiliations: []string{}, UnitTypeLabel: u.UnitTypeLabel, IsActive: u.IsActive}
+	// path_names of levels 2–3: the path is root first, one entry per level.
+	for i, name := range u.PathNames {
+		if lvl := i + 1; lvl == 2 || lvl == 3 {
+			if lvl < int(u.Level) {
+				v.Affiliations = append(v.Affiliations, name)
+			}
+		}
+	}
+	if u.PrincipalSciper != nil && *u.PrincipalSciper != "" {
+		v.Principal = &meUnitPrincipal{Sciper: *u.PrincipalSciper, Name: u.PrincipalName, Email: u.PrincipalEmail}
+	}
+	return v
+}
+
+// meUnits answers GET /me/units.
+func (s *Server) meUnits(w http.ResponseWriter, r *http.Request) {
+	p := principalFrom(r.Context())
+	q := dbsqlc.New(s.Pool)
+	rows, err := q.MeUnits(r.Context(), p.User.ID)
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, row := range rows {
+		ids = append(ids, row.Unit.ID)
+	}
+	statuses := []string{"open", "closed"}
+	if p.Perms.IsAdmin() {
+		statuses = []string{"setting_up", "setup_failed", "ready", "open", "closed"}
+	}
+	reports, err := q.MeUnitReports(r.Context(), dbsqlc.MeUnitReportsParams{UnitIds: ids, Statuses: statuses})
+	if err != nil {
+		writeError(w, r, s.Logger, err)
+		return
+	}
+	out := make([]meUnit, 0, len(rows))
+	for _, row := range rows {
+		mu := meUnit{Unit: toMeUnitView(row.Unit), Role: row.Role, Reports: []meUnitReport{}}
+		for _, rep := range reports {
+			if rep.UnitID == row.Unit.ID {
+				mu.Reports = append(mu.Reports, meUnitReport{Year: rep.Year, OverallStatus: rep.OverallStatus,
+					ValidatedModules: rep.ValidatedModules, EnabledModules: rep.EnabledModules})
+			}
+		}
+		out = append(out, mu)
+	}
+	slices.SortStableFunc(out, func(a, b meUnit) int {
+		const principal = "principal"
+		if (a.Role == principal) != (b.Role == principal) {
+			if a.Role == principal {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	writeJSON(w, http.StatusOK, out)
+}
