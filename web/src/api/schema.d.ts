@@ -4,6 +4,108 @@
  */
 
 export interface paths {
+    "/auth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OIDC redirect endpoint; opens a session. */
+        get: operations["authCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start an OIDC login (302 to the identity provider). */
+        get: operations["authLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke the session and clear the cookies. */
+        post: operations["authLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate the refresh token and issue a new access token and CSRF token. */
+        post: operations["authRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/building-rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reference rooms of a building (auth). */
+        get: operations["listBuildingRooms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/building-rooms/buildings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Distinct buildings of the reference rooms (auth). */
+        get: operations["listBuildings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fx-rates": {
         parameters: {
             query?: never;
@@ -13,6 +115,74 @@ export interface paths {
         };
         /** Exchange rates of a year (units of currency per 1 EUR). */
         get: operations["listFXRates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Airport or train station search (auth). */
+        get: operations["searchLocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/locations/distance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Distance between two locations as the engine computes it (auth). */
+        get: operations["previewDistance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller, their roles, permissions and back-office pages. */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's workspaces (level-4 units), principal role first. */
+        get: operations["getMyUnits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -80,6 +250,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/taxonomies/{submodule}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dropdown options (class → subclass) of a submodule from the year's factors (auth). */
+        get: operations["getTaxonomy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A unit (unit_results). */
+        get: operations["getUnit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reports of a unit without modules, newest first (unit_results). */
+        get: operations["listUnitReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/results/yearly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Validated total of every year with a report, ascending (unit_results). */
+        get: operations["getResultsYearly"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Validate or reopen a module (module_validate, year open).
+         * @description Only validated and in_progress can be set (else 422); a disabled module is 409 invalid_transition; a year that is not open is 409 year_not_open or year_closed.
+         */
+        patch: operations["setModuleStatus"];
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Entries of a submodule, paginated, with a summary (module_view). */
+        get: operations["listEntries"];
+        put?: never;
+        /** Create an entry and compute its emissions (module_edit). */
+        post: operations["createEntry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/check-unique": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether a member SCIPER (enforced) or an equipment id (advisory) is free (module_view). */
+        get: operations["checkEntryUnique"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One entry with its emissions (module_view); If-None-Match → 304. */
+        get: operations["getEntry"];
+        put?: never;
+        post?: never;
+        /** Delete an entry and its emissions (module_edit). */
+        delete: operations["deleteEntry"];
+        options?: never;
+        head?: never;
+        /** JSON merge patch on data, revalidated and recomputed (module_edit). */
+        patch: operations["patchEntry"];
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The report of a unit and year with its modules (unit_results). */
+        get: operations["getReport"];
+        /** Ensure the report exists with its eight modules (unit_member, year open). */
+        put: operations["ensureReport"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/results/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Results by chart category and emission type (unit_results). */
+        get: operations["getResultsBreakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/results/it": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** IT focus (unit_results). */
+        get: operations["getResultsIT"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/results/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Headline results, validated modules only (unit_results). */
+        get: operations["getResultsSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/version": {
         parameters: {
             query?: never;
@@ -101,6 +482,71 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        BuildingRoom: {
+            building_location: string | null;
+            building_name: string;
+            room_name: string;
+            room_type: string | null;
+            surface_m2: number | null;
+        };
+        Entry: {
+            above_threshold: boolean;
+            /** @description Totals, status and the submodule's derived keys (api.md §2). */
+            computed: {
+                calc_message: string | null;
+                calc_status: string;
+                factor_id: number | null;
+                kg_co2eq: number;
+                kg_co2eq_additional: number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            created_at: string;
+            created_by: null | {
+                id: number;
+                name: string;
+            };
+            /** @description Every field of the submodule; null when absent. */
+            data: Record<string, unknown>;
+            /** @description Single-entry responses only. */
+            emissions?: components["schemas"]["EntryEmission"][];
+            id: number;
+            module: string;
+            read_only: boolean;
+            /** @enum {string} */
+            source: "manual" | "csv_year" | "csv_unit" | "tableau";
+            submodule: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        EntryEmission: {
+            category: string;
+            emission_type: string;
+            factor_id: number | null;
+            kg_co2eq: number;
+            quantity: number | null;
+            quantity_unit: string | null;
+            /** @enum {integer} */
+            scope: 1 | 2 | 3;
+        };
+        EntryList: {
+            has_more: boolean;
+            items: components["schemas"]["Entry"][];
+            limit: number;
+            page: number;
+            summary: {
+                calc_issues: number;
+                count: number;
+                kg_co2eq: number;
+            };
+            total: number;
+        };
+        EntryWrite: {
+            /** @description The submodule's fields (domain.md §7); on PATCH a JSON merge patch (null clears an optional field). */
+            data: Record<string, unknown>;
+        };
         Error: {
             error: {
                 code: string;
@@ -122,6 +568,57 @@ export interface components {
             source: "ecb_annual" | "ecb_monthly_avg" | "manual";
             year: number;
         };
+        Grant: {
+            actions: ("view" | "edit" | "sync" | "export")[];
+            resource: string;
+            scope: components["schemas"]["Scope"];
+        };
+        Location: {
+            airport_size: string | null;
+            country_code: string | null;
+            iata_code: string | null;
+            id: number;
+            latitude: number;
+            longitude: number;
+            municipality: string | null;
+            name: string;
+            natural_key: string;
+            /** @enum {string} */
+            transport_mode: "plane" | "train";
+        };
+        Me: {
+            backoffice_pages: ("reporting" | "data" | "factors" | "integrations" | "pipelines" | "audit" | "users" | "documentation")[];
+            is_dev_user: boolean;
+            permissions: components["schemas"]["Grant"][];
+            roles: components["schemas"]["RoleAssignment"][];
+            user: {
+                display_name: string | null;
+                email: string | null;
+                function_title: string | null;
+                id: number;
+                /** Format: date-time */
+                last_login_at: string | null;
+                /** @enum {string} */
+                provider: "accred" | "oidc" | "dev";
+                sciper: string;
+            };
+        };
+        MeUnit: {
+            reports: {
+                enabled_modules: number;
+                /** @enum {string} */
+                overall_status: "not_started" | "in_progress" | "validated";
+                validated_modules: number;
+                year: number;
+            }[];
+            /** @enum {string} */
+            role: "principal" | "standard";
+            /** @description Unit object (api.md §2). */
+            unit: Record<string, unknown>;
+        };
+        /** @enum {string} */
+        ModuleKey: "headcount" | "professional_travel" | "buildings" | "equipment" | "purchases" | "research_facilities" | "external_cloud_ai" | "process_emissions";
+        NullableNumber: number | null;
         Pipeline: {
             cancelled: boolean;
             counters: {
@@ -194,8 +691,165 @@ export interface components {
         };
         /** @enum {string} */
         PipelineStatus: "NOT_STARTED" | "RUNNING" | "SUCCESS" | "PARTIAL" | "FAILED";
+        Report: {
+            /** Format: date-time */
+            data_updated_at?: string | null;
+            enabled_modules: number;
+            id: number;
+            modules?: components["schemas"]["ReportModule"][];
+            /** @enum {string} */
+            overall_status: "not_started" | "in_progress" | "validated";
+            /** Format: date-time */
+            stats_computed_at?: string | null;
+            unit_id: number;
+            validated_modules: number;
+            year: number;
+            year_status: string;
+        };
+        ReportModule: {
+            additional_kg_co2eq: number;
+            calc_issues: number;
+            enabled: boolean;
+            entry_count: number;
+            main_kg_co2eq: number;
+            module: components["schemas"]["ModuleKey"];
+            recomputed_after_validation: boolean;
+            /** @enum {string} */
+            status: "not_started" | "in_progress" | "validated";
+            /** Format: date-time */
+            status_changed_at?: string | null;
+            status_changed_by?: null | {
+                id?: number;
+                name?: string | null;
+            };
+            total_kg_co2eq: number;
+        };
+        ResultsBreakdown: {
+            categories: {
+                category?: string;
+                emission_types?: {
+                    emission_type?: string;
+                    key?: string;
+                    parent_key?: string;
+                    quantity?: components["schemas"]["NullableNumber"];
+                    quantity_unit?: string | null;
+                    t_co2eq?: number;
+                }[];
+                /** @enum {string} */
+                group?: "main" | "additional";
+                t_co2eq?: number;
+                t_co2eq_per_fte?: components["schemas"]["NullableNumber"];
+                validated?: boolean;
+            }[];
+            embodied_by_building: {
+                building_name?: string;
+                t_co2eq?: number;
+            }[];
+            embodied_by_category: {
+                category?: string;
+                t_co2eq?: number;
+            }[];
+            /** @enum {string} */
+            scope: "validated" | "all";
+            total_fte: components["schemas"]["NullableNumber"];
+            total_t_co2eq: number;
+        };
+        ResultsIT: {
+            by_scope_t_co2eq: {
+                [key: string]: number;
+            };
+            categories: {
+                /** @enum {string} */
+                key?: "equipment_it" | "purchases_it" | "external_cloud_ai" | "research_facilities_it";
+                percent?: components["schemas"]["NullableNumber"];
+                t_co2eq?: number;
+                top_items?: {
+                    label?: string;
+                    t_co2eq?: number;
+                }[];
+                validated?: boolean;
+            }[];
+            percent_of_total: components["schemas"]["NullableNumber"];
+            /** @enum {string} */
+            scope: "validated" | "all";
+            t_co2eq_per_fte: components["schemas"]["NullableNumber"];
+            total_t_co2eq: number;
+        };
+        ResultsSummary: {
+            by_scope_t_co2eq: {
+                [key: string]: number;
+            };
+            car_kg_per_km: number;
+            modules: {
+                fte?: components["schemas"]["NullableNumber"];
+                module?: components["schemas"]["ModuleKey"];
+                previous_year_t_co2eq?: components["schemas"]["NullableNumber"];
+                recomputed_after_validation?: boolean;
+                status?: string;
+                t_co2eq?: number;
+                t_co2eq_per_fte?: components["schemas"]["NullableNumber"];
+                validated?: boolean;
+                yoy_percent?: components["schemas"]["NullableNumber"];
+            }[];
+            reduction_goals: Record<string, unknown>[];
+            totals: {
+                equivalent_car_km?: number;
+                fte?: components["schemas"]["NullableNumber"];
+                kg_co2eq?: number;
+                previous_year_t_co2eq?: components["schemas"]["NullableNumber"];
+                t_co2eq?: number;
+                t_co2eq_per_fte?: components["schemas"]["NullableNumber"];
+                yoy_percent?: components["schemas"]["NullableNumber"];
+            };
+            unit_id: number;
+            validated_modules: components["schemas"]["ModuleKey"][];
+            year: number;
+        };
+        RoleAssignment: {
+            /** @enum {string} */
+            role: "calco2.user.standard" | "calco2.user.principal" | "calco2.backoffice.metier" | "calco2.backoffice.admin";
+            scope: components["schemas"]["Scope"];
+        };
+        Scope: {
+            cf?: string;
+            /** @enum {string} */
+            kind: "global" | "unit" | "own" | "affiliation";
+        };
+        Taxonomy: {
+            kind_field: string | null;
+            nodes: components["schemas"]["TaxonomyNode"][];
+            subkind_field: string | null;
+            submodule: string;
+            year: number;
+        };
+        TaxonomyNode: {
+            children: components["schemas"]["TaxonomyNode"][];
+            defaults: Record<string, unknown>;
+            label: string;
+            value: string;
+        };
+        Unit: {
+            affiliations: string[];
+            cf: string | null;
+            id: number;
+            institutional_code: string;
+            is_active: boolean;
+            label_en?: string | null;
+            label_fr?: string | null;
+            level: number;
+            name: string;
+            parent_id: number | null;
+            principal: null | {
+                email?: string | null;
+                function_title?: string | null;
+                name?: string | null;
+                sciper?: string;
+            };
+            unit_type_label?: string | null;
+        };
         Version: {
             build_time: string;
+            dev_oidc_enabled?: boolean;
             env: string;
             git_sha: string;
             schema_version: number;
@@ -214,7 +868,18 @@ export interface components {
         };
     };
     parameters: {
+        ModuleDataEntryID: number;
+        ModuleDataModule: "headcount" | "professional_travel" | "buildings" | "equipment" | "purchases" | "research_facilities" | "external_cloud_ai" | "process_emissions";
+        ModuleDataSubmodule: string;
+        ModuleDataUnitID: number;
+        ModuleDataYear: number;
         PipelineID: string;
+        ReportsUnitID: number;
+        ReportsYear: number;
+        /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
+        ResultsExcludeModules: components["schemas"]["ModuleKey"][];
+        /** @description validated (default) or all (D9). */
+        ResultsScope: "validated" | "all";
     };
     requestBodies: never;
     headers: never;
@@ -222,6 +887,147 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    authCallback: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to return_to with the session cookies, or to /{lang}/login?error=session_expired|login_failed. */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["Error"];
+        };
+    };
+    authLogin: {
+        parameters: {
+            query?: {
+                /** @description same-origin relative path; anything else becomes / */
+                return_to?: string;
+                /** @description forwarded to the identity provider (dev provider: a fixture key) */
+                login_hint?: string;
+                lang?: "en" | "fr";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the identity provider; sets the sealed oidc_flow cookie. */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            503: components["responses"]["Error"];
+        };
+    };
+    authLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Session revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        end_session_url: string | null;
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    authRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description New cookies set. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    listBuildingRooms: {
+        parameters: {
+            query?: {
+                building_name?: string;
+                q?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rooms sorted by building and room name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuildingRoom"][];
+                };
+            };
+            400: components["responses"]["Error"];
+        };
+    };
+    listBuildings: {
+        parameters: {
+            query?: {
+                location?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Buildings sorted by location and name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        building_location: string;
+                        building_name: string;
+                    }[];
+                };
+            };
+        };
+    };
     listFXRates: {
         parameters: {
             query: {
@@ -243,6 +1049,105 @@ export interface operations {
                 };
             };
             422: components["responses"]["Error"];
+        };
+    };
+    searchLocations: {
+        parameters: {
+            query: {
+                q: string;
+                mode: "plane" | "train";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching locations, Swiss first, then airport size, relevance, name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"][];
+                };
+            };
+            400: components["responses"]["Error"];
+        };
+    };
+    previewDistance: {
+        parameters: {
+            query: {
+                mode: "plane" | "train";
+                /** @description IATA code (plane) or natural key (train). */
+                origin: string;
+                destination: string;
+                trips?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Distances in km. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        distance_km: number;
+                        great_circle_km: number;
+                        one_trip_km: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            401: components["responses"]["Error"];
+        };
+    };
+    getMyUnits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Workspaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeUnit"][];
+                };
+            };
+            401: components["responses"]["Error"];
         };
     };
     getOpenAPI: {
@@ -321,6 +1226,510 @@ export interface operations {
                 };
             };
             404: components["responses"]["Error"];
+        };
+    };
+    getTaxonomy: {
+        parameters: {
+            query?: {
+                /** @description Default the latest open year. */
+                year?: number;
+            };
+            header?: never;
+            path: {
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The taxonomy; nodes is empty for submodules without one. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Taxonomy"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    getUnit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unit"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    listUnitReports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"][];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    getResultsYearly: {
+        parameters: {
+            query?: {
+                /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
+                exclude_modules?: components["parameters"]["ResultsExcludeModules"];
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Yearly series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        enabled_modules: number;
+                        t_co2eq: number;
+                        validated_modules: number;
+                        year: number;
+                    }[];
+                };
+            };
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    setModuleStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+                module: components["schemas"]["ModuleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    status: "validated" | "in_progress";
+                };
+            };
+        };
+        responses: {
+            /** @description The report module after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportModule"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    listEntries: {
+        parameters: {
+            query?: {
+                page?: number;
+                limit?: number;
+                /** @description Comma-separated keys, "-" for descending (id, created_at, updated_at, kg_co2eq, any data field; distance_km and traveler_name for travel). Unknown keys are 400 invalid_sort. */
+                sort?: string;
+                q?: string;
+                source?: "manual" | "csv_year" | "csv_unit" | "tableau";
+                calc_status?: "ok" | "override" | "no_factor" | "missing_input" | "unknown_location" | "missing_fx_rate" | "pending";
+                above_threshold?: boolean;
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EntryList"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    createEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntryWrite"];
+            };
+        };
+        responses: {
+            /** @description The created entry with its emissions; ETag W/"e<id>-v<version>". */
+            201: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entry"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            /** @description duplicate_institutional_id, student_entry_exists, year_not_open, year_closed. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    checkEntryUnique: {
+        parameters: {
+            query: {
+                field: "user_institutional_id" | "equipment_id";
+                value: string;
+                exclude_id?: number;
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Uniqueness. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        conflicting_entry_id: number | null;
+                        unique: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    getEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+                entry_id: components["parameters"]["ModuleDataEntryID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entry"];
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    deleteEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+                entry_id: components["parameters"]["ModuleDataEntryID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+        };
+    };
+    patchEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+                submodule: components["parameters"]["ModuleDataSubmodule"];
+                entry_id: components["parameters"]["ModuleDataEntryID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EntryWrite"];
+            };
+        };
+        responses: {
+            /** @description The updated entry. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Entry"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    ensureReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The existing report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description The created report. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    getResultsBreakdown: {
+        parameters: {
+            query?: {
+                /** @description validated (default) or all (D9). */
+                scope?: components["parameters"]["ResultsScope"];
+                /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
+                exclude_modules?: components["parameters"]["ResultsExcludeModules"];
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Breakdown, categories in chart order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultsBreakdown"];
+                };
+            };
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getResultsIT: {
+        parameters: {
+            query?: {
+                /** @description validated (default) or all (D9). */
+                scope?: components["parameters"]["ResultsScope"];
+                /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
+                exclude_modules?: components["parameters"]["ResultsExcludeModules"];
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description IT focus. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultsIT"];
+                };
+            };
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getResultsSummary: {
+        parameters: {
+            query?: {
+                /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
+                exclude_modules?: components["parameters"]["ResultsExcludeModules"];
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ReportsUnitID"];
+                year: components["parameters"]["ReportsYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultsSummary"];
+                };
+            };
+            404: components["responses"]["Error"];
+            422: components["responses"]["Error"];
         };
     };
     getVersion: {
