@@ -10,6 +10,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
+	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 )
@@ -23,6 +24,8 @@ type Deps struct {
 	Now    func() time.Time
 	// Roles is the role provider of role_sync (nil: role_sync jobs are cancelled).
 	Roles auth.RoleProvider
+	// Blob is the store of uploaded files (imports).
+	Blob blob.Store
 }
 
 // Workers registers every job kind.
@@ -33,6 +36,9 @@ func Workers(d Deps) *river.Workers {
 	river.AddWorker(w, &RoleSyncWorker{DB: d.Pool, Roles: d.Roles, Logger: d.Logger, Now: d.Now})
 	river.AddWorker(w, &AggregateWorker{DB: d.Pool, Now: d.Now})
 	river.AddWorker(w, &EmissionRecalcWorker{DB: d.Pool, Logger: d.Logger, Now: d.Now})
+	river.AddWorker(w, &UploadImportWorker{DB: d.Pool, Blob: d.Blob, Logger: d.Logger, Now: d.Now})
+	river.AddWorker(w, &FactorImportWorker{DB: d.Pool, Blob: d.Blob})
+	river.AddWorker(w, &ReferenceImportWorker{DB: d.Pool, Blob: d.Blob})
 	return w
 }
 

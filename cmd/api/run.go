@@ -10,6 +10,8 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/migrations"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
+	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
@@ -52,13 +54,23 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		return err
 	}
 
+	store, err := blob.New(ctx, blobConfig(cfg.Blob))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
 	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)
 	reg := telemetry.NewRegistry()
 	ready := telemetry.Checks{
 		{Name: "database", Fn: pool.Ping},
 		{Name: "migrations", Fn: func(ctx context.Context) error { return postgres.CheckSchema(ctx, pool) }},
+		{Name: "blob_store", Fn: store.Check, Optional: true},
 	}
 	appVersion, _ := migrations.Sets()[1].LatestVersion()
+	// Entry writes, personal-data lists and status changes are audited in
+	// the change's transaction (jobs.md §11.1).
+	auditHooks := audit.NewHooks(nil)
 	router := httpapi.NewRouter(httpapi.Deps{
 		Pool: pool, River: riverClient, Listener: listener, Logger: logger, Registry: reg, Ready: ready,
 		SPA: web.Handler(cfg.SPADir),
@@ -67,7 +79,8 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
-		CarKgPerKm: cfg.CarKgPerKm,
+		EntryAuditor: auditHooks, ReportAudit: auditHooks,
+		CarKgPerKm: cfg.CarKgPerKm, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 	})
 
 	public, err := telemetry.Listen(cfg.HTTPAddr, router)
@@ -102,4 +115,11 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 	err = g.Wait()
 	logger.Info("api stopped")
 	return err
+}
+
+// blobConfig maps BLOB_* and S3_* to the blob store configuration
+// (credentials: the standard AWS chain).
+func blobConfig(c config.Blob) blob.Config {
+	return blob.Config{Backend: c.BlobBackend, LocalDir: c.BlobLocalDir, Bucket: c.S3Bucket, Endpoint: c.S3Endpoint,
+		Region: c.S3Region, PathStyle: c.S3PathStyle, Prefix: c.S3Prefix}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
+	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
@@ -100,12 +101,19 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		return err
 	}
 
+	store, err := blob.New(ctx, blob.Config{Backend: cfg.BlobBackend, LocalDir: cfg.BlobLocalDir, Bucket: cfg.S3Bucket,
+		Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, PathStyle: cfg.S3PathStyle, Prefix: cfg.S3Prefix})
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	defer store.Close()
+
 	metricsMW := jobs.NewMetricsMiddleware(reg)
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Queues: queues,
 		Workers: jobs.Workers(jobs.Deps{
 			Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil),
-			Roles: roleProvider(cfg.Roles, logger),
+			Roles: roleProvider(cfg.Roles, logger), Blob: store,
 		}),
 		PeriodicJobs:                periodic,
 		Middleware:                  middlewares(pool, logger, metricsMW),
@@ -115,7 +123,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		CompletedJobRetentionPeriod: cfg.RetentionDone,
 		DiscardedJobRetentionPeriod: cfg.RetentionFailed,
 		CancelledJobRetentionPeriod: cfg.RetentionFailed,
-		RescueStuckJobsAfter:        time.Hour,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
 		Logger:                      logger,
 	})
 	if err != nil {

@@ -76,7 +76,7 @@ var DevUnits = []DevUnit{
 // under advisory lock (3,0), as accred_unit_sync does. It is idempotent.
 func UpsertDevUnits(ctx context.Context, db postgres.TxBeginner, now time.Time) error {
 	return postgres.WithTx(ctx, db, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(3, 0)"); err != nil {
+		if err := dbsqlc.New(tx).LockUnitUpserts(ctx); err != nil {
 			return err
 		}
 		q := dbsqlc.New(tx)

@@ -37,6 +37,11 @@ type API struct {
 	OIDCRolesClaim   string
 	DevOIDCEnabled   bool
 	Roles
+	Blob
+
+	// UploadMaxBytes is UPLOAD_MAX_BYTES: the largest accepted upload file
+	// (413 beyond).
+	UploadMaxBytes int64
 
 	vars []Var
 	env  *env
@@ -53,8 +58,35 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	c.SPADir = e.str("SPA_DIR", "", "serve the SPA from this directory instead of the copy embedded in the binary")
 	c.CarKgPerKm = e.positiveFloat("CAR_KG_PER_KM", "0.2996", "kg CO2-eq per km of the \"equivalent car km\" figure (results)")
 	e.apiAuth(&c)
+	e.blob(&c.Blob)
+	c.UploadMaxBytes = int64(e.integer("UPLOAD_MAX_BYTES", 100<<20, 1, 1<<40, "largest accepted upload file in bytes (413 beyond)"))
 	c.vars, c.env = e.vars, e
 	return c, e.err()
+}
+
+// Blob configures the blob store (api and worker; spec README §5). The
+// S3 credentials come from the standard AWS chain.
+type Blob struct {
+	BlobBackend  string // local or s3
+	BlobLocalDir string
+	S3Bucket     string
+	S3Endpoint   string
+	S3Region     string
+	S3PathStyle  bool
+	S3Prefix     string
+}
+
+func (e *env) blob(c *Blob) {
+	c.BlobBackend = e.oneOf("BLOB_BACKEND", "local", []string{"local", "s3"}, "blob store backend: local or s3")
+	c.BlobLocalDir = e.str("BLOB_LOCAL_DIR", "./data/blobs", "root directory of the local blob store (a shared volume when several pods run)")
+	c.S3Bucket = e.str("S3_BUCKET", "", "S3 bucket (required with BLOB_BACKEND=s3)")
+	c.S3Endpoint = e.httpURL("S3_ENDPOINT", "", "custom S3 endpoint URL (MinIO, versitygw, ...); empty uses AWS")
+	c.S3Region = e.str("S3_REGION", "us-east-1", "S3 region")
+	c.S3PathStyle = e.boolean("S3_PATH_STYLE", false, "path-style bucket addressing (most S3-compatible servers)")
+	c.S3Prefix = e.str("S3_PREFIX", "", "prefix prepended to every blob key")
+	if c.BlobBackend == "s3" && c.S3Bucket == "" {
+		e.failf("S3_BUCKET", "is required with BLOB_BACKEND=s3")
+	}
 }
 
 // APP_ENV values used by the identity checks ("dev" is also a ROLE_PROVIDER).
@@ -189,7 +221,11 @@ type Worker struct {
 	ScheduleECB       string
 	ECBBaseURL        string
 	ECBCurrencies     []string
+	// RescueAfter is WORKER_RESCUE_AFTER (River RescueStuckJobsAfter): a
+	// job still running after it (its worker died) is retried.
+	RescueAfter time.Duration
 	Roles
+	Blob
 
 	vars []Var
 	env  *env
@@ -213,7 +249,12 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	c.ScheduleECB = e.cronExpr("SCHEDULE_ECB", "0 5 * * *", "cron (UTC) of the daily ECB FX sync; empty disables")
 	c.ECBBaseURL = e.httpURL("ECB_BASE_URL", "https://data-api.ecb.europa.eu/service", "ECB data API base URL")
 	c.ECBCurrencies = e.currencies("ECB_CURRENCIES", "AUD,CAD,CHF,CNY,GBP,JPY,SEK,USD", "currencies fetched from the ECB")
+	c.RescueAfter = e.duration("WORKER_RESCUE_AFTER", time.Hour, "a job still running after this long (its worker died) is made available again (River RescueStuckJobsAfter; longer than every job timeout)")
 	e.roles(&c.Roles, c.AppEnv)
+	e.blob(&c.Blob)
+	if c.RescueAfter < time.Second {
+		e.failf("WORKER_RESCUE_AFTER", "must be at least 1s")
+	}
 	if c.FetchCooldown < time.Millisecond {
 		e.failf("WORKER_FETCH_COOLDOWN", "must be at least 1ms")
 	}

@@ -111,7 +111,15 @@ type Service struct {
 	// Currencies are the configured ECB currencies (ECB_CURRENCIES); nil
 	// is DefaultCurrencies.
 	Currencies []string
+	// EnqueueAggregate inserts the aggregate job of a year in the write's
+	// transaction (whoever changes emissions enqueues aggregate{year},
+	// jobs.md §2.3; a unique duplicate is fine); nil enqueues nothing.
+	EnqueueAggregate AggregateEnqueuer
 }
+
+// AggregateEnqueuer inserts aggregate{year} in tx (package jobs is not
+// imported here: the job packages use this one).
+type AggregateEnqueuer func(ctx context.Context, tx pgx.Tx, year int32) error
 
 // New returns a service over db (a pool, or a transaction in tests).
 func New(db postgres.DB) *Service { return &Service{DB: db} }

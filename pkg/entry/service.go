@@ -145,6 +145,9 @@ func (s *Service) Delete(ctx context.Context, actor Actor, sc Scope, id int64, e
 		if err := markChanged(ctx, q, r, actor); err != nil {
 			return err
 		}
+		if err := s.enqueueAggregate(ctx, tx, r.Year); err != nil {
+			return err
+		}
 		before, _ := json.Marshal(old)
 		return s.audit(ctx, tx, AuditEvent{Action: ActionDelete, Actor: actor, Scope: sc, EntryID: id, Before: before})
 	})
@@ -250,6 +253,9 @@ func (s *Service) afterWrite(ctx context.Context, tx pgx.Tx, r *resolved, actor 
 		return nil, err
 	}
 	if err := markChanged(ctx, q, r, actor); err != nil {
+		return nil, err
+	}
+	if err := s.enqueueAggregate(ctx, tx, r.Year); err != nil {
 		return nil, err
 	}
 	row, err = q.EntryGet(ctx, dbsqlc.EntryGetParams{ID: row.ID, ReportModuleID: r.rm.ID, Submodule: string(r.Submodule)})
@@ -377,4 +383,16 @@ func (s *Service) decorate(ctx context.Context, q *dbsqlc.Queries, r *resolved, 
 		}
 	}
 	return out, nil
+}
+
+// enqueueAggregate inserts aggregate{year} in the write's transaction so
+// that the dirty stats of the module are refreshed (jobs.md §2.3).
+func (s *Service) enqueueAggregate(ctx context.Context, tx pgx.Tx, year int32) error {
+	if s.EnqueueAggregate == nil {
+		return nil
+	}
+	if err := s.EnqueueAggregate(ctx, tx, year); err != nil {
+		return fmt.Errorf("error enqueuing aggregate for %d: %w", year, err)
+	}
+	return nil
 }

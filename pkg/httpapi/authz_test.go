@@ -29,9 +29,12 @@ const (
 	accRefresh  access = "refresh cookie"
 	accPipeline access = "visible pipeline"
 	accBOCfgV   access = "bo(configuration, view)"
+	accBOCfgE   access = "bo(configuration, edit)"
+	accSync     access = "module_sync(u, m)"
 	accResults  access = "unit_results(u)"
 	accMember   access = "unit_member(u)"
 	accView     access = "module_view(u, m)"
+	accViewHcTr access = "module_view(u, headcount|professional_travel)"
 	accEdit     access = "module_edit(u, m)"
 	accValidate access = "module_validate(u)"
 )
@@ -53,6 +56,13 @@ var routeAccess = map[string]access{
 	"GET /pipelines/{id}/events": accPipeline,
 	"GET /fx-rates":              accBOCfgV,
 
+	"POST /uploads":          accBOCfgE,
+	"GET /uploads":           accBOCfgV,
+	"GET /uploads/{id}":      accAuth, // bo(configuration, view) or uploader: 404 otherwise
+	"GET /uploads/{id}/file": accAuth, // idem
+	"POST /units/{unit_id}/years/{year}/modules/{module}/uploads": accSync,
+	"GET /units/{unit_id}/years/{year}/modules/{module}/uploads":  accSync,
+
 	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries":               accView,
 	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/check-unique":  accView,
 	"GET /units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}":    accView,
@@ -73,6 +83,12 @@ var routeAccess = map[string]access{
 	"GET /units/{unit_id}/results/yearly":                         accResults,
 	"PUT /units/{unit_id}/years/{year}/report":                    accMember,
 	"PATCH /units/{unit_id}/years/{year}/modules/{module}/status": accValidate,
+
+	// Module overview and extras (api.md §5).
+	"GET /units/{unit_id}/years/{year}/modules/{module}":                      accView,
+	"GET /units/{unit_id}/years/{year}/modules/{module}/breakdown":            accView,
+	"GET /units/{unit_id}/years/{year}/modules/headcount/members":             accViewHcTr,
+	"GET /units/{unit_id}/years/{year}/modules/professional_travel/trips-map": accView,
 }
 
 // allowed says whether each dev fixture user passes a permission on
@@ -82,9 +98,12 @@ var allowed = map[access][]string{
 	accRefresh:  {"standard", "principal", "metier", "admin", "principal_other"},
 	accPipeline: {"standard", "principal", "metier", "admin", "principal_other"}, // unknown pipeline: 404 for all
 	accBOCfgV:   {"admin"},
+	accBOCfgE:   {"admin"},
+	accSync:     {"principal"},
 	accResults:  {"standard", "principal", "metier", "admin"},
 	accMember:   {"standard", "principal"},
 	accView:     {"standard", "principal"},
+	accViewHcTr: {"standard", "principal"},
 	accEdit:     {"standard", "principal"},
 	accValidate: {"principal"},
 }

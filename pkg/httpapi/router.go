@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/blob"
+	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
@@ -55,6 +57,11 @@ type Deps struct {
 	ReportAudit report.StatusAuditor
 	// CarKgPerKm is CAR_KG_PER_KM (results); 0 means 0.2996.
 	CarKgPerKm float64
+
+	// Blob stores uploaded files; nil: uploads answer 503.
+	Blob blob.Store
+	// UploadMaxBytes is UPLOAD_MAX_BYTES; 0 means 100 MiB.
+	UploadMaxBytes int64
 }
 
 // VersionInfo is served at /api/v1/version.
@@ -81,6 +88,9 @@ func newServer(d Deps) *Server {
 	entries := &entry.Service{Auditor: d.EntryAuditor}
 	if d.Pool != nil {
 		entries.DB = d.Pool
+	}
+	if d.River != nil {
+		entries.EnqueueAggregate = aggregateEnqueuer(d.River)
 	}
 	return &Server{Deps: d, entries: entries, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
 }
@@ -129,17 +139,39 @@ func (s *Server) routes() chi.Router {
 
 		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
 
+		// Uploads (api.md §9, §5 P/uploads).
+		r.With(s.requireBO("configuration", "edit")).Post("/uploads", s.postUpload)
+		r.With(s.requireBO("configuration", "view")).Get("/uploads", s.listUploads)
+		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)          // bo(configuration, view) or uploader (handler)
+		r.With(s.requireAuth).Get("/uploads/{id}/file", s.getUploadFile) // idem
+		r.Group(func(r chi.Router) {                                     // module_sync(u, m)
+			r.Use(s.requireUnit(ModuleSync))
+			r.Post("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.postModuleUpload)
+			r.Get("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.listModuleUploads)
+		})
+
 		// Module data (api.md §5) and entry-form lookups (§8): one group per
 		// permission predicate, to be wrapped by its middleware.
-		const entries = "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries"
+		const modulePath = "/units/{unit_id}/years/{year}/modules/{module}"
+		const entries = modulePath + "/{submodule}/entries"
 		r.Group(func(r chi.Router) { // module_view(u, m)
-			r.Use(s.requireUnit(ModuleView))
+			r.Use(s.requireUnit(ModuleView), s.auditRequest)
+			r.Get(modulePath, s.moduleOverview)
+			r.Get(modulePath+"/breakdown", s.moduleBreakdown)
 			r.Get(entries, s.listEntries)
 			r.Get(entries+"/check-unique", s.checkUnique)
 			r.Get(entries+"/{entry_id}", s.getEntry)
 		})
+		r.Group(func(r chi.Router) { // module_view(u, headcount or professional_travel)
+			r.Use(s.requireModuleView(string(emission.ModuleHeadcount), string(emission.ModuleProfessionalTravel)))
+			r.Get("/units/{unit_id}/years/{year}/modules/headcount/members", s.headcountMembers)
+		})
+		r.Group(func(r chi.Router) { // module_view(u, professional_travel)
+			r.Use(s.requireModuleView(string(emission.ModuleProfessionalTravel)))
+			r.Get("/units/{unit_id}/years/{year}/modules/professional_travel/trips-map", s.tripsMap)
+		})
 		r.Group(func(r chi.Router) { // module_edit(u, m)
-			r.Use(s.requireUnit(ModuleEdit))
+			r.Use(s.requireUnit(ModuleEdit), s.auditRequest)
 			r.Post(entries, s.createEntry)
 			r.Patch(entries+"/{entry_id}", s.patchEntry)
 			r.Delete(entries+"/{entry_id}", s.deleteEntry)
@@ -170,7 +202,7 @@ func (s *Server) routes() chi.Router {
 			r.Put("/units/{unit_id}/years/{year}/report", s.putReport)
 		})
 		r.Group(func(r chi.Router) { // module_validate(u); year open checked by the handler
-			r.Use(s.requireUnit(ModuleValidate))
+			r.Use(s.requireUnit(ModuleValidate), s.auditRequest)
 			r.Patch("/units/{unit_id}/years/{year}/modules/{module}/status", s.patchModuleStatus)
 		})
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
 // Demo constants: the demo lab and its year (domain.md §2.1).
@@ -85,30 +86,6 @@ func UpsertDevUnits(ctx context.Context, db postgres.DBTX) (map[string]dbsqlc.Un
 		byCode[du.InstitutionalCode], byCF[du.CF] = u, u
 	}
 	return byCF, nil
-}
-
-// YearConfig is the default configuration of a year (domain.md §11.2):
-// every module and submodule enabled, no thresholds, no uncertainty, empty
-// reduction objectives.
-func YearConfig() map[string]any {
-	modules := map[string]any{}
-	for _, m := range emission.Modules() {
-		subs := map[string]any{}
-		for _, s := range m.Submodules {
-			subs[string(s)] = map[string]any{"enabled": true, "threshold_kg": nil, "inputs_disabled": false}
-		}
-		modules[string(m.Key)] = map[string]any{"enabled": true, "uncertainty": "none", "submodules": subs}
-	}
-	return map[string]any{
-		"modules": modules,
-		"reduction_objectives": map[string]any{
-			"files":                   map[string]any{"footprint": nil, "population": nil, "scenarios": nil},
-			"institutional_footprint": []any{},
-			"population_projections":  []any{},
-			"unit_scenarios":          []any{},
-			"goals":                   []any{},
-		},
-	}
 }
 
 // DemoStats are the counters of Demo.
@@ -228,6 +205,15 @@ func Demo(ctx context.Context, db postgres.TxBeginner, dir string) (DemoStats, e
 		if _, err := q.ReportModulesMarkDataChanged(ctx, dbsqlc.ReportModulesMarkDataChangedParams{Ids: changed}); err != nil {
 			return st, fmt.Errorf("error marking the demo report modules changed: %w", err)
 		}
+		// Fresh stats for every LAB-DEMO module and the report, so that a
+		// local run shows results without waiting for an aggregate job.
+		all := make([]int64, 0, len(rms))
+		for _, rm := range rms {
+			all = append(all, rm.ID)
+		}
+		if err := report.RefreshModuleIDs(ctx, tx, all, now); err != nil {
+			return st, fmt.Errorf("error computing the LAB-DEMO stats: %w", err)
+		}
 		return st, nil
 	})
 }
@@ -236,7 +222,7 @@ func ensureYear(ctx context.Context, q *dbsqlc.Queries) error {
 	y, err := q.YearGet(ctx, DemoYear)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		cfg, err := json.Marshal(YearConfig())
+		cfg, err := json.Marshal(report.DefaultYearConfig())
 		if err != nil {
 			return fmt.Errorf("error encoding the year config: %w", err)
 		}

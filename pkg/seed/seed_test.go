@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 	"github.com/co2-calculator/co2-calculator/pkg/seed"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
@@ -167,6 +169,8 @@ func TestDemo(t *testing.T) {
 	require.InDelta(t, 192431.663, sum, 0.001)
 	require.InDelta(t, sum, first.entryTotal, 1e-6)
 
+	requireFreshStats(ctx, t, schema.Pool)
+
 	var path []string
 	require.NoError(t, schema.Pool.QueryRow(ctx, "SELECT path_cfs FROM units WHERE cf = '7918'").Scan(&path))
 	require.Equal(t, []string{"10000", "13030", "13031", "7918"}, path)
@@ -190,4 +194,42 @@ func TestDemo(t *testing.T) {
 	for m := range demoTotals {
 		require.InDelta(t, first.totals[m], second.totals[m], 1e-9, m)
 	}
+	requireFreshStats(ctx, t, schema.Pool)
+}
+
+// requireFreshStats checks that Demo left the LAB-DEMO stats computed: no
+// dirty module, the module stats hold the expected totals and the report's
+// results (scope all) add up to the demo total.
+func requireFreshStats(ctx context.Context, t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	var unitID int64
+	require.NoError(t, pool.QueryRow(ctx, "SELECT id FROM units WHERE cf = '7918'").Scan(&unitID))
+	require.EqualValues(t, 0, queryInt(ctx, t, pool,
+		"SELECT count(*) FROM report_modules WHERE unit_id = $1 AND year = 2025 AND stats_dirty_at IS NOT NULL", unitID))
+	rows, err := pool.Query(ctx, "SELECT module, stats FROM report_modules WHERE unit_id = $1 AND year = 2025", unitID)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		var raw []byte
+		require.NoError(t, rows.Scan(&m, &raw))
+		st, err := report.DecodeModuleStats(raw)
+		require.NoError(t, err)
+		require.InDelta(t, demoTotals[emission.ModuleKey(m)], st.TotalKg, 0.001, m)
+	}
+	require.NoError(t, rows.Err())
+
+	var raw []byte
+	require.NoError(t, pool.QueryRow(ctx, "SELECT stats FROM carbon_reports WHERE unit_id = $1 AND year = 2025", unitID).Scan(&raw))
+	var rs report.ReportStats
+	require.NoError(t, json.Unmarshal(raw, &rs))
+	require.InDelta(t, 192431.663, rs.All.TotalKg, 0.001)
+	b, err := report.GetBreakdown(ctx, pool, unitID, seed.DemoYear, report.Options{Scope: report.ScopeAll})
+	require.NoError(t, err)
+	require.InDelta(t, 192.432, b.TotalTCO2eq, 1e-9)
+	sum := 0.0
+	for _, c := range b.Categories {
+		sum += c.TCO2eq
+	}
+	require.InDelta(t, 192.432, sum, 0.01)
 }

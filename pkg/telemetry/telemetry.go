@@ -66,6 +66,9 @@ func NewRegistry() *prometheus.Registry {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Optional checks are reported but never fail readiness (the blob
+	// store, api.md §15).
+	Optional bool
 }
 
 // Checks is the list of readiness checks of a process.
@@ -82,7 +85,8 @@ func (cs Checks) Run(ctx context.Context) (map[string]string, bool) {
 			continue
 		}
 		if err := c.Fn(ctx); err != nil {
-			report[c.Name], ok = err.Error(), false
+			report[c.Name] = err.Error()
+			ok = ok && c.Optional
 			continue
 		}
 		report[c.Name] = "ok"

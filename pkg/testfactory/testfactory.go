@@ -32,6 +32,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
 // seq is the process-wide sequence behind unique defaults.
@@ -198,28 +199,8 @@ func Year(ctx context.Context, tb testing.TB, db postgres.DBTX, opts *YearOpts) 
 }
 
 // DefaultYearConfig is the minimal valid year configuration of domain.md
-// §11.2: every module and submodule enabled, no thresholds, no uncertainty,
-// empty reduction objectives.
-func DefaultYearConfig() map[string]any {
-	modules := map[string]any{}
-	for _, m := range emission.Modules() {
-		subs := map[string]any{}
-		for _, s := range m.Submodules {
-			subs[string(s)] = map[string]any{"enabled": true, "threshold_kg": nil, "inputs_disabled": false}
-		}
-		modules[string(m.Key)] = map[string]any{"enabled": true, "uncertainty": "none", "submodules": subs}
-	}
-	return map[string]any{
-		"modules": modules,
-		"reduction_objectives": map[string]any{
-			"files":                   map[string]any{"footprint": nil, "population": nil, "scenarios": nil},
-			"institutional_footprint": []any{},
-			"population_projections":  []any{},
-			"unit_scenarios":          []any{},
-			"goals":                   []any{},
-		},
-	}
-}
+// §11.2 (report.DefaultYearConfig): every module and submodule enabled.
+func DefaultYearConfig() map[string]any { return report.DefaultYearConfig() }
 
 // ReportOpts are the optional fields of Report.
 type ReportOpts struct {

@@ -318,6 +318,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/units/{unit_id}/years/{year}/modules/headcount/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members of the unit's headcount, sorted by name (module_view on headcount or professional_travel).
+         * @description Feeds the traveler picker; own-scoped callers get only themselves.
+         */
+        get: operations["listHeadcountMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/professional_travel/trips-map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Plane and train trips with the coordinates of their ends (module_view on professional_travel; own scope applies). */
+        get: operations["getTripsMap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Module overview with totals and breakdowns from the module's stats (module_view).
+         * @description Own-scoped travel viewers get the figures of their own trips only (computed from their entries).
+         */
+        get: operations["getModuleOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Module breakdown by class (professional_travel) or top class (equipment, purchases, research_facilities) (module_view). */
+        get: operations["getModuleBreakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/units/{unit_id}/years/{year}/modules/{module}/status": {
         parameters: {
             query?: never;
@@ -336,6 +410,24 @@ export interface paths {
          * @description Only validated and in_progress can be set (else 422); a disabled module is 409 invalid_transition; a year that is not open is 409 year_not_open or year_closed.
          */
         patch: operations["setModuleStatus"];
+        trace?: never;
+    };
+    "/units/{unit_id}/years/{year}/modules/{module}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uploads of this report module, newest first (last 50). */
+        get: operations["listModuleUploads"];
+        put?: never;
+        /** Upload a unit-specific CSV file for a module (module_sync); imported by a job. */
+        post: operations["createModuleUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries": {
@@ -453,6 +545,58 @@ export interface paths {
         };
         /** Headline results, validated modules only (unit_results). */
         get: operations["getResultsSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uploads, newest first (back office). */
+        get: operations["listUploads"];
+        put?: never;
+        /** Upload a per-year data, factor or reference CSV file (back office); imported by a job. */
+        post: operations["createUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One upload (bo(configuration, view) or its uploader; others 404). */
+        get: operations["getUpload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads/{id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The original bytes of an upload (attachment). */
+        get: operations["getUploadFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -616,8 +760,70 @@ export interface components {
             /** @description Unit object (api.md §2). */
             unit: Record<string, unknown>;
         };
+        ModuleBreakdownNode: {
+            children: {
+                kg_co2eq: number;
+                /** @description purchases: the factor's label */
+                label?: string | null;
+                /** @description The class (cabin class */
+                name: string;
+                /** @description by=class: percent of the module total */
+                percent?: number;
+            }[];
+            kg_co2eq: number;
+            /** @description by=class: plane or train */
+            name?: string;
+            /** @description by=top_class: the submodule */
+            submodule?: string;
+        };
         /** @enum {string} */
         ModuleKey: "headcount" | "professional_travel" | "buildings" | "equipment" | "purchases" | "research_facilities" | "external_cloud_ai" | "process_emissions";
+        ModuleOverview: {
+            by_category_kg_co2eq: {
+                [key: string]: number;
+            };
+            by_emission_type_kg_co2eq: {
+                [key: string]: number;
+            };
+            by_scope_kg_co2eq: {
+                [key: string]: number;
+            };
+            enabled: boolean;
+            module: string;
+            recomputed_after_validation: boolean;
+            /** Format: date-time */
+            stats_computed_at: string | null;
+            /** @description The module has changes the stats do not include yet (an aggregate job is pending). */
+            stats_pending: boolean;
+            /** @enum {string} */
+            status: "not_started" | "in_progress" | "validated";
+            submodules: {
+                enabled: boolean;
+                entry_count: number;
+                inputs_disabled: boolean;
+                kg_co2eq: number;
+                submodule: string;
+                threshold_kg: number | null;
+            }[];
+            totals: {
+                additional_kg_co2eq: number;
+                /** @description headcount only */
+                fte?: number;
+                /** @description headcount only */
+                fte_by_sius_code?: {
+                    [key: string]: number;
+                };
+                kg_co2eq: number;
+                /** @description equipment and buildings only */
+                kwh?: number;
+                main_kg_co2eq: number;
+                t_co2eq: number;
+            };
+            /** @enum {string} */
+            uncertainty: "none" | "low" | "medium" | "high";
+            unit_id: number;
+            year: number;
+        };
         NullableNumber: number | null;
         Pipeline: {
             cancelled: boolean;
@@ -828,6 +1034,23 @@ export interface components {
             label: string;
             value: string;
         };
+        TripsMap: {
+            dropped_count: number;
+            legs: {
+                destination: components["schemas"]["TripsMapPoint"];
+                kg_co2eq: number;
+                /** @enum {string} */
+                mode: "plane" | "train";
+                number_of_trips: number;
+                origin: components["schemas"]["TripsMapPoint"];
+                traveler_name: string | null;
+            }[];
+        };
+        TripsMapPoint: {
+            lat: number;
+            lon: number;
+            name: string;
+        };
         Unit: {
             affiliations: string[];
             cf: string | null;
@@ -846,6 +1069,38 @@ export interface components {
                 sciper?: string;
             };
             unit_type_label?: string | null;
+        };
+        Upload: {
+            content_type: string | null;
+            /** Format: uuid */
+            copied_from_upload_id: string | null;
+            dataset: string | null;
+            filename: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "data" | "factors" | "reference" | "reduction_objectives";
+            module: string | null;
+            options: {
+                delete_stale?: boolean;
+                replace_existing?: boolean;
+            };
+            /** Format: uuid */
+            pipeline_id: string | null;
+            /** @enum {string} */
+            scope: "year" | "unit" | "global";
+            sha256: string;
+            size_bytes: number;
+            submodule: string | null;
+            unit_id: number | null;
+            /** Format: date-time */
+            uploaded_at: string;
+            uploaded_by: number | null;
+            year: number;
+        };
+        UploadAccepted: {
+            pipeline: components["schemas"]["Pipeline"];
+            upload: components["schemas"]["Upload"];
         };
         Version: {
             build_time: string;
@@ -880,6 +1135,7 @@ export interface components {
         ResultsExcludeModules: components["schemas"]["ModuleKey"][];
         /** @description validated (default) or all (D9). */
         ResultsScope: "validated" | "all";
+        UploadID: string;
     };
     requestBodies: never;
     headers: never;
@@ -1333,6 +1589,111 @@ export interface operations {
             422: components["responses"]["Error"];
         };
     };
+    listHeadcountMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        sciper: string;
+                    }[];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    getTripsMap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Legs with coordinates; legs without coordinates are dropped and counted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TripsMap"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    getModuleOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The module overview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModuleOverview"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    getModuleBreakdown: {
+        parameters: {
+            query: {
+                /** @description class (professional_travel only) or top_class (equipment, purchases, research_facilities); other combinations are 400. */
+                by: "class" | "top_class";
+            };
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description by=class, one node per mode (plane, train) with its cabin classes; by=top_class, one node per submodule with its top 3 classes then "rest". */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModuleBreakdownNode"][];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
     setModuleStatus: {
         parameters: {
             query?: never;
@@ -1365,6 +1726,76 @@ export interface operations {
             400: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    listModuleUploads: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The uploads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Upload"][];
+                    };
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    createModuleUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: components["parameters"]["ModuleDataUnitID"];
+                year: components["parameters"]["ModuleDataYear"];
+                module: components["parameters"]["ModuleDataModule"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description a .csv file
+                     */
+                    file: string;
+                    /** @default false */
+                    replace_existing?: boolean;
+                    /** @description optional for the module files of equipment and purchases */
+                    submodule?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Upload recorded, import job queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadAccepted"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
             422: components["responses"]["Error"];
         };
     };
@@ -1730,6 +2161,140 @@ export interface operations {
             };
             404: components["responses"]["Error"];
             422: components["responses"]["Error"];
+        };
+    };
+    listUploads: {
+        parameters: {
+            query?: {
+                year?: number;
+                kind?: "data" | "factors" | "reference";
+                module?: string;
+                submodule?: string;
+                dataset?: string;
+                scope?: "year" | "unit" | "global";
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of uploads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["Upload"][];
+                        limit: number;
+                        page: number;
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+        };
+    };
+    createUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * @description reference
+                     * @enum {string}
+                     */
+                    dataset?: "locations_plane" | "locations_train" | "building_rooms";
+                    /**
+                     * @description factors
+                     * @default false
+                     */
+                    delete_stale?: boolean;
+                    /**
+                     * Format: binary
+                     * @description a .csv file (UTF-8, `,` or `;`), last part of the form
+                     */
+                    file: string;
+                    /** @enum {string} */
+                    kind: "data" | "factors" | "reference";
+                    /** @description data and factors */
+                    module?: string;
+                    /** @description optional for the module files of equipment and purchases */
+                    submodule?: string;
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Upload recorded, import job queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadAccepted"];
+                };
+            };
+            400: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["UploadID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Upload"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    getUploadFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["UploadID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            404: components["responses"]["Error"];
         };
     };
     getVersion: {

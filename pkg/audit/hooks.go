@@ -1,0 +1,223 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/co2-calculator/co2-calculator/pkg/entry"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
+)
+
+// Request is the request metadata of the audited call (actor, client,
+// route), carried in the context by the HTTP adapter (httpapi sets it
+// after authentication) and read by the hooks. It keeps the hooks free of
+// net/http.
+type Request struct {
+	UserID    *int64
+	Sciper    string
+	Name      *string
+	IP        *netip.Addr
+	UserAgent *string
+	RequestID *string
+	// Route is "METHOD /api/v1/route/{pattern}".
+	Route *string
+	// Query are the query parameters (entry.list snapshots).
+	Query map[string][]string
+}
+
+type requestKey struct{}
+
+// WithRequest returns ctx carrying the request metadata.
+func WithRequest(ctx context.Context, r Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the request metadata of ctx.
+func RequestFrom(ctx context.Context) (Request, bool) {
+	r, ok := ctx.Value(requestKey{}).(Request)
+	return r, ok
+}
+
+// Entity types and events of the hooks (jobs.md §11.1).
+const (
+	EntityDataEntry    = "data_entry"
+	EntityReportModule = "report_module"
+	EventModuleStatus  = "report_module.status"
+)
+
+// Hooks implements entry.Auditor and report.StatusAuditor over a Writer:
+// every event is written in the caller's transaction, so a failing write
+// aborts the change (jobs.md §11.1).
+type Hooks struct {
+	Writer *Writer
+}
+
+// NewHooks returns hooks writing with the clock now (nil: time.Now).
+func NewHooks(now func() time.Time) *Hooks {
+	if now == nil {
+		now = time.Now
+	}
+	return &Hooks{Writer: &Writer{Now: now}}
+}
+
+var (
+	_ entry.Auditor        = (*Hooks)(nil)
+	_ report.StatusAuditor = (*Hooks)(nil)
+)
+
+var entryActions = map[string]string{
+	entry.ActionCreate: ActionCreate,
+	entry.ActionUpdate: ActionUpdate,
+	entry.ActionDelete: ActionDelete,
+	entry.ActionList:   ActionRead,
+}
+
+// RecordEntry writes entry.create|update|delete (entity data_entry/<id>,
+// snapshot = entry data after the change, before it for a delete, handled
+// ids = the SCIPERs of the entry) and entry.list (entity
+// report_module/<id>, snapshot = submodule and query parameters, handled
+// ids = the SCIPERs of the page).
+func (h *Hooks) RecordEntry(ctx context.Context, db postgres.DBTX, ev entry.AuditEvent) error {
+	action, ok := entryActions[ev.Action]
+	if !ok {
+		return fmt.Errorf("unknown entry audit action %q", ev.Action)
+	}
+	return inTx(ctx, db, func(ctx context.Context, tx postgres.DBTX) error {
+		e, err := h.base(ctx, tx, ev.Actor.UserID)
+		if err != nil {
+			return err
+		}
+		e.Action, e.Event = action, ev.Action
+		if ev.Action == entry.ActionList {
+			rm, err := dbsqlc.New(tx).ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
+				UnitID: ev.Scope.UnitID, Year: ev.Scope.Year, Module: string(ev.Scope.Module),
+			})
+			if err != nil {
+				return fmt.Errorf("error reading the listed report module: %w", err)
+			}
+			query := map[string][]string{}
+			if req, ok := RequestFrom(ctx); ok && req.Query != nil {
+				query = req.Query
+			}
+			e.EntityType, e.EntityID = EntityReportModule, strconv.FormatInt(rm.ID, 10)
+			e.HandledIDs = ev.HandledIDs
+			e.Snapshot = map[string]any{
+				"unit_id": ev.Scope.UnitID, "year": ev.Scope.Year, "module": ev.Scope.Module,
+				"submodule": ev.Scope.Submodule, "query": query,
+			}
+			e.RequestPayload = query
+			_, err = h.Writer.Write(ctx, tx, e)
+			return err
+		}
+		row := ev.After
+		if ev.Action == entry.ActionDelete {
+			row = ev.Before
+		}
+		var stored struct {
+			Data        json.RawMessage `json:"data"`
+			OwnerSciper *string         `json:"owner_sciper"`
+		}
+		if len(row) > 0 {
+			if err := json.Unmarshal(row, &stored); err != nil {
+				return fmt.Errorf("error decoding the audited entry: %w", err)
+			}
+		}
+		e.EntityType, e.EntityID = EntityDataEntry, strconv.FormatInt(ev.EntryID, 10)
+		e.HandledIDs = entrySCIPERs(stored.Data, stored.OwnerSciper)
+		if len(stored.Data) > 0 {
+			e.Snapshot = stored.Data
+		}
+		if ev.Action != entry.ActionDelete && len(stored.Data) > 0 {
+			e.RequestPayload = stored.Data
+		}
+		_, err = h.Writer.Write(ctx, tx, e)
+		return err
+	})
+}
+
+// entrySCIPERs are the SCIPERs an entry names: the member's or traveler's
+// user_institutional_id and the trip owner.
+func entrySCIPERs(data json.RawMessage, owner *string) []string {
+	var ids []string
+	var fields map[string]any
+	if len(data) > 0 && json.Unmarshal(data, &fields) == nil {
+		if s, ok := fields["user_institutional_id"].(string); ok && s != "" {
+			ids = append(ids, s)
+		}
+	}
+	if owner != nil && *owner != "" && !slices.Contains(ids, *owner) {
+		ids = append(ids, *owner)
+	}
+	return ids
+}
+
+// ModuleStatusChanged writes report_module.status (U) for an explicit
+// status change (entity report_module/<id>).
+func (h *Hooks) ModuleStatusChanged(ctx context.Context, db postgres.DBTX, ev report.StatusChange) error {
+	return inTx(ctx, db, func(ctx context.Context, tx postgres.DBTX) error {
+		e, err := h.base(ctx, tx, ev.ActorID)
+		if err != nil {
+			return err
+		}
+		e.Action, e.Event = ActionUpdate, EventModuleStatus
+		e.EntityType, e.EntityID = EntityReportModule, strconv.FormatInt(ev.ReportModuleID, 10)
+		e.Snapshot = map[string]any{
+			"unit_id": ev.UnitID, "year": ev.Year, "module": ev.Module,
+			"status": ev.To, "previous_status": ev.From,
+		}
+		e.RequestPayload = map[string]any{"status": ev.To}
+		_, err = h.Writer.Write(ctx, tx, e)
+		return err
+	})
+}
+
+// base fills the actor and request fields of an event: from the request
+// metadata of ctx when present, else from the user userID (nil: system).
+func (h *Hooks) base(ctx context.Context, db postgres.DBTX, userID *int64) (Event, error) {
+	if req, ok := RequestFrom(ctx); ok {
+		e := Event{
+			ActorType: ActorUser, ActorUserID: req.UserID, ActorSciper: req.Sciper, ActorName: req.Name,
+			IP: req.IP, UserAgent: req.UserAgent, RequestID: req.RequestID, Route: req.Route,
+		}
+		if e.ActorSciper == "" {
+			e.ActorSciper = SciperUnknown
+		}
+		if e.ActorUserID == nil {
+			e.ActorUserID = userID
+		}
+		return e, nil
+	}
+	if userID == nil || *userID == 0 {
+		return Event{ActorType: ActorSystem, ActorSciper: SciperSystem}, nil
+	}
+	u, err := dbsqlc.New(db).UserGet(ctx, *userID)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Event{ActorType: ActorUser, ActorUserID: userID, ActorSciper: SciperUnknown}, nil
+	case err != nil:
+		return Event{}, fmt.Errorf("error reading the audited actor: %w", err)
+	}
+	return Event{ActorType: ActorUser, ActorUserID: userID, ActorSciper: u.Sciper, ActorName: u.DisplayName}, nil
+}
+
+// inTx runs fn in db when it is a transaction, else in a transaction of
+// its own (the writer's advisory lock must be held until commit).
+func inTx(ctx context.Context, db postgres.DBTX, fn func(context.Context, postgres.DBTX) error) error {
+	if tx, ok := db.(pgx.Tx); ok {
+		return fn(ctx, tx)
+	}
+	if b, ok := db.(postgres.TxBeginner); ok {
+		return postgres.WithTx(ctx, b, func(ctx context.Context, tx pgx.Tx) error { return fn(ctx, tx) })
+	}
+	return fn(ctx, db)
+}

@@ -1,0 +1,111 @@
+-- Queries of the CSV import jobs (jobs.md §4.1–§4.3) and of the upload
+-- endpoints (api.md §5, §9).
+
+-- name: ImportUnits :many
+-- Every unit with a cf (per-year uploads resolve unit_institutional_id).
+SELECT id, cf::text AS cf, is_active FROM units WHERE cf IS NOT NULL;
+
+-- name: ImportReportModulesEnsure :many
+-- Creates the missing calculator reports (with their eight modules) of the
+-- given units for a year and returns the report module of `module` of
+-- every given unit. Under a race with a concurrent creator a unit can be
+-- missing from the answer (snapshot): the caller retries.
+WITH reports AS (
+    INSERT INTO carbon_reports (unit_id, year, enabled_modules)
+    SELECT u.id, @year, @enabled_modules FROM unnest(@unit_ids::bigint[]) AS u (id)
+    ON CONFLICT (unit_id, year, kind) DO NOTHING
+    RETURNING id, unit_id, year
+), modules AS (
+    INSERT INTO report_modules (report_id, unit_id, year, module)
+    SELECT r.id, r.unit_id, r.year, m.module
+    FROM reports r CROSS JOIN unnest('{headcount,professional_travel,buildings,equipment,purchases,research_facilities,external_cloud_ai,process_emissions}'::text[]) AS m (module)
+    RETURNING id, unit_id, module
+)
+SELECT modules.id, modules.unit_id FROM modules WHERE modules.module = @module::text
+UNION ALL
+SELECT rm.id, rm.unit_id FROM report_modules rm
+JOIN carbon_reports cr ON cr.id = rm.report_id
+WHERE cr.kind = 'calculator' AND cr.year = @year AND rm.module = @module::text AND rm.unit_id = ANY(@unit_ids::bigint[]);
+
+-- name: ImportDeleteStudents :many
+-- Per-year student upload (jobs.md §4.1): deletes the student entry of
+-- every report module of the file (whatever its source) and the csv_year
+-- student entries of the other units of the year.
+WITH deleted AS (
+    DELETE FROM data_entries
+    WHERE year = @year AND submodule = 'student'
+      AND (source = 'csv_year' OR report_module_id = ANY(@report_module_ids::bigint[]))
+    RETURNING report_module_id
+)
+SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY report_module_id ORDER BY report_module_id;
+
+-- name: ImportFingerprints :many
+-- The fingerprint of the replaced entry set of report modules (jobs.md
+-- §4.10): SHA-256 of the sorted canonical (jsonb) {submodule, data,
+-- kg_override} of the entries of the given submodules and source (null:
+-- any source). Compared before and after an import: only its equality
+-- matters.
+SELECT report_module_id,
+       encode(sha256(convert_to(string_agg(
+           jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text,
+           E'\n' ORDER BY jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text), 'UTF8')), 'hex')::text AS fingerprint
+FROM data_entries
+WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@submodules::text[])
+  AND (sqlc.narg('source')::text IS NULL OR source = sqlc.narg('source')::text)
+GROUP BY report_module_id;
+
+-- name: ImportReportModulesWithSource :many
+-- Report modules of a year having entries of the given submodules and
+-- source (the modules a per-year replacement touches).
+SELECT DISTINCT report_module_id FROM data_entries
+WHERE year = @year AND submodule = ANY(@submodules::text[]) AND source = @source;
+
+-- name: ImportMemberScipers :many
+-- Members that survive a replacement (duplicate detection, jobs.md §4.1):
+-- members of the year (or of one report module) except those of the
+-- replaced source (null: none replaced).
+SELECT report_module_id, (data ->> 'user_institutional_id')::text AS sciper
+FROM data_entries
+WHERE year = @year AND submodule = 'member'
+  AND (sqlc.narg('report_module_id')::bigint IS NULL OR report_module_id = sqlc.narg('report_module_id')::bigint)
+  AND (sqlc.narg('replaced_source')::text IS NULL OR source <> sqlc.narg('replaced_source')::text);
+
+-- name: ImportJobRecordRows :exec
+-- Records the counters and row errors of a job that fails permanently
+-- (the worker middleware then sets its state and message, keeping them).
+UPDATE pipeline_jobs SET
+    result           = @result,
+    row_errors       = @row_errors,
+    row_errors_total = @row_errors_total
+WHERE job_id = @job_id AND state NOT IN ('succeeded', 'failed', 'cancelled');
+
+-- name: UploadsByReportModule :many
+-- Uploads of a report module, newest first ("last upload" of a card).
+SELECT * FROM uploads WHERE report_module_id = @report_module_id
+ORDER BY uploaded_at DESC, id LIMIT sqlc.arg('limit');
+
+-- name: UploadsFiltered :many
+-- Back-office list (api.md §9), newest first.
+SELECT * FROM uploads
+WHERE (sqlc.narg('year')::integer IS NULL OR year = sqlc.narg('year')::integer)
+  AND (sqlc.narg('kind')::text IS NULL OR kind = sqlc.narg('kind')::text)
+  AND (sqlc.narg('module')::text IS NULL OR module = sqlc.narg('module')::text)
+  AND (sqlc.narg('submodule')::text IS NULL OR submodule = sqlc.narg('submodule')::text)
+  AND (sqlc.narg('dataset')::text IS NULL OR dataset = sqlc.narg('dataset')::text)
+  AND (sqlc.narg('scope')::text IS NULL OR scope = sqlc.narg('scope')::text)
+ORDER BY uploaded_at DESC, id
+LIMIT sqlc.arg('limit') OFFSET sqlc.arg('offset');
+
+-- name: UploadsFilteredCount :one
+SELECT count(*)::bigint FROM uploads
+WHERE (sqlc.narg('year')::integer IS NULL OR year = sqlc.narg('year')::integer)
+  AND (sqlc.narg('kind')::text IS NULL OR kind = sqlc.narg('kind')::text)
+  AND (sqlc.narg('module')::text IS NULL OR module = sqlc.narg('module')::text)
+  AND (sqlc.narg('submodule')::text IS NULL OR submodule = sqlc.narg('submodule')::text)
+  AND (sqlc.narg('dataset')::text IS NULL OR dataset = sqlc.narg('dataset')::text)
+  AND (sqlc.narg('scope')::text IS NULL OR scope = sqlc.narg('scope')::text);
+
+-- name: PipelineSetUpload :exec
+-- Scopes an upload's pipeline to it (pipelines.upload_id, report module).
+UPDATE pipelines SET upload_id = @upload_id, report_module_id = sqlc.narg('report_module_id')
+WHERE id = @id;
