@@ -53,6 +53,8 @@ const (
 	EntityDataEntry    = "data_entry"
 	EntityReportModule = "report_module"
 	EventModuleStatus  = "report_module.status"
+	EntityUpload       = "upload"
+	EventUploadCreate  = "upload.create"
 )
 
 // Hooks implements entry.Auditor and report.StatusAuditor over a Writer:
@@ -220,4 +222,27 @@ func inTx(ctx context.Context, db postgres.DBTX, fn func(context.Context, postgr
 		return postgres.WithTx(ctx, b, func(ctx context.Context, tx pgx.Tx) error { return fn(ctx, tx) })
 	}
 	return fn(ctx, db)
+}
+
+// Upload is what UploadCreated records of an accepted upload.
+type Upload struct {
+	ID         string
+	UploadedBy *int64
+	Snapshot   map[string]any // kind, scope, year, module, submodule, dataset, unit, file name, size, sha256
+}
+
+// UploadCreated writes `upload.create` (C) for an accepted upload, in the
+// transaction that records it.
+func (h *Hooks) UploadCreated(ctx context.Context, db postgres.DBTX, up Upload) error {
+	return inTx(ctx, db, func(ctx context.Context, tx postgres.DBTX) error {
+		e, err := h.base(ctx, tx, up.UploadedBy)
+		if err != nil {
+			return err
+		}
+		e.Action, e.Event = ActionCreate, EventUploadCreate
+		e.EntityType, e.EntityID = EntityUpload, up.ID
+		e.Snapshot = up.Snapshot
+		_, err = h.Writer.Write(ctx, tx, e)
+		return err
+	})
 }

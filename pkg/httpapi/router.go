@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -18,10 +19,12 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
@@ -55,6 +58,11 @@ type Deps struct {
 	// ReportAudit records report_module.status events (package audit, in
 	// the change's transaction); nil records nothing.
 	ReportAudit report.StatusAuditor
+	// UploadAudit records upload.create in the upload's transaction (package
+	// audit); nil: not audited.
+	UploadAudit interface {
+		UploadCreated(ctx context.Context, db postgres.DBTX, up audit.Upload) error
+	}
 	// CarKgPerKm is CAR_KG_PER_KM (results); 0 means 0.2996.
 	CarKgPerKm float64
 
@@ -140,12 +148,12 @@ func (s *Server) routes() chi.Router {
 		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
 
 		// Uploads (api.md §9, §5 P/uploads).
-		r.With(s.requireBO("configuration", "edit")).Post("/uploads", s.postUpload)
+		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", s.postUpload)
 		r.With(s.requireBO("configuration", "view")).Get("/uploads", s.listUploads)
 		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)          // bo(configuration, view) or uploader (handler)
 		r.With(s.requireAuth).Get("/uploads/{id}/file", s.getUploadFile) // idem
 		r.Group(func(r chi.Router) {                                     // module_sync(u, m)
-			r.Use(s.requireUnit(ModuleSync))
+			r.Use(s.requireUnit(ModuleSync), s.auditRequest)
 			r.Post("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.postModuleUpload)
 			r.Get("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.listModuleUploads)
 		})

@@ -27,6 +27,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
@@ -421,6 +422,15 @@ func (s *Server) recordUpload(ctx context.Context, r *http.Request, id uuid.UUID
 		})
 		if err != nil {
 			return uploadResponse{}, fmt.Errorf("error recording the upload: %w", err)
+		}
+		if s.UploadAudit != nil {
+			if err := s.UploadAudit.UploadCreated(ctx, tx, audit.Upload{ID: id.String(), UploadedBy: uploader, Snapshot: map[string]any{
+				"kind": t.kind, "scope": t.scope, "year": t.year, "module": t.module, "submodule": t.submodule,
+				"dataset": t.dataset, "unit_id": t.unitID, "filename": filename, "size_bytes": hs.n,
+				"sha256": up.Sha256, "pipeline_id": p.ID.String(),
+			}}); err != nil {
+				return uploadResponse{}, err
+			}
 		}
 		if _, err := pipeline.InsertTx(ctx, s.River, tx, p.ID, args, nil); err != nil {
 			return uploadResponse{}, err

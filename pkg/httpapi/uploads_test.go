@@ -12,9 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
@@ -29,6 +31,7 @@ func TestUploads(t *testing.T) {
 		router http.Handler
 		admin  *session
 		store  blob.Store
+		pool   *pgxpool.Pool
 		year   int32
 	}
 	setup := func(t *testing.T) *testBundle {
@@ -41,8 +44,9 @@ func TestUploads(t *testing.T) {
 		y := testfactory.Year(ctx, t, e.schema.Pool, &testfactory.YearOpts{Year: new(int32(2031))})
 		deps := e.deps
 		deps.Blob, deps.River, deps.UploadMaxBytes = store, client, 1<<20
+		deps.UploadAudit = audit.NewHooks(nil)
 		e.deps = deps
-		return &testBundle{router: httpapi.NewRouter(deps), admin: e.login(t, "admin"), store: store, year: y.Year}
+		return &testBundle{router: httpapi.NewRouter(deps), admin: e.login(t, "admin"), store: store, pool: e.schema.Pool, year: y.Year}
 	}
 	type part struct{ name, filename, contentType, body string }
 	post := func(t *testing.T, b *testBundle, url string, parts []part) *httptest.ResponseRecorder {
@@ -106,6 +110,14 @@ func TestUploads(t *testing.T) {
 		require.Equal(t, "NOT_STARTED", resp.Pipeline.Status)
 		require.Len(t, resp.Pipeline.Jobs, 1)
 		require.Equal(t, "upload_import", resp.Pipeline.Jobs[0].Kind)
+
+		// Audited in the same transaction (upload.create, by the admin).
+		var event, actor, route string
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT event, actor_sciper, coalesce(route, '') FROM audit_events
+			WHERE entity_type = 'upload' AND entity_id = $1`, resp.Upload.ID).Scan(&event, &actor, &route))
+		require.Equal(t, "upload.create", event)
+		require.Equal(t, "DEV-000004", actor)
+		require.Equal(t, "POST /api/v1/uploads", route)
 
 		// The original bytes come back.
 		get := b.admin.do(t, http.MethodGet, "/api/v1/uploads/"+resp.Upload.ID+"/file", nil)
