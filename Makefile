@@ -37,11 +37,13 @@ tools: ## Install test tools into .bin/ (versitygw, the S3-compatible server the
 	@scripts/tools.sh
 
 .PHONY: test
-test: tools ## vet + all Go tests with the race detector (starts PostgreSQL if none answers), then the SPA's checks
+test: tools ## vet + all Go tests with the race detector (starts PostgreSQL if none answers), then the SPA's checks and its end-to-end tests in Chromium
 	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
 	  $(GO) vet ./... && \
 	  $(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) web/test
+	$(MAKE) build
+	$(MAKE) web/e2e
 
 .PHONY: test/race
 test/race: test ## Alias of test (tests always run with -race)

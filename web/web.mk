@@ -53,6 +53,10 @@ web/smoke: web/deps web/chromium ## Screenshot a running SPA, failing on console
 	@test -n "$(URL)" || { echo "usage: make web/smoke URL=http://127.0.0.1:8080/en/about" >&2; exit 2; }
 	$(WEB_SH) node e2e/smoke.mjs "$(URL)"
 
+.PHONY: web/e2e
+web/e2e: web/deps web/chromium web/build ## End-to-end tests against a fresh stack (needs bin/api, bin/worker, bin/migrate from `make build`)
+	$(WEB_DIR)/e2e/run.sh
+
 .PHONY: web/clean
 web/clean: ## Remove web/ build output and node_modules (keeps web/.node and the dist stub)
 	rm -rf $(WEB_DIR)/dist/spa $(WEB_DIR)/node_modules $(WEB_DIR)/.quasar $(WEB_DIR)/test-artifacts

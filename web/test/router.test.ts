@@ -18,6 +18,11 @@ describe('routes', () => {
     // No language: the preferred one is prefixed, query and hash kept.
     ['/workspace?year=2024#top', '/fr/workspace?year=2024#top', 'workspace'],
     ['/de/x', '/fr/de/x', 'not-found'],
+    ['/en/u/4/2025', '/en/u/4/2025', 'unit-home'],
+    ['/fr/u/4/2025/modules/headcount', '/fr/u/4/2025/modules/headcount', 'module'],
+    ['/en/u/4/2025/results', '/en/u/4/2025/results', 'results'],
+    ['/en/u/4/2025/results/print', '/en/u/4/2025/results/print', 'results-print'],
+    ['/en/u/x/2025', '/en/u/x/2025', 'not-found'],
   ])('%s → %s (%s)', async (from, to, name) => {
     const r = router()
     await r.push(from)
@@ -27,7 +32,17 @@ describe('routes', () => {
 
   it('gives every page a title key', () => {
     const pages = router().getRoutes().filter((r) => r.components?.default && r.name !== undefined && r.children.length === 0)
-    expect(pages.map((r) => r.name).sort()).toEqual(['about', 'login', 'not-found', 'workspace'])
+    expect(pages.map((r) => r.name).sort()).toEqual([
+      'about',
+      'login',
+      'module',
+      'not-found',
+      'results',
+      'results-print',
+      'unauthorized',
+      'unit-home',
+      'workspace',
+    ])
     expect(pages.every((r) => typeof r.meta.title === 'string')).toBe(true)
   })
 })

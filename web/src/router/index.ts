@@ -2,6 +2,7 @@ import { defineRouter } from '#q-app'
 import { createMemoryHistory, createRouter, createWebHashHistory, createWebHistory } from 'vue-router'
 
 import { usePreferencesStore } from '@/stores/preferences'
+import { installGuards } from './guards'
 import { createRoutes } from './routes'
 
 export default defineRouter(function ({ store }) {
@@ -13,9 +14,11 @@ export default defineRouter(function ({ store }) {
       ? createWebHistory
       : createWebHashHistory
 
-  return createRouter({
-    scrollBehavior: () => ({ left: 0, top: 0 }),
+  const router = createRouter({
+    scrollBehavior: (to, from) => (to.path === from.path ? false : { left: 0, top: 0 }),
     routes: createRoutes(() => preferences.preferredLanguage()),
     history: createHistory(import.meta.env.QUASAR_VUE_ROUTER_BASE),
   })
+  installGuards(router, store)
+  return router
 })

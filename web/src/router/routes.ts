@@ -9,6 +9,10 @@ declare module 'vue-router' {
   interface RouteMeta {
     /** i18n key of the page title (document.title). */
     title?: string
+    /** Reachable without a session (login, about, errors). */
+    public?: boolean
+    /** Unit page gate (frontend.md §2): unit_member, module_view or unit_results. */
+    unitGate?: 'member' | 'module' | 'results'
   }
 }
 
@@ -24,23 +28,64 @@ export function createRoutes(preferredLanguage: () => Locale): RouteRecordRaw[] 
       redirect: () => ({ name: 'workspace', params: { lang: preferredLanguage() } }),
     },
     {
+      // Print view: no app chrome (frontend.md §3.5).
+      path: `/:lang${LANG_PATTERN}/u/:unitId(\\d+)/:year(\\d{4})/results/print`,
+      name: 'results-print',
+      component: () => import('@/pages/ResultsPrintPage.vue'),
+      meta: { title: 'results.printTitle', unitGate: 'results' },
+    },
+    {
       path: `/:lang${LANG_PATTERN}`,
       component: () => import('@/layouts/MainLayout.vue'),
       children: [
         { path: '', name: 'home', redirect: { name: 'workspace' } },
-        { path: 'login', name: 'login', component: () => import('@/pages/LoginPage.vue'), meta: { title: 'login.title' } },
+        {
+          path: 'login',
+          name: 'login',
+          component: () => import('@/pages/LoginPage.vue'),
+          meta: { title: 'login.title', public: true },
+        },
         {
           path: 'workspace',
           name: 'workspace',
           component: () => import('@/pages/WorkspacePage.vue'),
           meta: { title: 'workspace.title' },
         },
-        { path: 'about', name: 'about', component: () => import('@/pages/AboutPage.vue'), meta: { title: 'about.title' } },
+        {
+          path: 'u/:unitId(\\d+)/:year(\\d{4})',
+          name: 'unit-home',
+          component: () => import('@/pages/HomePage.vue'),
+          meta: { title: 'home.title', unitGate: 'member' },
+        },
+        {
+          path: 'u/:unitId(\\d+)/:year(\\d{4})/modules/:module',
+          name: 'module',
+          component: () => import('@/pages/ModulePage.vue'),
+          meta: { title: 'module.title', unitGate: 'module' },
+        },
+        {
+          path: 'u/:unitId(\\d+)/:year(\\d{4})/results',
+          name: 'results',
+          component: () => import('@/pages/ResultsPage.vue'),
+          meta: { title: 'results.title', unitGate: 'results' },
+        },
+        {
+          path: 'about',
+          name: 'about',
+          component: () => import('@/pages/AboutPage.vue'),
+          meta: { title: 'about.title', public: true },
+        },
+        {
+          path: 'unauthorized',
+          name: 'unauthorized',
+          component: () => import('@/pages/UnauthorizedPage.vue'),
+          meta: { title: 'unauthorized.title', public: true },
+        },
         {
           path: ':pathMatch(.*)*',
           name: 'not-found',
           component: () => import('@/pages/NotFoundPage.vue'),
-          meta: { title: 'notFound.title' },
+          meta: { title: 'notFound.title', public: true },
         },
       ],
     },
