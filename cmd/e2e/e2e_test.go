@@ -130,8 +130,13 @@ func TestFXSyncEndToEnd(t *testing.T) {
 		}
 	}
 
+	// The job's counter is incremented when the job returns, just after
+	// its transaction made the pipeline SUCCESS.
+	worked := `co2_river_jobs_worked_total{kind="ecb_fx_sync",outcome="completed"} 1`
+	eventually(t, 10*time.Second, "job counted in the worker metrics", func() bool {
+		return strings.Contains(httpBody(t, workerAdmin+"/metrics"), worked)
+	})
 	metrics := httpBody(t, workerAdmin+"/metrics")
-	require.Contains(t, metrics, `co2_river_jobs_worked_total{kind="ecb_fx_sync",outcome="completed"} 1`)
 	require.Contains(t, metrics, `co2_river_jobs{queue="integrations",state="available"}`)
 
 	require.NoError(t, worker.stop(30*time.Second))
