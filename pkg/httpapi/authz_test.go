@@ -52,14 +52,18 @@ var routeAccess = map[string]access{
 	"GET /me":            accAuth,
 	"GET /me/units":      accAuth,
 
-	"GET /pipelines/{id}":        accPipeline,
-	"GET /pipelines/{id}/events": accPipeline,
-	"GET /fx-rates":              accBOCfgV,
+	"GET /pipelines/{id}":               accPipeline,
+	"GET /pipelines/{id}/events":        accPipeline,
+	"GET /pipelines":                    accAuth,     // visible pipelines: the list is clamped, never 403
+	"POST /pipelines/{id}/cancel":       accPipeline, // creator or bo(pipeline_operations, edit); unknown id: 404 for all
+	"GET /templates/{kind}/{group}.csv": accAuth,
+	"GET /fx-rates":                     accBOCfgV,
 
-	"POST /uploads":          accBOCfgE,
-	"GET /uploads":           accBOCfgV,
-	"GET /uploads/{id}":      accAuth, // bo(configuration, view) or uploader: 404 otherwise
-	"GET /uploads/{id}/file": accAuth, // idem
+	"POST /uploads":                accBOCfgE,
+	"GET /uploads":                 accBOCfgV,
+	"GET /uploads/{id}":            accAuth, // bo(configuration, view) or uploader: 404 otherwise
+	"GET /uploads/{id}/file":       accAuth, // idem
+	"GET /uploads/{id}/errors.csv": accAuth, // idem
 	"POST /units/{unit_id}/years/{year}/modules/{module}/uploads": accSync,
 	"GET /units/{unit_id}/years/{year}/modules/{module}/uploads":  accSync,
 
@@ -134,7 +138,7 @@ func TestRouteAuthorization(t *testing.T) {
 	unit, err := dbsqlc.New(e.schema.Pool).UnitGetByCF(t.Context(), "7918")
 	require.NoError(t, err)
 	params := map[string]string{"unit_id": strconv.FormatInt(unit.ID, 10), "year": "2025", "module": "professional_travel",
-		"submodule": "plane", "entry_id": "999999", "id": uuid.NewString()}
+		"submodule": "plane", "entry_id": "999999", "id": uuid.NewString(), "kind": "data", "group": "plane"}
 	urlOf := func(path string) string {
 		return "/api/v1" + pathParamRe.ReplaceAllStringFunc(path, func(m string) string { return params[m[1:len(m)-1]] })
 	}

@@ -144,12 +144,17 @@ func (s *Server) routes() chi.Router {
 
 		r.With(s.requirePipelineVisible).Get("/pipelines/{id}", s.pipelines.get)
 		r.With(s.requirePipelineVisible).Get("/pipelines/{id}/events", s.pipelines.events)
+		r.With(s.requireAuth).Get("/pipelines", s.listPipelines)                         // visible pipelines (clamped by the query)
+		r.With(s.requirePipelineCancel).Post("/pipelines/{id}/cancel", s.cancelPipeline) // creator or bo(pipeline_operations, edit)
+		r.With(s.requireAuth).Get("/templates/{kind}/{group}.csv", s.getTemplate)
 
 		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
 
 		// Uploads (api.md §9, §5 P/uploads).
 		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", s.postUpload)
 		r.With(s.requireBO("configuration", "view")).Get("/uploads", s.listUploads)
+		r.With(s.requireAuth).Get("/uploads/{id}/errors.csv", s.getUploadErrors) // bo(configuration, view) or uploader (handler)
+
 		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)          // bo(configuration, view) or uploader (handler)
 		r.With(s.requireAuth).Get("/uploads/{id}/file", s.getUploadFile) // idem
 		r.Group(func(r chi.Router) {                                     // module_sync(u, m)

@@ -189,10 +189,12 @@ func (q *Queries) AuditInsert(ctx context.Context, arg AuditInsertParams) (int64
 }
 
 const auditLock = `-- name: AuditLock :exec
-SELECT pg_advisory_xact_lock(4, 0)
+SELECT pg_advisory_xact_lock(4, hashtext(current_schema()))
 `
 
 // Serialises audit writers until the transaction ends (jobs.md §11.3).
+// Lock (4, schema hash): (4, 0) of the spec, namespaced by schema like
+// every advisory lock here (one schema in production).
 func (q *Queries) AuditLock(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, auditLock)
 	return err

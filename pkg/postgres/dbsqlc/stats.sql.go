@@ -146,19 +146,21 @@ func (q *Queries) EntriesCountByYearModule(ctx context.Context, arg EntriesCount
 
 const lockAggregateYear = `-- name: LockAggregateYear :exec
 
-SELECT pg_advisory_xact_lock(2, $1::int)
+SELECT pg_advisory_xact_lock(2, hashtext(current_schema() || ':' || $1::int))
 `
 
 // Statistics, results and the jobs that keep them fresh (pkg/report,
 // jobs/aggregate.go, jobs/emission_recalc.go).
 // Advisory lock (2, year): serialises aggregation of a year (jobs.md §1).
+// Keys are namespaced by the schema (one in production), so that test
+// schemas sharing a database never wait on each other's locks.
 func (q *Queries) LockAggregateYear(ctx context.Context, year int32) error {
 	_, err := q.db.Exec(ctx, lockAggregateYear, year)
 	return err
 }
 
 const lockModuleYear = `-- name: LockModuleYear :exec
-SELECT pg_advisory_xact_lock(1, hashtext($1::text))
+SELECT pg_advisory_xact_lock(1, hashtext(current_schema() || ':' || $1::text))
 `
 
 // Advisory lock (1, hash(module, year)): serialises writers of one

@@ -1,6 +1,8 @@
 -- name: AuditLock :exec
 -- Serialises audit writers until the transaction ends (jobs.md §11.3).
-SELECT pg_advisory_xact_lock(4, 0);
+-- Lock (4, schema hash): (4, 0) of the spec, namespaced by schema like
+-- every advisory lock here (one schema in production).
+SELECT pg_advisory_xact_lock(4, hashtext(current_schema()));
 
 -- name: AuditHead :one
 SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1;

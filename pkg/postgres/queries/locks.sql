@@ -1,4 +1,6 @@
--- Advisory locks (jobs.md §1): (3, 0) serialises unit-table upserts.
+-- Advisory locks (jobs.md §1): (3, 0) serialises unit-table upserts. The
+-- second key is the schema's hash (a constant in production) so that test
+-- schemas sharing a database never wait on each other.
 
 -- name: LockUnitUpserts :exec
-SELECT pg_advisory_xact_lock(3, 0);
+SELECT pg_advisory_xact_lock(3, hashtext(current_schema()));

@@ -3,14 +3,16 @@
 
 -- name: LockAggregateYear :exec
 -- Advisory lock (2, year): serialises aggregation of a year (jobs.md §1).
-SELECT pg_advisory_xact_lock(2, @year::int);
+-- Keys are namespaced by the schema (one in production), so that test
+-- schemas sharing a database never wait on each other's locks.
+SELECT pg_advisory_xact_lock(2, hashtext(current_schema() || ':' || @year::int));
 
 -- name: LockModuleYear :exec
 -- Advisory lock (1, hash(module, year)): serialises writers of one
 -- module-year (imports, recalculation batches, Tableau load). The hash is
 -- hashtext('<module>:<year>') (key built by the caller, see
 -- report.ModuleYearLockKey); every writer must use this query.
-SELECT pg_advisory_xact_lock(1, hashtext(@key::text));
+SELECT pg_advisory_xact_lock(1, hashtext(current_schema() || ':' || @key::text));
 
 -- name: AggEmbodiedByBuilding :many
 -- Embodied-energy rows per report module, building (the room entry's

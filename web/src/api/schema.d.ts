@@ -208,6 +208,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pipelines visible to the caller, newest first.
+         * @description Visible = created by the caller, scoped to a unit where the caller has
+         *     module_sync on the pipeline's module, or every pipeline with
+         *     bo(pipeline_operations, view) or bo(configuration, view). Repeat
+         *     status, kind, year, module or unit_id for several values. Items omit
+         *     jobs[].row_errors.
+         */
+        get: operations["listPipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/pipelines/{id}": {
         parameters: {
             query?: never;
@@ -222,6 +246,29 @@ export interface paths {
         get: operations["getPipeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pipelines/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a pipeline (creator or bo(pipeline_operations, edit)).
+         * @description Sets `cancelled` and cancels every non-terminal job linked only to this
+         *     pipeline (River cancel in the same transaction; running jobs see their
+         *     context cancelled and roll back). Imports are all-or-nothing: nothing
+         *     is loaded. The pipeline ends FAILED.
+         */
+        post: operations["cancelPipeline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -259,6 +306,27 @@ export interface paths {
         };
         /** Dropdown options (class → subclass) of a submodule from the year's factors (auth). */
         get: operations["getTaxonomy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/{kind}/{group}.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Header-only CSV template of an upload group.
+         * @description kind `data` (group = data group, per-year layout), `factors` (factor
+         *     upload group) or `reference` (dataset). Unknown kind or group → 404.
+         */
+        get: operations["getUploadTemplate"];
         put?: never;
         post?: never;
         delete?: never;
@@ -588,6 +656,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/uploads/{id}/errors.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Row errors of an upload's jobs as CSV (bo(configuration, view) or uploader).
+         * @description Columns row, line, column, code, message, value, severity; UTF-8 with
+         *     BOM, CRLF; text cells starting with =, +, -, @, tab or CR are prefixed
+         *     with '. At most 100 errors are kept per job.
+         */
+        get: operations["getUploadRowErrors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/uploads/{id}/file": {
         parameters: {
             query?: never;
@@ -894,6 +984,15 @@ export interface components {
             started_at?: string | null;
             /** @enum {string} */
             state: "queued" | "running" | "retrying" | "succeeded" | "failed" | "cancelled";
+        };
+        PipelinePage: {
+            has_more: boolean;
+            /** @description Pipelines; jobs[].row_errors is omitted. */
+            items: components["schemas"]["Pipeline"][];
+            limit: number;
+            page: number;
+            /** Format: int64 */
+            total: number;
         };
         /** @enum {string} */
         PipelineStatus: "NOT_STARTED" | "RUNNING" | "SUCCESS" | "PARTIAL" | "FAILED";
@@ -1426,6 +1525,48 @@ export interface operations {
             };
         };
     };
+    listPipelines: {
+        parameters: {
+            query?: {
+                /** @description Case-insensitive; an unknown status is 422. */
+                status?: string[];
+                kind?: string[];
+                year?: number[];
+                module?: string[];
+                unit_id?: number[];
+                /** @description Failed jobs, a last error or row errors. */
+                has_errors?: boolean;
+                /** @description true = NOT_STARTED or RUNNING. */
+                active?: boolean;
+                /** @description created_at >= since. */
+                since?: string;
+                /** @description created_at < until. */
+                until?: string;
+                /** @description Substring of message or last_error. */
+                q?: string;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of pipelines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelinePage"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
     getPipeline: {
         parameters: {
             query?: never;
@@ -1457,6 +1598,32 @@ export interface operations {
                 content?: never;
             };
             404: components["responses"]["Error"];
+        };
+    };
+    cancelPipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["PipelineID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline after the cancel request. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
         };
     };
     streamPipelineEvents: {
@@ -1508,6 +1675,31 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    getUploadTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: "data" | "factors" | "reference";
+                group: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV attachment (header line only). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Error"];
             404: components["responses"]["Error"];
         };
     };
@@ -2271,6 +2463,30 @@ export interface operations {
                     "application/json": components["schemas"]["Upload"];
                 };
             };
+            404: components["responses"]["Error"];
+        };
+    };
+    getUploadRowErrors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["UploadID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV attachment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Error"];
             404: components["responses"]["Error"];
         };
     };

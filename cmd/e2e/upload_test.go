@@ -1,0 +1,286 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+const planeRows = 100_000
+
+// planeCSV builds n distinct plane rows for cf 7918 in 2025 from the IATA
+// codes of the sample plane file (every row differs by its note).
+func planeCSV(t *testing.T, n int) []byte {
+	t.Helper()
+	f, err := os.Open("../../../shared/data/samples/plane_2025.csv")
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	var codes []string
+	for _, r := range recs[1:] {
+		for _, c := range r[2:4] {
+			if !seen[c] {
+				seen[c] = true
+				codes = append(codes, c)
+			}
+		}
+	}
+	require.Greater(t, len(codes), 10)
+	cabins := []string{"economy", "business", "first"}
+	var b bytes.Buffer
+	b.WriteString("unit_institutional_id,user_institutional_id,origin_iata,destination_iata,departure_date,number_of_trips,cabin_class,note\n")
+	for i := range n {
+		o := codes[i%len(codes)]
+		d := codes[(i/len(codes)+i+1)%len(codes)]
+		if d == o {
+			d = codes[(i+2)%len(codes)]
+		}
+		fmt.Fprintf(&b, "7918,%d,%s,%s,2025-%02d-%02d,%d,%s,trip %d\n", 100001+i%50, o, d, 1+i%12, 1+i%28, 1+i%3, cabins[i%3], i)
+	}
+	return b.Bytes()
+}
+
+// stack is a migrated and seeded database with the api running.
+type stack struct {
+	bin, dbURL, base, blobDir string
+	env                       []string
+	admin                     *http.Client
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	s := &stack{bin: binaries(t), dbURL: freshDatabase(t), blobDir: t.TempDir()}
+	s.env = []string{"DATABASE_URL=" + s.dbURL, "BLOB_BACKEND=local", "BLOB_LOCAL_DIR=" + s.blobDir}
+	runCmd(t, s.bin+"/migrate", s.env, "up")
+	runCmd(t, s.bin+"/migrate", s.env, "seed-reference", "--data", "../../../shared/data")
+	runCmd(t, s.bin+"/migrate", s.env, "seed-demo", "--data", "../../../shared/data")
+	httpAddr := freeAddr(t)
+	s.base = "http://" + httpAddr
+	api := start(t, s.bin+"/api", append(s.env, "HTTP_ADDR="+httpAddr, "ADMIN_ADDR=127.0.0.1:0",
+		"PUBLIC_BASE_URL="+s.base, "DEV_OIDC_ENABLED=true", "COOKIE_SECURE=false"), "serve")
+	api.waitLog("api listening", 30*time.Second)
+	s.admin = login(t, s.base, "admin")
+	return s
+}
+
+func (s *stack) startWorker(t *testing.T, extra ...string) *proc {
+	t.Helper()
+	w := start(t, s.bin+"/worker", append(append(s.env, "ADMIN_ADDR=127.0.0.1:0", "SCHEDULE_ECB="), extra...), "run")
+	w.waitLog("worker started", 30*time.Second)
+	return w
+}
+
+// upload posts a year-scope data file as the admin; returns the pipeline id.
+func (s *stack) upload(t *testing.T, module, submodule string, year int, body []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, kv := range [][2]string{{"kind", "data"}, {"module", module}, {"submodule", submodule}, {"year", strconv.Itoa(year)}, {"scope", "year"}} {
+		require.NoError(t, mw.WriteField(kv[0], kv[1]))
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+submodule+`.csv"`)
+	h.Set("Content-Type", "text/csv")
+	fw, err := mw.CreatePart(h)
+	require.NoError(t, err)
+	_, err = fw.Write(body)
+	require.NoError(t, err)
+	require.NoError(t, mw.Close())
+	req, err := http.NewRequest(http.MethodPost, s.base+"/api/v1/uploads", &buf)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	u, _ := url.Parse(s.base + "/api/v1/uploads")
+	for _, c := range s.admin.Jar.Cookies(u) {
+		if c.Name == "csrf_token" {
+			req.Header.Set("X-Csrf-Token", c.Value)
+		}
+	}
+	resp, err := s.admin.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, string(b))
+	var out struct {
+		Pipeline struct {
+			ID string `json:"id"`
+		} `json:"pipeline"`
+	}
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out.Pipeline.ID
+}
+
+type pipelineProgress struct {
+	Status   string             `json:"status"`
+	Counters map[string]float64 `json:"counters"`
+	Progress struct {
+		Phase string `json:"phase"`
+		Done  int64  `json:"done"`
+	} `json:"progress"`
+	Jobs []struct {
+		Kind    string `json:"kind"`
+		State   string `json:"state"`
+		Attempt int    `json:"attempt"`
+	} `json:"jobs"`
+}
+
+func (s *stack) pipeline(t *testing.T, id string) pipelineProgress {
+	t.Helper()
+	var p pipelineProgress
+	require.Equal(t, http.StatusOK, getJSONWith(t, s.admin, s.base+"/api/v1/pipelines/"+id, &p))
+	return p
+}
+
+// vmHWM is the peak resident set size of a process in KiB (Linux).
+func vmHWM(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return -1
+}
+
+// kill -9 of the worker in the middle of a 100 000-row import: River
+// rescues the job, a new worker imports the file from the start and the
+// pipeline ends SUCCESS with every row exactly once (the import is one
+// transaction: the killed attempt left nothing).
+//
+// River refuses WORKER_RESCUE_AFTER below the client JobTimeout (1 min by
+// default: "RescueStuckJobsAfter cannot be less than JobTimeout"), and its
+// rescuer never rescues a job before the job's own Timeout has elapsed
+// since attempted_at (30 min for upload_import). So the worker runs with
+// the smallest valid value, 1m, and after the kill the test ages the
+// orphaned attempt (attempted_at − 1 h) instead of waiting: the new
+// worker's rescuer (it runs as soon as the worker becomes leader) then
+// makes the job retryable through River's own rescue path.
+func TestUploadSurvivesWorkerKill(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	body := planeCSV(t, planeRows)
+	w1 := s.startWorker(t, "WORKER_RESCUE_AFTER=1m")
+
+	t0 := time.Now()
+	id := s.upload(t, "professional_travel", "plane", 2025, body)
+	eventually(t, 60*time.Second, "import running with progress", func() bool {
+		p := s.pipeline(t, id)
+		return p.Status == "RUNNING" && len(p.Jobs) > 0 && p.Jobs[0].State == "running" && p.Progress.Done > 0
+	})
+	hwm1 := vmHWM(w1.cmd.Process.Pid)
+	require.NoError(t, w1.cmd.Process.Kill())
+	<-w1.done
+	killedAt := time.Since(t0)
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	tag, err := conn.Exec(ctx, `UPDATE river_job SET attempted_at = attempted_at - interval '1 hour'
+		WHERE kind = 'upload_import' AND state = 'running'`)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), tag.RowsAffected(), "the killed attempt is still 'running' for River")
+
+	w2 := s.startWorker(t, "WORKER_RESCUE_AFTER=1m")
+	var p pipelineProgress
+	eventually(t, 120*time.Second, "pipeline terminal after the rescue", func() bool {
+		p = s.pipeline(t, id)
+		return p.Status == "SUCCESS" || p.Status == "PARTIAL" || p.Status == "FAILED"
+	})
+	total := time.Since(t0)
+	require.Equal(t, "SUCCESS", p.Status, "%+v", p)
+	require.InDelta(t, planeRows, p.Counters["rows_loaded"], 0)
+	for _, j := range p.Jobs {
+		if j.Kind == "upload_import" {
+			require.GreaterOrEqual(t, j.Attempt, 2, "the rescued job ran again")
+		}
+	}
+	hwm2 := vmHWM(w2.cmd.Process.Pid)
+
+	var n, distinct int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT e.data) FROM data_entries e
+		JOIN report_modules rm ON rm.id = e.report_module_id JOIN units u ON u.id = rm.unit_id
+		WHERE u.cf = '7918' AND rm.year = 2025 AND rm.module = 'professional_travel' AND e.submodule = 'plane' AND e.source = 'csv_year'`).
+		Scan(&n, &distinct))
+	require.Equal(t, planeRows, n)
+	require.Equal(t, n, distinct, "no duplicate entry")
+	t.Logf("kill -9 after %s; SUCCESS %s after the upload; worker VmHWM: killed %d KiB, second %d KiB",
+		killedAt.Round(time.Millisecond), total.Round(time.Millisecond), hwm1, hwm2)
+	require.NoError(t, w2.stop(30*time.Second))
+}
+
+// TestUploadThroughput measures a 100 000-row plane CSV end to end (202
+// accepted → pipeline SUCCESS, emissions and aggregates included) against
+// the ceiling of a bare COPY of the same rows into a table. Opt-in
+// (CO2_E2E_BENCH=1): it reports figures, it asserts only correctness.
+func TestUploadThroughput(t *testing.T) {
+	if os.Getenv("CO2_E2E_BENCH") != "1" {
+		t.Skip("set CO2_E2E_BENCH=1 to measure upload throughput")
+	}
+	s := newStack(t)
+	body := planeCSV(t, planeRows)
+	w := s.startWorker(t)
+
+	t0 := time.Now()
+	id := s.upload(t, "professional_travel", "plane", 2025, body)
+	accepted := time.Since(t0)
+	var p pipelineProgress
+	eventually(t, 120*time.Second, "pipeline terminal", func() bool {
+		p = s.pipeline(t, id)
+		return p.Status == "SUCCESS" || p.Status == "PARTIAL" || p.Status == "FAILED"
+	})
+	e2e := time.Since(t0)
+	require.Equal(t, "SUCCESS", p.Status)
+	hwm := vmHWM(w.cmd.Process.Pid)
+
+	// The ceiling: COPY of the same rows (one jsonb document each).
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	require.NoError(t, err)
+	rows := make([][]any, 0, len(recs)-1)
+	for _, r := range recs[1:] {
+		doc := map[string]string{}
+		for i, h := range recs[0] {
+			doc[h] = r[i]
+		}
+		b, err := json.Marshal(doc)
+		require.NoError(t, err)
+		rows = append(rows, []any{string(b)})
+	}
+	_, err = conn.Exec(ctx, `CREATE TABLE bench_copy (id bigint GENERATED ALWAYS AS IDENTITY, data jsonb NOT NULL)`)
+	require.NoError(t, err)
+	c0 := time.Now()
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"bench_copy"}, []string{"data"}, pgx.CopyFromRows(rows))
+	require.NoError(t, err)
+	copyDur := time.Since(c0)
+	require.Equal(t, int64(planeRows), n)
+
+	e2eRate, copyRate := float64(planeRows)/e2e.Seconds(), float64(planeRows)/copyDur.Seconds()
+	t.Logf("upload accepted in %s; end to end %s = %.0f rows/s; bare COPY %s = %.0f rows/s; ratio %.1f %%; worker VmHWM %d KiB",
+		accepted.Round(time.Millisecond), e2e.Round(time.Millisecond), e2eRate, copyDur.Round(time.Millisecond), copyRate,
+		100*e2eRate/copyRate, hwm)
+	require.NoError(t, w.stop(30*time.Second))
+}
