@@ -84,8 +84,10 @@ func TestProvider(t *testing.T) {
 
 	t.Run("WrongSecret", func(t *testing.T) {
 		t.Parallel()
-		bad := *cfg
-		bad.ClientSecret = "nope"
+		// A config of its own: copying an oauth2.Config copies its internal
+		// auth-style cache, which concurrent exchanges update.
+		bad := oauth2.Config{ClientID: cfg.ClientID, ClientSecret: "nope", Endpoint: cfg.Endpoint,
+			RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes}
 		v := oauth2.GenerateVerifier()
 		_, err := bad.Exchange(ctx, codeFor(t, "admin", v), oauth2.VerifierOption(v))
 		require.Error(t, err)
