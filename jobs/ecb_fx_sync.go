@@ -209,6 +209,3 @@ func firstPipeline(ctx context.Context, q *dbsqlc.Queries, jobID int64) *uuid.UU
 	}
 	return &ids[0]
 }
-
-//go:fix inline
-func ptr[T any](v T) *T { return new(v) }

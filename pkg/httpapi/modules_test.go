@@ -25,7 +25,7 @@ func serveEntry(t *testing.T, h http.Handler, method, url, body string, header h
 	t.Helper()
 	req := httptest.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", "tok")
+	req.Header.Set("X-Csrf-Token", "tok")
 	req.AddCookie(&http.Cookie{Name: "csrf_token", Value: "tok"})
 	maps.Copy(req.Header, header)
 	rec := httptest.NewRecorder()

@@ -21,9 +21,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
-//go:fix inline
-func ptr[T any](v T) *T { return new(v) }
-
 type storeBundle struct {
 	client *river.Client[pgx.Tx] // insert-only, as in cmd/api
 	tx     pgx.Tx

@@ -209,7 +209,7 @@ func CheckSchema(ctx context.Context, db DBTX) error {
 			}
 			row.Version, row.Dirty = r.Version, r.Dirty
 		}
-		if row.Dirty || row.Version != int64(latest) { //nolint:gosec // small
+		if row.Dirty || row.Version != int64(latest) {
 			return fmt.Errorf("schema %s at version %d (dirty=%t), binary expects %d: run migrate up", set.Name, row.Version, row.Dirty, latest)
 		}
 	}
