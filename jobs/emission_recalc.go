@@ -69,7 +69,6 @@ func (w *EmissionRecalcWorker) Work(ctx context.Context, job *river.Job[Emission
 	if _, ok := emission.LookupModule(module); !ok {
 		return river.JobCancel(fmt.Errorf("unknown module %q", module))
 	}
-	now := nowFunc(w.Now)
 	q := dbsqlc.New(w.DB)
 	y, err := q.YearGet(ctx, year)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -107,29 +106,45 @@ func (w *EmissionRecalcWorker) Work(ctx context.Context, job *river.Job[Emission
 	rep := pipeline.ReporterFrom(ctx)
 	rep.Progress(ctx, "recalculate", 0, total, fmt.Sprintf("Recalculating %d entries", total))
 
-	batchSize := w.BatchSize
-	if batchSize <= 0 {
-		batchSize = RecalcBatch
-	}
-	var after, done, issues int64
-	for {
-		n, last, bad, err := w.batch(ctx, year, module, lk, after, batchSize, now())
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
-		after, done, issues = last, done+int64(n), issues+bad
+	done, issues, err := w.recalculate(ctx, year, module, lk, func(done int64) {
 		rep.Progress(ctx, "recalculate", done, max(total, done), fmt.Sprintf("Recalculated %d of %d entries", done, max(total, done)))
-		if n < batchSize {
-			break
-		}
+	})
+	if err != nil {
+		return err
 	}
 	return w.complete(ctx, job, pipeline.Result{
 		Counters: map[string]any{"entries_computed": done, "calc_issues": issues},
 		Message:  fmt.Sprintf("%d entries recalculated, %d with issues", done, issues),
 	}, &seq0)
+}
+
+// recalculate runs the batches of a module-year, in id order, each in its
+// own transaction; progress is called after each batch with the number of
+// entries done. It returns the entries computed and the calc issues.
+func (w *EmissionRecalcWorker) recalculate(ctx context.Context, year int32, module emission.ModuleKey, lk *emission.Lookup,
+	progress func(done int64),
+) (int64, int64, error) {
+	batchSize := w.BatchSize
+	if batchSize <= 0 {
+		batchSize = RecalcBatch
+	}
+	now := nowFunc(w.Now)
+	var after, done, issues int64
+	for {
+		n, last, bad, err := w.batch(ctx, year, module, lk, after, batchSize, now())
+		if err != nil {
+			return done, issues, err
+		}
+		if n == 0 {
+			break
+		}
+		after, done, issues = last, done+int64(n), issues+bad
+		progress(done)
+		if n < batchSize {
+			break
+		}
+	}
+	return done, issues, nil
 }
 
 // batch recomputes one page of entries after id `after` in its own
@@ -142,6 +157,13 @@ func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emi
 	var last, issues int64
 	err := postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
+		// Asynchronous commit: a batch is idempotent, and the job completes
+		// (synchronously, flushing the WAL of every earlier batch) only
+		// after its last batch; a crash that loses the tail of committed
+		// batches leaves the job running, so River reruns it.
+		if err := q.RecalcAsyncCommit(ctx); err != nil {
+			return fmt.Errorf("error setting asynchronous commit: %w", err)
+		}
 		if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(string(module), year)); err != nil {
 			return fmt.Errorf("error locking %s/%d: %w", module, year, err)
 		}
@@ -155,7 +177,7 @@ func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emi
 			return nil
 		}
 		last = entries[n-1].ID
-		computed, err := calc.ComputeAndStore(ctx, tx, lk, entries, now)
+		computed, err := calc.RecomputeAndStore(ctx, tx, lk, entries, now)
 		if err != nil {
 			return err
 		}

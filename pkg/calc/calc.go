@@ -26,7 +26,7 @@ func LoadLookup(ctx context.Context, db postgres.DBTX, year int, module emission
 	q := dbsqlc.New(db)
 	lk := &emission.Lookup{Year: year}
 
-	rows, err := q.FactorsByYearModule(ctx, dbsqlc.FactorsByYearModuleParams{Year: int32(year), Module: string(module)}) //nolint:gosec // year
+	rows, err := q.FactorsByYearModule(ctx, dbsqlc.FactorsByYearModuleParams{Year: int32(year), Module: string(module)})
 	if err != nil {
 		return nil, fmt.Errorf("error loading factors %d/%s: %w", year, module, err)
 	}
@@ -65,7 +65,7 @@ func LoadLookup(ctx context.Context, db postgres.DBTX, year int, module emission
 		}
 		lk.Rooms = emission.NewRooms(rooms)
 	case emission.ModulePurchases, emission.ModuleExternalCloudAI:
-		rows, err := q.FXRatesByYear(ctx, int32(year)) //nolint:gosec // year
+		rows, err := q.FXRatesByYear(ctx, int32(year))
 		if err != nil {
 			return nil, fmt.Errorf("error loading FX rates %d: %w", year, err)
 		}
@@ -148,6 +148,23 @@ type Computed struct {
 // through db (call it inside the transaction that wrote the entries). It
 // returns one Computed per entry, in order.
 func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) ([]Computed, error) {
+	return computeAndStore(ctx, db, lk, entries, now, false)
+}
+
+// RecomputeAndStore is ComputeAndStore for entries that were computed
+// before (recalculation): an entry that had exactly one emission row and
+// again yields one row of the same type and factor has that row rewritten
+// in place (RecalcEmissionsUpdate: a HOT update without foreign-key checks;
+// the row keeps its id), the others have their rows replaced. The stored
+// values are the same as with ComputeAndStore.
+func RecomputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) ([]Computed, error) {
+	return computeAndStore(ctx, db, lk, entries, now, true)
+}
+
+// metaCacheMax bounds the cache of encoded metas of one batch.
+const metaCacheMax = 1024
+
+func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time, inPlace bool) ([]Computed, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -162,8 +179,11 @@ func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 		CalcMessages:       make([]string, len(entries)),
 		PrimaryFactorIds:   make([]int64, len(entries)),
 	}
+	// first[i] is the index in params of entry i's first row.
+	first := make([]int, len(entries)+1)
 	var rows []emission.Row
 	params := make([]dbsqlc.EmissionsCopyFromParams, 0, len(entries)*2)
+	metas := map[emission.RowMeta]json.RawMessage{}
 	for i := range entries {
 		e := &entries[i]
 		ee := ToEntry(*e)
@@ -177,19 +197,31 @@ func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 		totals.CalcStatuses[i] = string(o.Status)
 		totals.CalcMessages[i] = o.Message
 		totals.PrimaryFactorIds[i] = int64(o.PrimaryFactorID)
+		first[i] = len(params)
 		for j := start; j < len(rows); j++ {
-			p, err := toEmissionParams(e, &rows[j], now)
+			p, err := toEmissionParams(e, &rows[j], now, metas)
 			if err != nil {
 				return nil, err
 			}
 			params = append(params, p)
 		}
 	}
-	if _, err := q.EmissionsDeleteByEntries(ctx, ids); err != nil {
-		return nil, fmt.Errorf("error deleting emission rows: %w", err)
+	first[len(entries)] = len(params)
+
+	replaceIDs, replace := ids, params
+	if inPlace {
+		var err error
+		if replaceIDs, replace, err = updateInPlace(ctx, q, ids, first, params, now); err != nil {
+			return nil, err
+		}
 	}
-	if len(params) > 0 {
-		if _, err := q.EmissionsCopyFrom(ctx, params); err != nil {
+	if len(replaceIDs) > 0 {
+		if _, err := q.EmissionsDeleteByEntries(ctx, replaceIDs); err != nil {
+			return nil, fmt.Errorf("error deleting emission rows: %w", err)
+		}
+	}
+	if len(replace) > 0 {
+		if _, err := q.EmissionsCopyFrom(ctx, replace); err != nil {
 			return nil, fmt.Errorf("error storing emission rows: %w", err)
 		}
 	}
@@ -199,16 +231,90 @@ func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 	return out, nil
 }
 
-func toEmissionParams(e *dbsqlc.DataEntry, r *emission.Row, now time.Time) (dbsqlc.EmissionsCopyFromParams, error) {
-	meta, err := json.Marshal(r.Meta)
+// updateInPlace rewrites the emission row of the entries that had exactly
+// one row and get one row with the same report module, emission type and
+// factor, and returns the ids and rows of the entries still to replace.
+func updateInPlace(ctx context.Context, q *dbsqlc.Queries, ids []int64, first []int, params []dbsqlc.EmissionsCopyFromParams, now time.Time,
+) ([]int64, []dbsqlc.EmissionsCopyFromParams, error) {
+	keys, err := q.RecalcEmissionKeys(ctx, ids)
 	if err != nil {
-		return dbsqlc.EmissionsCopyFromParams{}, fmt.Errorf("error encoding emission meta: %w", err)
+		return nil, nil, fmt.Errorf("error reading emission rows: %w", err)
+	}
+	if len(keys) == 0 {
+		return ids, params, nil
+	}
+	type old struct {
+		key dbsqlc.RecalcEmissionKeysRow
+		n   int
+	}
+	olds := make(map[int64]old, len(keys))
+	for _, k := range keys {
+		o := olds[k.EntryID]
+		olds[k.EntryID] = old{key: k, n: o.n + 1}
+	}
+	u := dbsqlc.RecalcEmissionsUpdateParams{EngineVersion: emission.EngineVersion, ComputedAt: now}
+	restIDs := make([]int64, 0, len(ids)-min(len(ids), len(keys)))
+	rest := make([]dbsqlc.EmissionsCopyFromParams, 0, len(params)/2)
+	for i, id := range ids {
+		o, ok := olds[id]
+		if !ok || o.n != 1 || first[i+1]-first[i] != 1 || !sameKey(&o.key, &params[first[i]]) {
+			restIDs = append(restIDs, id)
+			rest = append(rest, params[first[i]:first[i+1]]...)
+			continue
+		}
+		p := &params[first[i]]
+		var qty float64
+		var unit string
+		if p.QuantityUnit != nil {
+			qty, unit = *p.Quantity, *p.QuantityUnit
+		}
+		u.Ids = append(u.Ids, o.key.ID)
+		u.Scopes = append(u.Scopes, p.Scope)
+		u.Categories = append(u.Categories, p.Category)
+		u.KgCo2eqs = append(u.KgCo2eqs, p.KgCo2eq)
+		u.Quantities = append(u.Quantities, qty)
+		u.QuantityUnits = append(u.QuantityUnits, unit)
+		u.Metas = append(u.Metas, string(p.Meta))
+	}
+	if len(u.Ids) > 0 {
+		n, err := q.RecalcEmissionsUpdate(ctx, u)
+		if err != nil {
+			return nil, nil, fmt.Errorf("error updating emission rows: %w", err)
+		}
+		if n != int64(len(u.Ids)) {
+			return nil, nil, fmt.Errorf("error updating emission rows: %d of %d updated", n, len(u.Ids))
+		}
+	}
+	return restIDs, rest, nil
+}
+
+// sameKey reports whether a stored emission row has the key columns of a
+// new row (so rewriting it in place stores the same as delete + COPY).
+func sameKey(k *dbsqlc.RecalcEmissionKeysRow, p *dbsqlc.EmissionsCopyFromParams) bool {
+	if k.ReportModuleID != p.ReportModuleID || k.EmissionType != p.EmissionType || (k.FactorID == nil) != (p.FactorID == nil) {
+		return false
+	}
+	return k.FactorID == nil || *k.FactorID == *p.FactorID
+}
+
+func toEmissionParams(e *dbsqlc.DataEntry, r *emission.Row, now time.Time, metas map[emission.RowMeta]json.RawMessage) (dbsqlc.EmissionsCopyFromParams, error) {
+	// Rows of a batch share few distinct metas (one per factor, mostly):
+	// encode each once. The bytes are shared read-only.
+	meta, ok := metas[r.Meta]
+	if !ok {
+		var err error
+		if meta, err = json.Marshal(r.Meta); err != nil {
+			return dbsqlc.EmissionsCopyFromParams{}, fmt.Errorf("error encoding emission meta: %w", err)
+		}
+		if len(metas) < metaCacheMax {
+			metas[r.Meta] = meta
+		}
 	}
 	p := dbsqlc.EmissionsCopyFromParams{
 		EntryID:        e.ID,
 		ReportModuleID: e.ReportModuleID,
 		EmissionType:   string(r.EmissionType),
-		Scope:          int16(r.Scope), //nolint:gosec // 1..3
+		Scope:          int16(r.Scope),
 		Category:       string(r.Category),
 		KgCo2eq:        float64(r.Kg),
 		Meta:           meta,
