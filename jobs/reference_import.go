@@ -127,21 +127,13 @@ func (w *ReferenceImportWorker) Work(ctx context.Context, job *river.Job[Referen
 	return postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
 		if rooms {
-			del, err := q.BuildingRoomsDeleteAll(ctx)
+			del, err := imports.ReplaceRooms(ctx, q, roomParser.Rows())
 			if err != nil {
-				return fmt.Errorf("error deleting building rooms: %w", err)
+				return err
 			}
-			params := make([]dbsqlc.BuildingRoomsCopyFromParams, len(roomParser.Rows()))
-			for i, r := range roomParser.Rows() {
-				params[i] = dbsqlc.BuildingRoomsCopyFromParams{BuildingLocation: nullable(r.BuildingLocation), BuildingName: r.BuildingName,
-					RoomName: r.RoomName, RoomType: nullable(r.RoomType), SurfaceM2: r.SurfaceM2}
-			}
-			if _, err := q.BuildingRoomsCopyFrom(ctx, params); err != nil {
-				return fmt.Errorf("error copying building rooms: %w", err)
-			}
-			ctrs["rooms_loaded"], ctrs["rooms_deleted"] = len(params), del
+			ctrs["rooms_loaded"], ctrs["rooms_deleted"] = len(roomParser.Rows()), del
 		} else {
-			up, del, err := mergeLocations(ctx, q, locs.Rows())
+			up, del, err := imports.MergeLocations(ctx, q, locs.Rows()[0].TransportMode, locs.Rows())
 			if err != nil {
 				return err
 			}
@@ -173,37 +165,4 @@ func (w *ReferenceImportWorker) Work(ctx context.Context, job *river.Job[Referen
 		}
 		return nil
 	})
-}
-
-func mergeLocations(ctx context.Context, q *dbsqlc.Queries, rows []ingest.LocationRow) (upserted, deleted int64, err error) {
-	loadID := uuid.New()
-	params := make([]dbsqlc.LocationsStageCopyFromParams, len(rows))
-	for i, l := range rows {
-		params[i] = dbsqlc.LocationsStageCopyFromParams{
-			LoadID: loadID, TransportMode: l.TransportMode, NaturalKey: l.NaturalKey, Name: l.Name,
-			IataCode: nullable(l.IATA), CountryCode: nullable(l.CountryCode), Continent: nullable(l.Continent),
-			AirportSize: nullable(l.AirportSize), Municipality: nullable(l.Municipality), Keywords: nullable(l.Keywords),
-			Latitude: l.Latitude, Longitude: l.Longitude,
-		}
-	}
-	if _, err := q.LocationsStageCopyFrom(ctx, params); err != nil {
-		return 0, 0, fmt.Errorf("error staging locations: %w", err)
-	}
-	if upserted, err = q.LocationsMergeStaged(ctx, loadID); err != nil {
-		return 0, 0, fmt.Errorf("error merging locations: %w", err)
-	}
-	if deleted, err = q.LocationsDeleteNotStaged(ctx, dbsqlc.LocationsDeleteNotStagedParams{TransportMode: rows[0].TransportMode, LoadID: loadID}); err != nil {
-		return 0, 0, fmt.Errorf("error deleting absent locations: %w", err)
-	}
-	if _, err := q.LocationsStagingClear(ctx, loadID); err != nil {
-		return 0, 0, fmt.Errorf("error clearing the staging rows: %w", err)
-	}
-	return upserted, deleted, nil
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
@@ -50,7 +50,11 @@ func ReferenceData(ctx context.Context, db postgres.TxBeginner, dir string) (Ref
 			if err != nil {
 				return st, err
 			}
-			up, del, err := mergeLocations(ctx, q, ds, rows)
+			mode := emission.ModePlane
+			if ds == ingest.DatasetLocationsTrain {
+				mode = emission.ModeTrain
+			}
+			up, del, err := imports.MergeLocations(ctx, q, mode, rows)
 			if err != nil {
 				return st, err
 			}
@@ -66,52 +70,12 @@ func ReferenceData(ctx context.Context, db postgres.TxBeginner, dir string) (Ref
 		if err != nil {
 			return st, err
 		}
-		if _, err := q.BuildingRoomsDeleteAll(ctx); err != nil {
-			return st, fmt.Errorf("error deleting building rooms: %w", err)
-		}
-		params := make([]dbsqlc.BuildingRoomsCopyFromParams, len(rooms))
-		for i, r := range rooms {
-			params[i] = dbsqlc.BuildingRoomsCopyFromParams{
-				BuildingLocation: nullable(r.BuildingLocation), BuildingName: r.BuildingName, RoomName: r.RoomName,
-				RoomType: nullable(r.RoomType), SurfaceM2: r.SurfaceM2,
-			}
-		}
-		if _, err := q.BuildingRoomsCopyFrom(ctx, params); err != nil {
-			return st, fmt.Errorf("error copying building rooms: %w", err)
+		if _, err := imports.ReplaceRooms(ctx, q, rooms); err != nil {
+			return st, err
 		}
 		st.Rooms = len(rooms)
 		return st, nil
 	})
-}
-
-func mergeLocations(ctx context.Context, q *dbsqlc.Queries, dataset string, rows []ingest.LocationRow) (upserted, deleted int64, err error) {
-	loadID := uuid.New()
-	params := make([]dbsqlc.LocationsStageCopyFromParams, len(rows))
-	for i, l := range rows {
-		params[i] = dbsqlc.LocationsStageCopyFromParams{
-			LoadID: loadID, TransportMode: l.TransportMode, NaturalKey: l.NaturalKey, Name: l.Name,
-			IataCode: nullable(l.IATA), CountryCode: nullable(l.CountryCode), Continent: nullable(l.Continent),
-			AirportSize: nullable(l.AirportSize), Municipality: nullable(l.Municipality), Keywords: nullable(l.Keywords),
-			Latitude: l.Latitude, Longitude: l.Longitude,
-		}
-	}
-	if _, err := q.LocationsStageCopyFrom(ctx, params); err != nil {
-		return 0, 0, fmt.Errorf("error staging %s: %w", dataset, err)
-	}
-	if upserted, err = q.LocationsMergeStaged(ctx, loadID); err != nil {
-		return 0, 0, fmt.Errorf("error merging %s: %w", dataset, err)
-	}
-	mode := emission.ModePlane
-	if dataset == ingest.DatasetLocationsTrain {
-		mode = emission.ModeTrain
-	}
-	if deleted, err = q.LocationsDeleteNotStaged(ctx, dbsqlc.LocationsDeleteNotStagedParams{TransportMode: mode, LoadID: loadID}); err != nil {
-		return 0, 0, fmt.Errorf("error deleting absent %s: %w", dataset, err)
-	}
-	if _, err := q.LocationsStagingClear(ctx, loadID); err != nil {
-		return 0, 0, fmt.Errorf("error clearing the %s staging rows: %w", dataset, err)
-	}
-	return upserted, deleted, nil
 }
 
 func readLocations(path, dataset string) ([]ingest.LocationRow, error) {
