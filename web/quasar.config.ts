@@ -2,7 +2,7 @@
 import { defineConfig } from '@quasar/app-vite'
 
 export default defineConfig(() => ({
-  boot: ['i18n', 'api', 'charts'],
+  boot: ['i18n', 'api', 'monitoring', 'charts'],
   css: ['app.scss'],
   // Fonts and icons come from @quasar/extras and are bundled: no CDN requests.
   extras: ['roboto-font', 'material-icons'],

@@ -80,7 +80,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		},
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
 		EntryAuditor: auditHooks, ReportAudit: auditHooks, UploadAudit: auditHooks,
-		CarKgPerKm: cfg.CarKgPerKm, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
+		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 	})
 
 	public, err := telemetry.Listen(cfg.HTTPAddr, router)

@@ -22,6 +22,7 @@ type API struct {
 	PublicBaseURL string
 	SPADir        string
 	CarKgPerKm    float64 // CAR_KG_PER_KM: "equivalent car km" display constant
+	SentryDSN     string  // APP_SENTRY_DSN: served to the SPA by GET /api/v1/config
 
 	// Identity and access (api.md §3).
 	SigningKeys      string // AUTH_SIGNING_KEYS as given; empty in dev/test means a random per-process key
@@ -56,6 +57,7 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	c.AdminAddr = e.str("ADMIN_ADDR", ":9090", "internal listener (/healthz, /readyz, /metrics)")
 	c.PublicBaseURL = e.httpURL("PUBLIC_BASE_URL", "http://localhost:8080", "external URL of the app (redirect URIs, Origin checks)")
 	c.SPADir = e.str("SPA_DIR", "", "serve the SPA from this directory instead of the copy embedded in the binary")
+	c.SentryDSN = e.str("APP_SENTRY_DSN", "", "Sentry/GlitchTip DSN served to the SPA (GET /api/v1/config) for error reporting; empty: off")
 	c.CarKgPerKm = e.positiveFloat("CAR_KG_PER_KM", "0.2996", "kg CO2-eq per km of the \"equivalent car km\" figure (results)")
 	e.apiAuth(&c)
 	e.blob(&c.Blob)

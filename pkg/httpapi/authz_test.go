@@ -45,6 +45,7 @@ const (
 var routeAccess = map[string]access{
 	"GET /openapi.json":  accPublic,
 	"GET /version":       accPublic,
+	"GET /config":        accPublic,
 	"GET /auth/login":    accPublic,
 	"GET /auth/callback": accPublic,
 	"POST /auth/refresh": accRefresh,

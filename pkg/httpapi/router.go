@@ -63,6 +63,9 @@ type Deps struct {
 	UploadAudit interface {
 		UploadCreated(ctx context.Context, db postgres.DBTX, up audit.Upload) error
 	}
+	// SentryDSN is APP_SENTRY_DSN, served to the SPA by GET /config
+	// (empty: no error reporting).
+	SentryDSN string
 	// CarKgPerKm is CAR_KG_PER_KM (results); 0 means 0.2996.
 	CarKgPerKm float64
 
@@ -134,6 +137,7 @@ func (s *Server) routes() chi.Router {
 		r.Use(s.csrf)
 		r.Get("/openapi.json", s.openAPI)
 		r.Get("/version", s.version)
+		r.Get("/config", s.clientConfig)
 
 		r.Get("/auth/login", s.authLogin)
 		r.Get("/auth/callback", s.authCallback)
@@ -234,4 +238,16 @@ func (s *Server) routes() chi.Router {
 
 func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.Version)
+}
+
+// ClientConfig is served at /api/v1/config: what the SPA reads at boot.
+type ClientConfig struct {
+	// SentryDSN is APP_SENTRY_DSN ("" when error reporting is off).
+	SentryDSN string `json:"sentry_dsn"`
+	// Env is APP_ENV.
+	Env string `json:"env"`
+}
+
+func (s *Server) clientConfig(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, ClientConfig{SentryDSN: s.SentryDSN, Env: s.Version.Env})
 }

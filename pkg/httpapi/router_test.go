@@ -226,6 +226,20 @@ func TestRouter(t *testing.T) {
 	})
 }
 
+func TestClientConfig(t *testing.T) {
+	t.Parallel()
+	off := httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready, Version: httpapi.VersionInfo{Env: "dev"}})
+	on := httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready, Version: httpapi.VersionInfo{Env: "production"},
+		SentryDSN: "https://key@glitchtip.example.org/3"})
+	runHTTPCases(t, off, []httpCase{
+		{name: "Off", method: http.MethodGet, url: "/api/v1/config", status: http.StatusOK, want: `{"sentry_dsn":"","env":"dev"}`},
+	})
+	runHTTPCases(t, on, []httpCase{
+		{name: "On", method: http.MethodGet, url: "/api/v1/config", status: http.StatusOK,
+			want: `{"sentry_dsn":"https://key@glitchtip.example.org/3","env":"production"}`},
+	})
+}
+
 func TestReadyz(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

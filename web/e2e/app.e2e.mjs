@@ -10,9 +10,10 @@
 // 5 000-entry performance check (rows inserted with SQL into a copy of the
 // demo unit's member list).
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 import { chromium } from 'playwright-core'
 
@@ -25,6 +26,9 @@ const artifacts = resolve(process.env.ARTIFACTS_DIR ?? 'test-artifacts/e2e')
 mkdirSync(artifacts, { recursive: true })
 const timeout = Number(process.env.E2E_TIMEOUT ?? 20000)
 const PERF_BUDGET_MS = 2000
+// Sample upload: ../shared/data/samples/plane_2025.csv relative to the repository (E2E_PLANE_CSV overrides).
+const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const planeCsv = resolve(process.env.E2E_PLANE_CSV ?? join(repoDir, '../shared/data/samples/plane_2025.csv'))
 
 const problems = []
 const steps = []
@@ -210,6 +214,91 @@ try {
     await page.waitForSelector('[data-test="results-total"]')
   })
 
+  await step('upload plane_2025.csv to professional_travel/plane (progress to 100 %, totals match the API)', async () => {
+    if (!existsSync(planeCsv)) {
+      problems.push(`[${current}] sample file missing: ${planeCsv} (set E2E_PLANE_CSV); upload step skipped`)
+      return
+    }
+    const P = `/units/${unitId}/years/${year}/modules/professional_travel`
+    await page.goto(`${base}/en/u/${unitId}/${year}/modules/professional_travel`)
+    await page.waitForSelector('[data-test="table-plane"]')
+    await page.click('[data-test="upload-plane"]')
+    await page.waitForSelector('[data-test="upload-dialog"]')
+    const href = await page.getAttribute('[data-test="upload-template"]', 'href')
+    assert(href === '/api/v1/templates/data/plane.csv', `template link ${href}`)
+    await page.setInputFiles('[data-test="upload-dialog"] input[type="file"]', planeCsv)
+    const replace = page.locator('[data-test="upload-replace"]')
+    if ((await replace.getAttribute('aria-checked')) !== 'true') await replace.click()
+    assert((await replace.getAttribute('aria-checked')) === 'true', 'replace_existing toggle is off')
+    await shot('12-upload-dialog')
+    const posted = page.waitForResponse((r) => r.url().endsWith(`${P}/uploads`) && r.request().method() === 'POST')
+    await page.click('[data-test="upload-submit"]')
+    const res = await posted
+    assert(res.status() === 202, `upload answered ${res.status()}`)
+    const { pipeline } = await res.json()
+    await page.waitForSelector('[data-test="upload-progress"]')
+    await page.waitForSelector('[data-test="upload-progress"][data-percent="100"]', { timeout: 60000 })
+    const pct = (await page.textContent('[data-test="upload-percent"]')).trim()
+    assert(pct === '100 %', `progress label "${pct}"`)
+    await page.waitForSelector('[data-test^="upload-result-"]', { timeout: 60000 })
+    const final = await api(`/pipelines/${pipeline.id}`)
+    assert(final.status === 'SUCCESS' || final.status === 'PARTIAL', `pipeline ${final.status}: ${final.last_error ?? ''}`)
+    assert(await page.isVisible(`[data-test="upload-result-${final.status}"]`), `result banner is not ${final.status}`)
+    const counters = await page.textContent('[data-test="upload-counters"]')
+    const loaded = final.counters.rows_loaded ?? 0
+    assert(loaded > 0 && counters.includes(` ${loaded} imported`), `counters "${counters}" vs rows_loaded ${loaded}`)
+    if (final.status === 'PARTIAL') await page.waitForSelector('[data-test="upload-row-errors"]')
+    await shot('13-upload-done')
+    await page.click('[data-test="upload-close"]')
+    await page.waitForSelector('[data-test="upload-dialog"]', { state: 'detached' })
+    // The module total shown equals the module overview once the stats are refreshed.
+    let overview
+    for (let i = 0; i < 60; i++) {
+      overview = await api(P)
+      if (!overview.stats_pending) break
+      await page.waitForTimeout(500)
+    }
+    assert(!overview.stats_pending, 'module stats still pending after 30 s')
+    const want = formatTonnes(overview.totals.kg_co2eq / 1000)
+    await page
+      .waitForFunction((w) => document.querySelector('[data-test="module-totals"] b')?.textContent?.trim() === w, want, { timeout: 15000 })
+      .catch(() => undefined)
+    const shown = (await page.textContent('[data-test="module-totals"] b')).trim()
+    assert(shown === want, `module total shown ${shown} vs API ${want} t (${overview.totals.kg_co2eq} kg)`)
+    const plane = overview.submodules.find((s) => s.submodule === 'plane')
+    assert(plane && plane.entry_count >= loaded, `plane entry_count ${plane?.entry_count} < rows_loaded ${loaded}`)
+    await shot('14-module-after-upload')
+
+    // A file with one bad row: PARTIAL, row-error table and errors.csv link.
+    const lines = readFileSync(planeCsv, 'utf8').trim().split('\n')
+    const bad = lines[1].split(',')
+    bad[4] = '2025-13-45' // departure_date
+    const badCsv = join(profile, 'plane_bad.csv')
+    writeFileSync(badCsv, [lines[0], lines[1], bad.join(','), ''].join('\n'))
+    await page.click('[data-test="upload-plane"]')
+    await page.waitForSelector('[data-test="upload-dialog"]')
+    await page.setInputFiles('[data-test="upload-dialog"] input[type="file"]', badCsv)
+    const posted2 = page.waitForResponse((r) => r.url().endsWith(`${P}/uploads`) && r.request().method() === 'POST')
+    await page.click('[data-test="upload-submit"]')
+    const accepted = await (await posted2).json()
+    await page.waitForSelector('[data-test^="upload-result-"]', { timeout: 60000 })
+    const p2 = await api(`/pipelines/${accepted.pipeline.id}`)
+    assert(p2.status === 'PARTIAL', `bad-row upload ended ${p2.status}`)
+    await page.waitForSelector('[data-test="upload-row-errors"] tbody tr')
+    const errText = await page.textContent('[data-test="upload-row-errors"] tbody')
+    assert(/departure_date/.test(errText), `row errors "${errText}"`)
+    const csvHref = await page.getAttribute('[data-test="upload-errors-csv"]', 'href')
+    assert(csvHref === `/api/v1/uploads/${accepted.upload.id}/errors.csv`, `errors.csv link ${csvHref}`)
+    const csvRes = await page.request.get(`${base}${csvHref}`)
+    assert(csvRes.ok() && /departure_date/.test(await csvRes.text()), `errors.csv → ${csvRes.status()}`)
+    await shot('14b-upload-partial')
+    await page.click('[data-test="upload-close"]')
+    await page.waitForSelector('[data-test="upload-dialog"]', { state: 'detached' })
+    // Back where the next step expects to be.
+    await page.click('[data-test="nav-results"]')
+    await page.waitForSelector('[data-test="results-total"]')
+  })
+
   await step('switch to French', async () => {
     await page.click('[data-test="language-switch"]')
     await page.click('[data-test="language-fr"]')
@@ -244,7 +333,7 @@ try {
       await page.goto(`${base}/en/u/${unitId}/${year}/modules/headcount`)
       await page.waitForFunction(() => /of 5,?000/.test(document.querySelector('[data-test="table-member"] .q-table__bottom')?.textContent ?? ''))
       const cold = Date.now() - t0
-      await shot('12-module-5000')
+      await shot('15-module-5000')
       console.log(`e2e: module page with ${list.total} members: in-app ${times.join(' / ')} ms, full reload ${cold} ms (budget ${PERF_BUDGET_MS} ms)`)
       assert(Math.max(...times, cold) < PERF_BUDGET_MS, `module page load ${Math.max(...times, cold)} ms ≥ ${PERF_BUDGET_MS} ms`)
     })

@@ -106,6 +106,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Configuration the SPA reads at boot (public).
+         * @description `sentry_dsn` is APP_SENTRY_DSN (empty when error reporting is off);
+         *     `env` is APP_ENV.
+         */
+        get: operations["getClientConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fx-rates": {
         parameters: {
             query?: never;
@@ -722,6 +743,12 @@ export interface components {
             room_name: string;
             room_type: string | null;
             surface_m2: number | null;
+        };
+        ClientConfig: {
+            /** @description APP_ENV */
+            env: string;
+            /** @description Sentry/GlitchTip DSN; empty: off */
+            sentry_dsn: string;
         };
         Entry: {
             above_threshold: boolean;
@@ -1379,6 +1406,26 @@ export interface operations {
                         building_location: string;
                         building_name: string;
                     }[];
+                };
+            };
+        };
+    };
+    getClientConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Client configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientConfig"];
                 };
             };
         };
