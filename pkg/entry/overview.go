@@ -88,21 +88,9 @@ func resolveModule(ctx context.Context, q *dbsqlc.Queries, sc ModuleScope) (*res
 	if !ok {
 		return nil, apperr.NotFound("unknown module %q", sc.Module)
 	}
-	y, err := q.YearGet(ctx, sc.Year)
+	y, rm, err := loadYearModule(ctx, q, sc.UnitID, sc.Year, sc.Module)
 	if err != nil {
-		if isNoRows(err) {
-			return nil, apperr.NotFound("year %d not found", sc.Year)
-		}
-		return nil, fmt.Errorf("error loading year %d: %w", sc.Year, err)
-	}
-	rm, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
-		UnitID: sc.UnitID, Year: sc.Year, Module: string(sc.Module),
-	})
-	if err != nil {
-		if isNoRows(err) {
-			return nil, apperr.NotFound("no report of unit %d for %d", sc.UnitID, sc.Year)
-		}
-		return nil, fmt.Errorf("error loading report module: %w", err)
+		return nil, err
 	}
 	r := &resolvedModule{ModuleScope: sc, rm: rm, info: info, cfg: moduleConfig{Uncertainty: "none"}}
 	var cfg struct {

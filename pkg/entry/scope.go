@@ -85,25 +85,35 @@ type resolved struct {
 // resolve checks the catalogue, the year and the report module of a scope.
 // For writes the year must be open (D5) and the submodule must accept
 // input.
+// loadYearModule reads the year and the unit's report module of a URL
+// scope; a missing one is 404.
+func loadYearModule(ctx context.Context, q *dbsqlc.Queries, unitID int64, year int32, module emission.ModuleKey) (dbsqlc.Year, dbsqlc.ReportModule, error) {
+	y, err := q.YearGet(ctx, year)
+	if err != nil {
+		if isNoRows(err) {
+			return y, dbsqlc.ReportModule{}, apperr.NotFound("year %d not found", year)
+		}
+		return y, dbsqlc.ReportModule{}, fmt.Errorf("error loading year %d: %w", year, err)
+	}
+	rm, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
+		UnitID: unitID, Year: year, Module: string(module),
+	})
+	if err != nil {
+		if isNoRows(err) {
+			return y, rm, apperr.NotFound("no report of unit %d for %d", unitID, year)
+		}
+		return y, rm, fmt.Errorf("error loading report module: %w", err)
+	}
+	return y, rm, nil
+}
+
 func resolve(ctx context.Context, q *dbsqlc.Queries, sc Scope, write bool) (*resolved, error) {
 	if err := CheckSubmodule(sc.Module, sc.Submodule); err != nil {
 		return nil, err
 	}
-	y, err := q.YearGet(ctx, sc.Year)
+	y, rm, err := loadYearModule(ctx, q, sc.UnitID, sc.Year, sc.Module)
 	if err != nil {
-		if isNoRows(err) {
-			return nil, apperr.NotFound("year %d not found", sc.Year)
-		}
-		return nil, fmt.Errorf("error loading year %d: %w", sc.Year, err)
-	}
-	rm, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
-		UnitID: sc.UnitID, Year: sc.Year, Module: string(sc.Module),
-	})
-	if err != nil {
-		if isNoRows(err) {
-			return nil, apperr.NotFound("no report of unit %d for %d", sc.UnitID, sc.Year)
-		}
-		return nil, fmt.Errorf("error loading report module: %w", err)
+		return nil, err
 	}
 	r := &resolved{Scope: sc, rm: rm, year: y, cfg: parseSubConfig(y.Config, sc.Module, sc.Submodule)}
 	if write {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
 type meUser struct {
@@ -47,50 +48,9 @@ type meUnitReport struct {
 }
 
 type meUnit struct {
-	Unit    meUnitView     `json:"unit"`
+	Unit    report.Unit    `json:"unit"`
 	Role    string         `json:"role"`
 	Reports []meUnitReport `json:"reports"`
-}
-
-// meUnitPrincipal is the principal of a Unit (api.md §2).
-type meUnitPrincipal struct {
-	Sciper        string  `json:"sciper"`
-	Name          *string `json:"name"`
-	Email         *string `json:"email"`
-	FunctionTitle *string `json:"function_title"`
-}
-
-// meUnitView is the Unit object of api.md §2.
-type meUnitView struct {
-	ID                int64            `json:"id"`
-	InstitutionalCode string           `json:"institutional_code"`
-	CF                *string          `json:"cf"`
-	Name              string           `json:"name"`
-	LabelEN           *string          `json:"label_en"`
-	LabelFR           *string          `json:"label_fr"`
-	Level             int16            `json:"level"`
-	ParentID          *int64           `json:"parent_id"`
-	Affiliations      []string         `json:"affiliations"`
-	UnitTypeLabel     *string          `json:"unit_type_label"`
-	IsActive          bool             `json:"is_active"`
-	Principal         *meUnitPrincipal `json:"principal"`
-}
-
-func toMeUnitView(u dbsqlc.Unit) meUnitView {
-	v := meUnitView{ID: u.ID, InstitutionalCode: u.InstitutionalCode, CF: u.Cf, Name: u.Name, LabelEN: u.LabelEn, LabelFR: u.LabelFr,
-		Level: u.Level, ParentID: u.ParentID, Affiliations: []string{}, UnitTypeLabel: u.UnitTypeLabel, IsActive: u.IsActive}
-	// path_names of levels 2–3: the path is root first, one entry per level.
-	for i, name := range u.PathNames {
-		if lvl := i + 1; lvl == 2 || lvl == 3 {
-			if lvl < int(u.Level) {
-				v.Affiliations = append(v.Affiliations, name)
-			}
-		}
-	}
-	if u.PrincipalSciper != nil && *u.PrincipalSciper != "" {
-		v.Principal = &meUnitPrincipal{Sciper: *u.PrincipalSciper, Name: u.PrincipalName, Email: u.PrincipalEmail}
-	}
-	return v
 }
 
 // meUnits answers GET /me/units.
@@ -117,7 +77,7 @@ func (s *Server) meUnits(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]meUnit, 0, len(rows))
 	for _, row := range rows {
-		mu := meUnit{Unit: toMeUnitView(row.Unit), Role: row.Role, Reports: []meUnitReport{}}
+		mu := meUnit{Unit: report.ToUnit(row.Unit), Role: row.Role, Reports: []meUnitReport{}}
 		for _, rep := range reports {
 			if rep.UnitID == row.Unit.ID {
 				mu.Reports = append(mu.Reports, meUnitReport{Year: rep.Year, OverallStatus: rep.OverallStatus,

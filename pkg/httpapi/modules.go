@@ -99,6 +99,21 @@ func entryETag(e *entry.Entry) string { return fmt.Sprintf(`W/"e%d-v%d"`, e.Row.
 
 // ifMatchVersion parses If-Match against the entry id: nil when absent or
 // "*", else the version; a tag of another entry or a malformed tag is 412.
+// entryWriteTarget parses what PATCH and DELETE of an entry address: the
+// scope, the entry id and the optional If-Match version.
+func entryWriteTarget(r *http.Request) (entry.Scope, int64, *int32, error) {
+	sc, err := entryScope(r)
+	if err != nil {
+		return sc, 0, nil, err
+	}
+	id, err := entryID(r)
+	if err != nil {
+		return sc, 0, nil, err
+	}
+	version, err := ifMatchVersion(r, id)
+	return sc, id, version, err
+}
+
 func ifMatchVersion(r *http.Request, id int64) (*int32, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
@@ -408,17 +423,7 @@ func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) {
 
 // patchEntry answers PATCH P/{submodule}/entries/{entry_id} (module_edit).
 func (s *Server) patchEntry(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	id, err := entryID(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	version, err := ifMatchVersion(r, id)
+	sc, id, version, err := entryWriteTarget(r)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
@@ -439,17 +444,7 @@ func (s *Server) patchEntry(w http.ResponseWriter, r *http.Request) {
 
 // deleteEntry answers DELETE P/{submodule}/entries/{entry_id} (module_edit).
 func (s *Server) deleteEntry(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	id, err := entryID(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	version, err := ifMatchVersion(r, id)
+	sc, id, version, err := entryWriteTarget(r)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return

@@ -28,6 +28,19 @@ func queryInt(r *http.Request, name string) (int, error) {
 	return n, nil
 }
 
+// queryCount is queryInt for a count parameter: absent is 0 (the service's
+// default), present it must not be 0 (outOfRange is the message).
+func queryCount(r *http.Request, name, outOfRange string) (int, error) {
+	n, err := queryInt(r, name)
+	if err != nil {
+		return 0, err
+	}
+	if _, ok := r.URL.Query()[name]; ok && n == 0 {
+		return 0, apperr.Invalid("%s", outOfRange)
+	}
+	return n, nil
+}
+
 // taxonomy answers GET /taxonomies/{submodule}?year=.
 func (s *Server) taxonomy(w http.ResponseWriter, r *http.Request) {
 	var year *int32
@@ -50,16 +63,12 @@ func (s *Server) taxonomy(w http.ResponseWriter, r *http.Request) {
 
 // locations answers GET /locations?q=&mode=&limit=.
 func (s *Server) locations(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit")
+	limit, err := queryCount(r, "limit", "limit must be between 1 and 20")
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
 	}
 	q := r.URL.Query()
-	if _, ok := q["limit"]; ok && limit == 0 {
-		writeError(w, r, s.Logger, apperr.Invalid("limit must be between 1 and 20"))
-		return
-	}
 	out, err := s.entries.SearchLocations(r.Context(), q.Get("mode"), q.Get("q"), limit)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
@@ -70,16 +79,12 @@ func (s *Server) locations(w http.ResponseWriter, r *http.Request) {
 
 // locationDistance answers GET /locations/distance?mode=&origin=&destination=&trips=.
 func (s *Server) locationDistance(w http.ResponseWriter, r *http.Request) {
-	trips, err := queryInt(r, "trips")
+	trips, err := queryCount(r, "trips", "trips must be between 1 and 1000")
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
 	}
 	q := r.URL.Query()
-	if _, ok := q["trips"]; ok && trips == 0 {
-		writeError(w, r, s.Logger, apperr.Invalid("trips must be between 1 and 1000"))
-		return
-	}
 	out, err := s.entries.PreviewDistance(r.Context(), q.Get("mode"), q.Get("origin"), q.Get("destination"), trips)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
@@ -100,16 +105,12 @@ func (s *Server) buildings(w http.ResponseWriter, r *http.Request) {
 
 // rooms answers GET /building-rooms?building_name=&q=&limit=.
 func (s *Server) rooms(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit")
+	limit, err := queryCount(r, "limit", "limit must be between 1 and 1000")
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
 	}
 	q := r.URL.Query()
-	if _, ok := q["limit"]; ok && limit == 0 {
-		writeError(w, r, s.Logger, apperr.Invalid("limit must be between 1 and 1000"))
-		return
-	}
 	out, err := s.entries.Rooms(r.Context(), q.Get("building_name"), q.Get("q"), limit)
 	if err != nil {
 		writeError(w, r, s.Logger, err)

@@ -316,15 +316,20 @@ func GetUnit(ctx context.Context, db postgres.DBTX, unitID int64) (Unit, error) 
 	if err != nil {
 		return Unit{}, fmt.Errorf("error reading unit %d: %w", unitID, err)
 	}
+	return ToUnit(u), nil
+}
+
+// ToUnit converts a stored unit to the Unit object of api.md §2.
+func ToUnit(u dbsqlc.Unit) Unit {
 	out := Unit{
 		ID: u.ID, InstitutionalCode: u.InstitutionalCode, CF: u.Cf, Name: u.Name, LabelEn: u.LabelEn, LabelFr: u.LabelFr,
 		Level: u.Level, ParentID: u.ParentID, UnitTypeLabel: u.UnitTypeLabel, IsActive: u.IsActive,
 		Affiliations: affiliations(u),
 	}
-	if u.PrincipalSciper != nil {
+	if u.PrincipalSciper != nil && *u.PrincipalSciper != "" {
 		out.Principal = &Principal{Sciper: *u.PrincipalSciper, Name: u.PrincipalName, Email: u.PrincipalEmail}
 	}
-	return out, nil
+	return out
 }
 
 // affiliations are the path names of the unit's ancestors of levels 2–3.
