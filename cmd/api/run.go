@@ -79,7 +79,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
-		EntryAuditor: auditHooks, ReportAudit: auditHooks, UploadAudit: auditHooks,
+		EntryAuditor: auditHooks, ReportAudit: auditHooks, UploadAudit: auditHooks, PipelineAudit: auditHooks,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 	})
 

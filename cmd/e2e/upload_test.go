@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,42 +18,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
 )
 
 const planeRows = 100_000
 
 // planeCSV builds n distinct plane rows for cf 7918 in 2025 from the IATA
-// codes of the sample plane file (every row differs by its note).
+// codes of the sample plane file.
 func planeCSV(t *testing.T, n int) []byte {
 	t.Helper()
-	f, err := os.Open("../../../shared/data/samples/plane_2025.csv")
-	require.NoError(t, err)
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	require.NoError(t, err)
-	seen := map[string]bool{}
-	var codes []string
-	for _, r := range recs[1:] {
-		for _, c := range r[2:4] {
-			if !seen[c] {
-				seen[c] = true
-				codes = append(codes, c)
-			}
-		}
-	}
-	require.Greater(t, len(codes), 10)
-	cabins := []string{"economy", "business", "first"}
-	var b bytes.Buffer
-	b.WriteString("unit_institutional_id,user_institutional_id,origin_iata,destination_iata,departure_date,number_of_trips,cabin_class,note\n")
-	for i := range n {
-		o := codes[i%len(codes)]
-		d := codes[(i/len(codes)+i+1)%len(codes)]
-		if d == o {
-			d = codes[(i+2)%len(codes)]
-		}
-		fmt.Fprintf(&b, "7918,%d,%s,%s,2025-%02d-%02d,%d,%s,trip %d\n", 100001+i%50, o, d, 1+i%12, 1+i%28, 1+i%3, cabins[i%3], i)
-	}
-	return b.Bytes()
+	return testfactory.PlaneTripsCSV(t, "../../../shared/data/samples/plane_2025.csv", "7918", 2025, n)
 }
 
 // stack is a migrated and seeded database with the api running.
@@ -162,24 +136,22 @@ func vmHWM(pid int) int {
 	return -1
 }
 
-// kill -9 of the worker in the middle of a 100 000-row import: River
-// rescues the job, a new worker imports the file from the start and the
-// pipeline ends SUCCESS with every row exactly once (the import is one
-// transaction: the killed attempt left nothing).
-//
-// River refuses WORKER_RESCUE_AFTER below the client JobTimeout (1 min by
-// default: "RescueStuckJobsAfter cannot be less than JobTimeout"), and its
-// rescuer never rescues a job before the job's own Timeout has elapsed
-// since attempted_at (30 min for upload_import). So the worker runs with
-// the smallest valid value, 1m, and after the kill the test ages the
-// orphaned attempt (attempted_at − 1 h) instead of waiting: the new
-// worker's rescuer (it runs as soon as the worker becomes leader) then
-// makes the job retryable through River's own rescue path.
+// kill -9 of the worker in the middle of a 100 000-row import: the next
+// worker's reaper sees that the worker running the job stopped
+// heartbeating, hands the job back at once (River's own rescuer would wait
+// for the job's 30-minute timeout), the new worker imports the file from
+// the start and the pipeline ends SUCCESS with every row exactly once (the
+// import is one transaction: the killed attempt left nothing). The workers
+// heartbeat every 500 ms and call a worker dead after 1.5 s of silence
+// (WORKER_DEAD_AFTER defaults to 3 heartbeats) so that the test is quick.
 func TestUploadSurvivesWorkerKill(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	body := planeCSV(t, planeRows)
-	w1 := s.startWorker(t, "WORKER_RESCUE_AFTER=1m")
+	fastFleet := "WORKER_HEARTBEAT_INTERVAL=500ms"
+	w1 := s.startWorker(t, fastFleet)
+	w1ID, _ := w1.waitLog("worker started", time.Second)["worker_id"].(string)
+	require.NotEmpty(t, w1ID)
 
 	t0 := time.Now()
 	id := s.upload(t, "professional_travel", "plane", 2025, body)
@@ -191,17 +163,18 @@ func TestUploadSurvivesWorkerKill(t *testing.T) {
 	require.NoError(t, w1.cmd.Process.Kill())
 	<-w1.done
 	killedAt := time.Since(t0)
+	killedWall := time.Now()
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, s.dbURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	tag, err := conn.Exec(ctx, `UPDATE river_job SET attempted_at = attempted_at - interval '1 hour'
-		WHERE kind = 'upload_import' AND state = 'running'`)
-	require.NoError(t, err)
-	require.Equal(t, int64(1), tag.RowsAffected(), "the killed attempt is still 'running' for River")
+	var attemptedBy []string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT attempted_by FROM river_job WHERE kind = 'upload_import' AND state = 'running'`).
+		Scan(&attemptedBy))
+	require.Equal(t, []string{w1ID}, attemptedBy, "the killed attempt is still 'running' for River, on the killed worker")
 
-	w2 := s.startWorker(t, "WORKER_RESCUE_AFTER=1m")
+	w2 := s.startWorker(t, fastFleet)
 	var p pipelineProgress
 	eventually(t, 120*time.Second, "pipeline terminal after the rescue", func() bool {
 		p = s.pipeline(t, id)
@@ -216,6 +189,14 @@ func TestUploadSurvivesWorkerKill(t *testing.T) {
 		}
 	}
 	hwm2 := vmHWM(w2.cmd.Process.Pid)
+	reaped := w2.waitLog("job of a dead worker handed back", time.Second)
+	require.Equal(t, w1ID, reaped["dead_worker_id"])
+	require.Equal(t, "upload_import", reaped["kind"])
+	reapedAt, err := time.Parse(time.RFC3339Nano, fmt.Sprint(reaped["time"]))
+	require.NoError(t, err)
+	var attemptErr string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT errors[1] ->> 'error' FROM river_job WHERE kind = 'upload_import'`).Scan(&attemptErr))
+	require.Contains(t, attemptErr, "Worker "+w1ID+" died", "the killed attempt's error, as River records one")
 
 	var n, distinct int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT e.data) FROM data_entries e
@@ -224,7 +205,7 @@ func TestUploadSurvivesWorkerKill(t *testing.T) {
 		Scan(&n, &distinct))
 	require.Equal(t, planeRows, n)
 	require.Equal(t, n, distinct, "no duplicate entry")
-	t.Logf("kill -9 after %s; SUCCESS %s after the upload; worker VmHWM: killed %d KiB, second %d KiB",
-		killedAt.Round(time.Millisecond), total.Round(time.Millisecond), hwm1, hwm2)
+	t.Logf("kill -9 after %s; job handed back %s after the kill; SUCCESS %s after the upload; worker VmHWM: killed %d KiB, second %d KiB",
+		killedAt.Round(time.Millisecond), reapedAt.Sub(killedWall).Round(time.Millisecond), total.Round(time.Millisecond), hwm1, hwm2)
 	require.NoError(t, w2.stop(30*time.Second))
 }

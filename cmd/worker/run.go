@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -25,10 +22,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
+	"github.com/co2-calculator/co2-calculator/pkg/fleet"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
 
@@ -109,7 +106,11 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	defer store.Close()
 
 	metricsMW := jobs.NewMetricsMiddleware(reg)
+	// One id names this process in the workers table and as River client,
+	// so river_job.attempted_by tells which worker runs a job.
+	workerID := fleet.NewWorkerID()
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		ID:     workerID,
 		Queues: queues,
 		Workers: jobs.Workers(jobs.Deps{
 			Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil),
@@ -129,6 +130,38 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	if err != nil {
 		return fmt.Errorf("error creating River client: %w", err)
 	}
+	// Register before River fetches anything: the other workers' reapers
+	// judge a running job by the heartbeat of the worker that fetched it.
+	// The heartbeat goes on until River has stopped (a slow graceful stop
+	// must not look like a death), then the row is removed: no job of this
+	// worker is running any more.
+	hb := fleet.NewHeartbeat(pool, logger, fleet.HeartbeatConfig{
+		ID: workerID, Queues: maxWorkers(queues), Running: metricsMW.Running, Interval: cfg.HeartbeatInterval,
+	})
+	if err := hb.Beat(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer func() {
+		if err := hb.Remove(context.WithoutCancel(ctx)); err != nil {
+			logger.Warn("worker row not removed", slog.String("error", err.Error()))
+		}
+	}()
+	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); hb.Run(hbCtx) }()
+	defer func() { stopHeartbeat(); <-hbDone }()
+
+	// Hand back the jobs of dead workers now (a restarted pod often replaces
+	// the one that died), then periodically.
+	reaper := fleet.NewReaper(pool, logger, fleet.ReaperConfig{Self: workerID, DeadAfter: cfg.DeadAfter})
+	reapCtx, stopReaper := context.WithCancel(ctx)
+	reaperDone := make(chan struct{})
+	go func() { defer close(reaperDone); reaper.Run(reapCtx) }()
+	defer func() { stopReaper(); <-reaperDone }()
+
 	// Cancelling the context given to Start cancels running jobs at once, so
 	// River gets a context of its own: shutdown goes through Stop below.
 	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -138,11 +171,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		return fmt.Errorf("error starting River client: %w", err)
 	}
 	clientStarted.Store(true)
-	logger.InfoContext(ctx, "worker started", slog.Any("queues", cfg.Queues))
-
-	hb := newHeartbeat(pool, logger, cfg.Queues, metricsMW.Running)
-	hbDone := make(chan struct{})
-	go func() { defer close(hbDone); hb.run(ctx) }()
+	logger.InfoContext(ctx, "worker started", slog.String("worker_id", workerID), slog.Any("queues", cfg.Queues))
 
 	<-ctx.Done()
 	logger.Info("shutting down: no new jobs are fetched; waiting for running jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
@@ -165,8 +194,6 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 			logger.Error("cancelled jobs did not return", slog.String("error", err.Error()))
 		}
 	}
-	<-hbDone
-	hb.remove(context.Background())
 	logger.Info("worker stopped")
 	return nil
 }
@@ -195,51 +222,11 @@ func middlewares(pool *pgxpool.Pool, logger *slog.Logger, metrics *jobs.MetricsM
 	}
 }
 
-// heartbeat records this process in the workers table every 15 s.
-type heartbeat struct {
-	pool    *pgxpool.Pool
-	logger  *slog.Logger
-	id      string
-	host    string
-	queues  string
-	started time.Time
-	running func() int64
-}
-
-func newHeartbeat(pool *pgxpool.Pool, logger *slog.Logger, queues string, running func() int64) *heartbeat {
-	host, _ := os.Hostname()
-	return &heartbeat{pool: pool, logger: logger, id: host + "-" + uuid.NewString()[:8], host: host, queues: queues, started: time.Now(), running: running}
-}
-
-func (h *heartbeat) run(ctx context.Context) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		h.beat(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// maxWorkers maps each queue to its MaxWorkers (the heartbeat row).
+func maxWorkers(queues map[string]river.QueueConfig) map[string]int {
+	out := make(map[string]int, len(queues))
+	for name, q := range queues {
+		out[name] = q.MaxWorkers
 	}
-}
-
-func (h *heartbeat) beat(ctx context.Context) {
-	q, _ := jobs.ParseQueues(h.queues)
-	qs := map[string]int{}
-	for name, c := range q {
-		qs[name] = c.MaxWorkers
-	}
-	b, _ := json.Marshal(qs) //nolint:errchkjson // map of ints
-	err := dbsqlc.New(h.pool).WorkerHeartbeat(ctx, dbsqlc.WorkerHeartbeatParams{
-		ID: h.id, Hostname: h.host, Queues: b, Version: buildinfo.Version, GitSha: buildinfo.SHA(),
-		RunningJobs: int32(h.running()), StartedAt: h.started,
-	})
-	if err != nil && ctx.Err() == nil {
-		h.logger.Warn("heartbeat failed", slog.String("error", err.Error()))
-	}
-}
-
-func (h *heartbeat) remove(ctx context.Context) {
-	_ = dbsqlc.New(h.pool).WorkerDelete(ctx, h.id)
+	return out
 }

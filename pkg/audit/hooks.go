@@ -234,14 +234,59 @@ type Upload struct {
 // UploadCreated writes `upload.create` (C) for an accepted upload, in the
 // transaction that records it.
 func (h *Hooks) UploadCreated(ctx context.Context, db postgres.DBTX, up Upload) error {
+	return h.uploadEvent(ctx, db, ActionCreate, EventUploadCreate, up.ID, up.UploadedBy, up.Snapshot)
+}
+
+// EventUploadDownload is written when an upload's file is served.
+const EventUploadDownload = "upload.download"
+
+// UploadDownloaded writes `upload.download` (R) when the file of upload up
+// is served to the user by (api.md §16); up.Snapshot names the bytes served
+// (file name, size, sha256) and up.UploadedBy is ignored.
+func (h *Hooks) UploadDownloaded(ctx context.Context, db postgres.DBTX, up Upload, by *int64) error {
+	return h.uploadEvent(ctx, db, ActionRead, EventUploadDownload, up.ID, by, up.Snapshot)
+}
+
+// uploadEvent writes one event on entity upload/<id>, actor from the
+// request metadata of ctx (else the user actor).
+func (h *Hooks) uploadEvent(ctx context.Context, db postgres.DBTX, action, event, id string, actor *int64, snapshot map[string]any) error {
 	return inTx(ctx, db, func(ctx context.Context, tx postgres.DBTX) error {
-		e, err := h.base(ctx, tx, up.UploadedBy)
+		e, err := h.base(ctx, tx, actor)
 		if err != nil {
 			return err
 		}
-		e.Action, e.Event = ActionCreate, EventUploadCreate
-		e.EntityType, e.EntityID = EntityUpload, up.ID
-		e.Snapshot = up.Snapshot
+		e.Action, e.Event = action, event
+		e.EntityType, e.EntityID = EntityUpload, id
+		e.Snapshot = snapshot
+		_, err = h.Writer.Write(ctx, tx, e)
+		return err
+	})
+}
+
+// Pipeline events (jobs.md §11.1).
+const (
+	EntityPipeline      = "pipeline"
+	EventPipelineCancel = "pipeline.cancel"
+)
+
+// PipelineCancel is what PipelineCancelled records of a cancel request.
+type PipelineCancel struct {
+	ID          string
+	RequestedBy *int64
+	Snapshot    any // JSON-encodable: kind, scope, status before the cancel, jobs cancelled and jobs asked to stop
+}
+
+// PipelineCancelled writes `pipeline.cancel` (U) on entity pipeline/<id>,
+// in the transaction that cancels the pipeline and its jobs.
+func (h *Hooks) PipelineCancelled(ctx context.Context, db postgres.DBTX, c PipelineCancel) error {
+	return inTx(ctx, db, func(ctx context.Context, tx postgres.DBTX) error {
+		e, err := h.base(ctx, tx, c.RequestedBy)
+		if err != nil {
+			return err
+		}
+		e.Action, e.Event = ActionUpdate, EventPipelineCancel
+		e.EntityType, e.EntityID = EntityPipeline, c.ID
+		e.Snapshot = c.Snapshot
 		_, err = h.Writer.Write(ctx, tx, e)
 		return err
 	})

@@ -224,8 +224,14 @@ type Worker struct {
 	ECBBaseURL        string
 	ECBCurrencies     []string
 	// RescueAfter is WORKER_RESCUE_AFTER (River RescueStuckJobsAfter): a
-	// job still running after it (its worker died) is retried.
+	// job still running after it is retried (the backstop of the reaper).
 	RescueAfter time.Duration
+	// HeartbeatInterval is WORKER_HEARTBEAT_INTERVAL: how often a worker
+	// records itself in the workers table.
+	HeartbeatInterval time.Duration
+	// DeadAfter is WORKER_DEAD_AFTER: a worker silent for this long is
+	// dead and the reaper of another worker hands its running jobs back.
+	DeadAfter time.Duration
 	Roles
 	Blob
 
@@ -251,11 +257,19 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	c.ScheduleECB = e.cronExpr("SCHEDULE_ECB", "0 5 * * *", "cron (UTC) of the daily ECB FX sync; empty disables")
 	c.ECBBaseURL = e.httpURL("ECB_BASE_URL", "https://data-api.ecb.europa.eu/service", "ECB data API base URL")
 	c.ECBCurrencies = e.currencies("ECB_CURRENCIES", "AUD,CAD,CHF,CNY,GBP,JPY,SEK,USD", "currencies fetched from the ECB")
-	c.RescueAfter = e.duration("WORKER_RESCUE_AFTER", time.Hour, "a job still running after this long (its worker died) is made available again (River RescueStuckJobsAfter; longer than every job timeout)")
+	c.RescueAfter = e.duration("WORKER_RESCUE_AFTER", time.Hour, "a job still running after this long is made available again (River RescueStuckJobsAfter; longer than every job timeout); the backstop of WORKER_DEAD_AFTER")
+	c.HeartbeatInterval = e.duration("WORKER_HEARTBEAT_INTERVAL", 15*time.Second, "how often a worker records itself in the workers table (ops page, dead-worker detection)")
+	c.DeadAfter = e.duration("WORKER_DEAD_AFTER", 3*c.HeartbeatInterval, "a worker with no heartbeat for this long is dead: the other workers hand its running jobs back to the queue (default 3 x WORKER_HEARTBEAT_INTERVAL; same value on every worker)")
 	e.roles(&c.Roles, c.AppEnv)
 	e.blob(&c.Blob)
 	if c.RescueAfter < time.Second {
 		e.failf("WORKER_RESCUE_AFTER", "must be at least 1s")
+	}
+	if c.HeartbeatInterval < 100*time.Millisecond {
+		e.failf("WORKER_HEARTBEAT_INTERVAL", "must be at least 100ms")
+	}
+	if c.DeadAfter < 2*c.HeartbeatInterval {
+		e.failf("WORKER_DEAD_AFTER", "must be at least twice WORKER_HEARTBEAT_INTERVAL (%s)", c.HeartbeatInterval)
 	}
 	if c.FetchCooldown < time.Millisecond {
 		e.failf("WORKER_FETCH_COOLDOWN", "must be at least 1ms")

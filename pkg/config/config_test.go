@@ -192,6 +192,20 @@ func TestLoadWorker(t *testing.T) {
 		require.Equal(t, "0 5 * * *", c.ScheduleECB)
 		require.Equal(t, "https://data-api.ecb.europa.eu/service", c.ECBBaseURL)
 		require.Equal(t, []string{"AUD", "CAD", "CHF", "CNY", "GBP", "JPY", "SEK", "USD"}, c.ECBCurrencies)
+		require.Equal(t, time.Hour, c.RescueAfter)
+		require.Equal(t, 15*time.Second, c.HeartbeatInterval)
+		require.Equal(t, 45*time.Second, c.DeadAfter)
+	})
+
+	t.Run("DeadAfterFollowsHeartbeat", func(t *testing.T) {
+		t.Parallel()
+		c, err := LoadWorker(lookup(map[string]string{"WORKER_HEARTBEAT_INTERVAL": "500ms"}))
+		require.NoError(t, err)
+		require.Equal(t, 500*time.Millisecond, c.HeartbeatInterval)
+		require.Equal(t, 1500*time.Millisecond, c.DeadAfter, "3 heartbeats")
+		c, err = LoadWorker(lookup(map[string]string{"WORKER_HEARTBEAT_INTERVAL": "500ms", "WORKER_DEAD_AFTER": "2s"}))
+		require.NoError(t, err)
+		require.Equal(t, 2*time.Second, c.DeadAfter)
 	})
 
 	t.Run("Overrides", func(t *testing.T) {
@@ -232,11 +246,13 @@ func TestLoadWorker(t *testing.T) {
 			{name: "CurrencyNone", env: map[string]string{"ECB_CURRENCIES": " , "}, want: "ECB_CURRENCIES"},
 			{name: "DatabaseURLMissing", env: map[string]string{"DATABASE_URL": "<unset>"}, want: "DATABASE_URL"},
 			{name: "DBMaxConnsTooLarge", env: map[string]string{"DB_MAX_CONNS": "1001"}, want: "DB_MAX_CONNS"},
+			{name: "DeadAfterTooShort", env: map[string]string{"WORKER_DEAD_AFTER": "20s"}, want: "WORKER_DEAD_AFTER"},
 			{name: "DurationInvalid", env: map[string]string{"JOB_RETENTION_COMPLETED": "3 days"}, want: "JOB_RETENTION_COMPLETED"},
 			{name: "DurationNegative", env: map[string]string{"WORKER_SHUTDOWN_TIMEOUT": "-1s"}, want: "WORKER_SHUTDOWN_TIMEOUT"},
 			{name: "ECBBaseURLInvalid", env: map[string]string{"ECB_BASE_URL": "data-api.ecb.europa.eu"}, want: "ECB_BASE_URL"},
 			{name: "FetchCooldownTooShort", env: map[string]string{"WORKER_FETCH_COOLDOWN": "100us"}, want: "WORKER_FETCH_COOLDOWN"},
 			{name: "FetchPollShorterThanCooldown", env: map[string]string{"WORKER_FETCH_COOLDOWN": "2s"}, want: "WORKER_FETCH_POLL_INTERVAL"},
+			{name: "HeartbeatTooShort", env: map[string]string{"WORKER_HEARTBEAT_INTERVAL": "10ms"}, want: "WORKER_HEARTBEAT_INTERVAL"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,7 @@ const (
 	accViewHcTr access = "module_view(u, headcount|professional_travel)"
 	accEdit     access = "module_edit(u, m)"
 	accValidate access = "module_validate(u)"
+	accCopy     access = "bo(configuration, edit) or module_sync(source unit, m)"
 )
 
 // routeAccess lists EVERY operation of the OpenAPI document with its
@@ -61,6 +62,7 @@ var routeAccess = map[string]access{
 	"GET /fx-rates":                     accBOCfgV,
 
 	"POST /uploads":                accBOCfgE,
+	"POST /uploads/copy":           accCopy, // module_sync on the source's unit is checked by the handler (403/404)
 	"GET /uploads":                 accBOCfgV,
 	"GET /uploads/{id}":            accAuth, // bo(configuration, view) or uploader: 404 otherwise
 	"GET /uploads/{id}/file":       accAuth, // idem
@@ -111,6 +113,7 @@ var allowed = map[access][]string{
 	accViewHcTr: {"standard", "principal"},
 	accEdit:     {"standard", "principal"},
 	accValidate: {"principal"},
+	accCopy:     {"admin", "principal", "principal_other"}, // a principal of any unit passes to the handler
 }
 
 var pathParamRe = regexp.MustCompile(`\{([^}]+)\}`)

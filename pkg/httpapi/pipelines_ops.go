@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
@@ -273,7 +274,7 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID := principalFrom(r.Context()).User.ID
-	view, err := CancelPipeline(r.Context(), s.Pool, s.River, id, &userID)
+	view, err := CancelPipeline(r.Context(), s.Pool, s.River, s.PipelineAudit, id, &userID)
 	if err != nil {
 		writeError(w, r, s.Logger, err)
 		return
@@ -281,12 +282,32 @@ func (s *Server) cancelPipeline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, view)
 }
 
+// pipelineCancelSnapshot is the snapshot of a pipeline.cancel event: the
+// pipeline before the cancel, the jobs cancelled at once and the running
+// jobs asked to stop.
+type pipelineCancelSnapshot struct {
+	Kind            string  `json:"kind"`
+	Status          string  `json:"status"`
+	Year            *int32  `json:"year"`
+	Module          *string `json:"module"`
+	UnitID          *int64  `json:"unit_id"`
+	CancelledJobIDs []int64 `json:"cancelled_job_ids"`
+	StoppingJobIDs  []int64 `json:"stopping_job_ids"`
+}
+
+// pipelineAuditor records pipeline.cancel (package audit).
+type pipelineAuditor interface {
+	PipelineCancelled(ctx context.Context, db postgres.DBTX, c audit.PipelineCancel) error
+}
+
 // CancelPipeline marks a pipeline cancelled and cancels, with River in the
 // same transaction, every non-terminal job linked only to it: queued and
 // retrying jobs end at once, running jobs see their context cancelled and
-// their bookkeeping records the cancellation. A terminal pipeline is 409
-// pipeline_terminal.
-func CancelPipeline(ctx context.Context, db postgres.TxBeginner, river jobCanceller, id uuid.UUID, by *int64) (pipeline.View, error) {
+// their bookkeeping records the cancellation. The audit event
+// pipeline.cancel is written in that transaction too (nil auditor: not
+// audited), so a failed audit write cancels nothing. A terminal pipeline is
+// 409 pipeline_terminal.
+func CancelPipeline(ctx context.Context, db postgres.TxBeginner, river jobCanceller, auditor pipelineAuditor, id uuid.UUID, by *int64) (pipeline.View, error) {
 	return postgres.WithTxV(ctx, db, func(ctx context.Context, tx pgx.Tx) (pipeline.View, error) {
 		q := dbsqlc.New(tx)
 		p, err := q.PipelineGetForUpdate(ctx, id)
@@ -307,6 +328,7 @@ func CancelPipeline(ctx context.Context, db postgres.TxBeginner, river jobCancel
 			return pipeline.View{}, fmt.Errorf("error reading jobs of pipeline %s: %w", id, err)
 		}
 		msg := "Cancelled by user"
+		cancelled, stopping := []int64{}, []int64{}
 		for _, jobID := range jobIDs {
 			job, err := river.JobCancelTx(ctx, tx, jobID)
 			if errors.Is(err, rivertype.ErrNotFound) {
@@ -315,11 +337,23 @@ func CancelPipeline(ctx context.Context, db postgres.TxBeginner, river jobCancel
 				return pipeline.View{}, fmt.Errorf("error cancelling job %d: %w", jobID, err)
 			}
 			if job.State != rivertype.JobStateCancelled {
+				if job.State == rivertype.JobStateRunning {
+					stopping = append(stopping, jobID)
+				}
 				continue // running: the worker middleware records the end; finished: its bookkeeping follows
 			}
+			cancelled = append(cancelled, jobID)
 			if _, err := q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{
 				State: string(pipeline.JobCancelled), Message: &msg, JobID: jobID}); err != nil {
 				return pipeline.View{}, fmt.Errorf("error recording cancel of job %d: %w", jobID, err)
+			}
+		}
+		if auditor != nil {
+			if err := auditor.PipelineCancelled(ctx, tx, audit.PipelineCancel{ID: id.String(), RequestedBy: by,
+				Snapshot: pipelineCancelSnapshot{Kind: p.Kind, Status: p.Status, Year: p.Year, Module: p.Module, UnitID: p.UnitID,
+					CancelledJobIDs: cancelled, StoppingJobIDs: stopping},
+			}); err != nil {
+				return pipeline.View{}, fmt.Errorf("error auditing cancel of pipeline %s: %w", id, err)
 			}
 		}
 		if _, err := pipeline.Refresh(ctx, tx, id, time.Now()); err != nil {

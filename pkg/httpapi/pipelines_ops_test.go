@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
@@ -42,7 +44,7 @@ func newOpsEnv(t *testing.T) *opsEnv {
 	require.NoError(t, err)
 	store, err := blob.NewLocal(t.TempDir())
 	require.NoError(t, err)
-	e.deps.River, e.deps.Blob = client, store
+	e.deps.River, e.deps.Blob, e.deps.PipelineAudit = client, store, audit.NewHooks(nil)
 	unit, err := dbsqlc.New(e.schema.Pool).UnitGetByCF(t.Context(), "7918")
 	require.NoError(t, err)
 	o := &opsEnv{authEnv: e, sessions: map[string]*session{}, userIDs: map[string]int64{}, unitID: unit.ID}
@@ -214,9 +216,43 @@ func TestPipelineCancel(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, principal, *p.CancelRequestedBy)
 
+		// Audited in the cancel's transaction, the chain intact.
+		ev := cancelEvent(ctx, t, o, id)
+		user, err := dbsqlc.New(o.schema.Pool).UserGet(ctx, principal)
+		require.NoError(t, err)
+		require.Equal(t, "U", ev.Action)
+		require.Equal(t, "user", ev.ActorType)
+		require.Equal(t, user.Sciper, ev.Sciper)
+		require.Equal(t, &principal, ev.UserID)
+		require.Equal(t, new("POST /api/v1/pipelines/{id}/cancel"), ev.Route)
+		require.JSONEq(t, fmt.Sprintf(`{"kind": "recalculation", "status": "NOT_STARTED", "year": 2025, "module": null,
+			"unit_id": null, "cancelled_job_ids": [%d], "stopping_job_ids": []}`, jobID), string(ev.Snapshot))
+		var last int64
+		require.NoError(t, o.schema.Pool.QueryRow(ctx, "SELECT max(seq) FROM audit_events").Scan(&last))
+		report, err := audit.Verify(ctx, o.schema.Pool, 1, last)
+		require.NoError(t, err)
+		require.True(t, report.OK, "%+v", report.Broken)
+
 		rec = o.sessions["principal"].do(t, http.MethodPost, "/api/v1/pipelines/"+id.String()+"/cancel", nil)
 		require.Equal(t, http.StatusConflict, rec.Code)
 		require.Equal(t, "pipeline_terminal", errorCode(t, rec))
+		var n int
+		require.NoError(t, o.schema.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events
+			WHERE event = 'pipeline.cancel' AND entity_id = $1`, id.String()).Scan(&n))
+		require.Equal(t, 1, n, "a refused cancel is not audited")
+	})
+	t.Run("FailedAuditCancelsNothing", func(t *testing.T) {
+		t.Parallel()
+		id, jobID := o.pipelineWithJob(ctx, t, pipeline.CreateParams{Kind: pipeline.KindRecalculation, Trigger: pipeline.TriggerUser,
+			Year: &year, CreatedBy: &principal})
+		_, err := httpapi.CancelPipeline(ctx, o.schema.Pool, o.deps.River, failingPipelineAudit{}, id, &principal)
+		require.ErrorIs(t, err, errAuditDown)
+		p, err := dbsqlc.New(o.schema.Pool).PipelineGet(ctx, id)
+		require.NoError(t, err)
+		require.False(t, p.Cancelled)
+		job, err := o.deps.River.JobGet(ctx, jobID)
+		require.NoError(t, err)
+		require.Equal(t, rivertype.JobStateAvailable, job.State)
 	})
 	t.Run("RunningJobLeftToTheWorker", func(t *testing.T) {
 		t.Parallel()
@@ -229,6 +265,9 @@ func TestPipelineCancel(t *testing.T) {
 		rec := o.sessions["admin"].do(t, http.MethodPost, "/api/v1/pipelines/"+id.String()+"/cancel", nil)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 		require.Contains(t, rec.Body.String(), `"status":"RUNNING"`)
+		ev := cancelEvent(ctx, t, o, id)
+		require.Equal(t, new(o.userIDs["admin"]), ev.UserID)
+		require.JSONEq(t, fmt.Sprintf(`[%d]`, jobID), string(ev.StoppingJobIDs), "running: asked to stop")
 		job, err := o.deps.River.JobGet(ctx, jobID)
 		require.NoError(t, err)
 		require.Equal(t, rivertype.JobStateRunning, job.State)
@@ -273,6 +312,30 @@ func TestPipelineCancel(t *testing.T) {
 		rec = o.sessions["admin"].do(t, http.MethodPost, "/api/v1/pipelines/"+uuid.NewString()+"/cancel", nil)
 		require.Equal(t, http.StatusNotFound, rec.Code)
 	})
+}
+
+type failingPipelineAudit struct{}
+
+func (failingPipelineAudit) PipelineCancelled(context.Context, postgres.DBTX, audit.PipelineCancel) error {
+	return errAuditDown
+}
+
+type cancelAuditEvent struct {
+	Action, ActorType, Sciper string
+	UserID                    *int64
+	Route                     *string
+	Snapshot                  json.RawMessage
+	StoppingJobIDs            json.RawMessage
+}
+
+// cancelEvent reads the pipeline.cancel event of pipeline id.
+func cancelEvent(ctx context.Context, t *testing.T, o *opsEnv, id uuid.UUID) cancelAuditEvent {
+	t.Helper()
+	var ev cancelAuditEvent
+	require.NoError(t, o.schema.Pool.QueryRow(ctx, `SELECT action, actor_type, actor_sciper, actor_user_id, route, snapshot,
+		snapshot -> 'stopping_job_ids' FROM audit_events WHERE event = 'pipeline.cancel' AND entity_type = 'pipeline' AND entity_id = $1`,
+		id.String()).Scan(&ev.Action, &ev.ActorType, &ev.Sciper, &ev.UserID, &ev.Route, &ev.Snapshot, &ev.StoppingJobIDs))
+	return ev
 }
 
 func TestUploadErrorsCSVAndTemplates(t *testing.T) {

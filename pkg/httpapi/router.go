@@ -58,10 +58,17 @@ type Deps struct {
 	// ReportAudit records report_module.status events (package audit, in
 	// the change's transaction); nil records nothing.
 	ReportAudit report.StatusAuditor
-	// UploadAudit records upload.create in the upload's transaction (package
-	// audit); nil: not audited.
+	// UploadAudit records upload.create in the upload's transaction and
+	// upload.download before a file is served (package audit); nil: not
+	// audited.
 	UploadAudit interface {
 		UploadCreated(ctx context.Context, db postgres.DBTX, up audit.Upload) error
+		UploadDownloaded(ctx context.Context, db postgres.DBTX, up audit.Upload, by *int64) error
+	}
+	// PipelineAudit records pipeline.cancel in the cancel's transaction
+	// (package audit); nil: not audited.
+	PipelineAudit interface {
+		PipelineCancelled(ctx context.Context, db postgres.DBTX, c audit.PipelineCancel) error
 	}
 	// SentryDSN is APP_SENTRY_DSN, served to the SPA by GET /config
 	// (empty: no error reporting).
@@ -148,20 +155,21 @@ func (s *Server) routes() chi.Router {
 
 		r.With(s.requirePipelineVisible).Get("/pipelines/{id}", s.pipelines.get)
 		r.With(s.requirePipelineVisible).Get("/pipelines/{id}/events", s.pipelines.events)
-		r.With(s.requireAuth).Get("/pipelines", s.listPipelines)                         // visible pipelines (clamped by the query)
-		r.With(s.requirePipelineCancel).Post("/pipelines/{id}/cancel", s.cancelPipeline) // creator or bo(pipeline_operations, edit)
+		r.With(s.requireAuth).Get("/pipelines", s.listPipelines)                                         // visible pipelines (clamped by the query)
+		r.With(s.requirePipelineCancel, s.auditRequest).Post("/pipelines/{id}/cancel", s.cancelPipeline) // creator or bo(pipeline_operations, edit); pipeline.cancel
 		r.With(s.requireAuth).Get("/templates/{kind}/{group}.csv", s.getTemplate)
 
 		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
 
 		// Uploads (api.md §9, §5 P/uploads).
 		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", s.postUpload)
+		r.With(s.requireUploadCopy, s.auditRequest).Post("/uploads/copy", s.postUploadCopy) // bo(configuration, edit), or module_sync on a unit-scope source's unit
 		r.With(s.requireBO("configuration", "view")).Get("/uploads", s.listUploads)
 		r.With(s.requireAuth).Get("/uploads/{id}/errors.csv", s.getUploadErrors) // bo(configuration, view) or uploader (handler)
 
-		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)          // bo(configuration, view) or uploader (handler)
-		r.With(s.requireAuth).Get("/uploads/{id}/file", s.getUploadFile) // idem
-		r.Group(func(r chi.Router) {                                     // module_sync(u, m)
+		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)                          // bo(configuration, view) or uploader (handler)
+		r.With(s.requireAuth, s.auditRequest).Get("/uploads/{id}/file", s.getUploadFile) // idem; upload.download
+		r.Group(func(r chi.Router) {                                                     // module_sync(u, m)
 			r.Use(s.requireUnit(ModuleSync), s.auditRequest)
 			r.Post("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.postModuleUpload)
 			r.Get("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.listModuleUploads)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -132,6 +133,17 @@ func boolField(fields map[string]string, name string) (bool, error) {
 	return b, nil
 }
 
+// uploadYearValid bounds the year of an upload (POST /uploads and
+// /uploads/copy).
+func uploadYearValid(y int64) bool { return y >= 2000 && y <= 2100 }
+
+// fieldYear names the year in field errors.
+const fieldYear = "year"
+
+func errUploadYear() error {
+	return fieldError(fieldYear, "required", "year must be a year between 2000 and 2100")
+}
+
 // backOfficeTarget validates the fields of POST /uploads.
 func (s *Server) backOfficeTarget(ctx context.Context, _ *http.Request, f map[string]string) (uploadTarget, error) {
 	t := uploadTarget{kind: f["kind"], module: f["module"], submodule: f["submodule"], dataset: f["dataset"]}
@@ -146,8 +158,8 @@ func (s *Server) backOfficeTarget(ctx context.Context, _ *http.Request, f map[st
 		return t, fieldError("kind", "invalid_enum", "kind must be one of data, factors, reference")
 	}
 	y, err := strconv.ParseInt(strings.TrimSpace(f["year"]), 10, 32)
-	if err != nil || y < 2000 || y > 2100 {
-		return t, fieldError("year", "required", "year must be a year between 2000 and 2100")
+	if err != nil || !uploadYearValid(y) {
+		return t, errUploadYear()
 	}
 	t.year = int32(y)
 	if t.opts.DeleteStale, err = boolField(f, "delete_stale"); err != nil {
@@ -339,7 +351,7 @@ func (s *Server) storeUpload(r *http.Request, part *multipart.Part, t uploadTarg
 	}
 
 	id := uuid.New()
-	key := fmt.Sprintf("uploads/%d/%s.csv", t.year, id)
+	key := uploadKey(t.year, id)
 	if _, err := s.Blob.Put(ctx, key, br, -1, "text/csv"); err != nil {
 		if hs.tooLarge {
 			return resp, bodyError(errFileTooLarge, limit)
@@ -349,9 +361,33 @@ func (s *Server) storeUpload(r *http.Request, part *multipart.Part, t uploadTarg
 		}
 		return resp, fmt.Errorf("error storing the upload: %w", err)
 	}
-	resp, err = s.recordUpload(ctx, r, id, key, filename, partType, hs, t)
+	nu := newUpload{id: id, key: key, filename: filename, contentType: partType, size: hs.n, sha256: hex.EncodeToString(hs.h.Sum(nil))}
+	return s.recordOrDiscard(ctx, key, func(ctx context.Context, tx pgx.Tx) (uploadResponse, error) {
+		return s.recordUpload(ctx, tx, callerUserID(ctx), nu, t)
+	})
+}
+
+// uploadKey is the blob key of an upload's file (jobs.md §12).
+func uploadKey(year int32, id uuid.UUID) string {
+	return fmt.Sprintf("uploads/%d/%s.csv", year, id)
+}
+
+// callerUserID is the user id of the caller (nil without a session user).
+func callerUserID(ctx context.Context) *int64 {
+	if p := principalFrom(ctx); p != nil {
+		return &p.User.ID
+	}
+	return nil
+}
+
+// recordOrDiscard runs record in one transaction; when it fails, the blob
+// just stored under key is removed (best effort: nothing refers to it).
+func (s *Server) recordOrDiscard(ctx context.Context, key string,
+	record func(context.Context, pgx.Tx) (uploadResponse, error),
+) (uploadResponse, error) {
+	resp, err := postgres.WithTxV(ctx, s.Pool, record)
 	if err != nil {
-		_ = s.Blob.Delete(context.WithoutCancel(ctx), key) // best effort: nothing refers to it
+		_ = s.Blob.Delete(context.WithoutCancel(ctx), key)
 	}
 	return resp, err
 }
@@ -386,61 +422,75 @@ func checkHeader(head []byte, complete bool, tbl *ingest.Table) error {
 	return &apperr.Error{Code: apperr.CodeValidation, Reason: reason, Message: fe.Message, Fields: []apperr.FieldError{detail}}
 }
 
-func (s *Server) recordUpload(ctx context.Context, r *http.Request, id uuid.UUID, key, filename, contentType string,
-	hs *sizedHasher, t uploadTarget,
-) (uploadResponse, error) {
-	var uploader *int64
-	if p := principalFrom(r.Context()); p != nil {
-		uploader = &p.User.ID
-	}
+// newUpload is a stored file about to get its uploads row.
+type newUpload struct {
+	id                         uuid.UUID
+	key, filename, contentType string
+	size                       int64
+	sha256                     string
+	copiedFrom                 *uuid.UUID // POST /uploads/copy: the source upload
+}
+
+// recordUpload writes, in tx, the pipeline, the upload row, the
+// upload.create audit event and the import job of the upload's kind
+// (InsertTx), and returns the 202 answer. POST /uploads, the module-page
+// upload and POST /uploads/copy all record through it.
+func (s *Server) recordUpload(ctx context.Context, tx pgx.Tx, uploader *int64, nu newUpload, t uploadTarget) (uploadResponse, error) {
 	opts, err := json.Marshal(t.opts)
 	if err != nil {
 		return uploadResponse{}, fmt.Errorf("error encoding upload options: %w", err)
 	}
-	kind, args := pipeline.KindDataUpload, river.JobArgs(jobs.UploadImportArgs{UploadID: id})
+	kind, args := pipeline.KindDataUpload, river.JobArgs(jobs.UploadImportArgs{UploadID: nu.id})
 	switch t.kind {
 	case imports.KindFactors:
-		kind, args = pipeline.KindFactorUpload, jobs.FactorImportArgs{UploadID: id}
+		kind, args = pipeline.KindFactorUpload, jobs.FactorImportArgs{UploadID: nu.id}
 	case imports.KindReference:
-		kind, args = pipeline.KindReferenceUpload, jobs.ReferenceImportArgs{UploadID: id}
+		kind, args = pipeline.KindReferenceUpload, jobs.ReferenceImportArgs{UploadID: nu.id}
 	}
-	return postgres.WithTxV(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) (uploadResponse, error) {
-		q := dbsqlc.New(tx)
-		p, err := pipeline.Create(ctx, tx, pipeline.CreateParams{Kind: kind, Trigger: pipeline.TriggerUser, Year: &t.year,
-			Module: nonEmptyPtr(t.module), Submodule: nonEmptyPtr(t.submodule), UnitID: t.unitID, CreatedBy: uploader})
-		if err != nil {
-			return uploadResponse{}, err
-		}
-		if err := q.PipelineSetUpload(ctx, dbsqlc.PipelineSetUploadParams{UploadID: &id, ReportModuleID: t.reportModuleID, ID: p.ID}); err != nil {
-			return uploadResponse{}, fmt.Errorf("error scoping the pipeline: %w", err)
-		}
-		up, err := q.UploadInsert(ctx, dbsqlc.UploadInsertParams{
-			ID: id, Kind: t.kind, Scope: t.scope, Year: t.year, Module: nonEmptyPtr(t.module), Submodule: nonEmptyPtr(t.submodule),
-			Dataset: nonEmptyPtr(t.dataset), UnitID: t.unitID, ReportModuleID: t.reportModuleID, BlobKey: key,
-			Filename: nonEmptyPtr(filename), ContentType: nonEmptyPtr(contentType), SizeBytes: hs.n,
-			Sha256: hex.EncodeToString(hs.h.Sum(nil)), Options: opts, UploadedBy: uploader, PipelineID: &p.ID,
-		})
-		if err != nil {
-			return uploadResponse{}, fmt.Errorf("error recording the upload: %w", err)
-		}
-		if s.UploadAudit != nil {
-			if err := s.UploadAudit.UploadCreated(ctx, tx, audit.Upload{ID: id.String(), UploadedBy: uploader, Snapshot: map[string]any{
-				"kind": t.kind, "scope": t.scope, "year": t.year, "module": t.module, "submodule": t.submodule,
-				"dataset": t.dataset, "unit_id": t.unitID, "filename": filename, "size_bytes": hs.n,
-				"sha256": up.Sha256, "pipeline_id": p.ID.String(),
-			}}); err != nil {
-				return uploadResponse{}, err
-			}
-		}
-		if _, err := pipeline.InsertTx(ctx, s.River, tx, p.ID, args, nil); err != nil {
-			return uploadResponse{}, err
-		}
-		pl, jobRows, err := pipeline.Get(ctx, tx, p.ID)
-		if err != nil {
-			return uploadResponse{}, err
-		}
-		return uploadResponse{Upload: fromDBUpload(up), Pipeline: pipeline.ToView(pl, jobRows)}, nil
+	q := dbsqlc.New(tx)
+	p, err := pipeline.Create(ctx, tx, pipeline.CreateParams{Kind: kind, Trigger: pipeline.TriggerUser, Year: &t.year,
+		Module: nonEmptyPtr(t.module), Submodule: nonEmptyPtr(t.submodule), UnitID: t.unitID, CreatedBy: uploader})
+	if err != nil {
+		return uploadResponse{}, err
+	}
+	if err := q.PipelineSetUpload(ctx, dbsqlc.PipelineSetUploadParams{UploadID: &nu.id, ReportModuleID: t.reportModuleID, ID: p.ID}); err != nil {
+		return uploadResponse{}, fmt.Errorf("error scoping the pipeline: %w", err)
+	}
+	up, err := q.UploadInsert(ctx, dbsqlc.UploadInsertParams{
+		ID: nu.id, Kind: t.kind, Scope: t.scope, Year: t.year, Module: nonEmptyPtr(t.module), Submodule: nonEmptyPtr(t.submodule),
+		Dataset: nonEmptyPtr(t.dataset), UnitID: t.unitID, ReportModuleID: t.reportModuleID, BlobKey: nu.key,
+		Filename: nonEmptyPtr(nu.filename), ContentType: nonEmptyPtr(nu.contentType), SizeBytes: nu.size,
+		Sha256: nu.sha256, Options: opts, CopiedFromUploadID: nu.copiedFrom, UploadedBy: uploader, PipelineID: &p.ID,
 	})
+	if err != nil {
+		return uploadResponse{}, fmt.Errorf("error recording the upload: %w", err)
+	}
+	if s.UploadAudit != nil {
+		snapshot := fileSnapshot(nu.filename, nu.size, nu.sha256)
+		maps.Copy(snapshot, map[string]any{
+			"kind": t.kind, "scope": t.scope, fieldYear: t.year, "module": t.module, "submodule": t.submodule,
+			"dataset": t.dataset, "unit_id": t.unitID, "pipeline_id": p.ID.String(),
+		})
+		if nu.copiedFrom != nil {
+			snapshot["copied_from"] = nu.copiedFrom.String()
+		}
+		if err := s.UploadAudit.UploadCreated(ctx, tx, audit.Upload{ID: nu.id.String(), UploadedBy: uploader, Snapshot: snapshot}); err != nil {
+			return uploadResponse{}, err
+		}
+	}
+	if _, err := pipeline.InsertTx(ctx, s.River, tx, p.ID, args, nil); err != nil {
+		return uploadResponse{}, err
+	}
+	pl, jobRows, err := pipeline.Get(ctx, tx, p.ID)
+	if err != nil {
+		return uploadResponse{}, err
+	}
+	return uploadResponse{Upload: fromDBUpload(up), Pipeline: pipeline.ToView(pl, jobRows)}, nil
+}
+
+// fileSnapshot is what the audit events of an upload record of its file.
+func fileSnapshot(filename string, size int64, sum string) map[string]any {
+	return map[string]any{"filename": filename, "size_bytes": size, "sha256": sum}
 }
 
 func nonEmptyPtr(s string) *string {
@@ -600,6 +650,16 @@ func (s *Server) getUploadFile(w http.ResponseWriter, r *http.Request) {
 	name := "upload.csv"
 	if up.Filename != nil {
 		name = *up.Filename
+	}
+	// Audited before the first byte goes out: a download that cannot be
+	// recorded is refused (500).
+	if s.UploadAudit != nil {
+		err := s.UploadAudit.UploadDownloaded(r.Context(), s.Pool, audit.Upload{ID: up.ID.String(),
+			Snapshot: fileSnapshot(name, info.Size, up.Sha256)}, callerUserID(r.Context()))
+		if err != nil {
+			writeError(w, r, s.Logger, fmt.Errorf("error auditing the download of upload %s: %w", up.ID, err))
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))

@@ -67,13 +67,7 @@ func TestUploads(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.NoError(t, mw.Close())
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, url, &body)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Cookie", "auth_token="+b.admin.cookies["auth_token"].Value+"; csrf_token="+b.admin.cookies["csrf_token"].Value)
-		req.Header.Set("X-Csrf-Token", b.admin.cookies["csrf_token"].Value)
-		rec := httptest.NewRecorder()
-		b.router.ServeHTTP(rec, req)
-		return rec
+		return b.admin.post(t, b.router, url, mw.FormDataContentType(), &body)
 	}
 	fields := func(b *testBundle) []part {
 		return []part{{name: "kind", body: "data"}, {name: "year", body: strconv.Itoa(int(b.year))},

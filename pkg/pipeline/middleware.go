@@ -48,7 +48,7 @@ func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner fu
 		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job start",
 			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
 	}
-	rep := &Reporter{pool: m.pool, logger: m.logger, jobID: job.ID, now: m.now, minGap: time.Second}
+	rep := newReporter(m.pool, m.logger, job.ID, m.now)
 	defer func() {
 		// River turns a panic into a failed attempt; record it the same way
 		// (or the link stays `running` forever), then let River see it.
@@ -137,7 +137,7 @@ func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr,
 			params.State = string(JobQueued)
 		case job.Attempt < job.MaxAttempts:
 			params.State = string(JobRetrying)
-			params.Message = new(fmt.Sprintf("attempt %d of %d failed, will retry: %s", job.Attempt, job.MaxAttempts, errorMessage(workErr)))
+			params.Message = new(retryMessage(job.Attempt, job.MaxAttempts, errorMessage(workErr)))
 		default:
 			params.State = string(JobFailed)
 			params.Message = new(errorMessage(workErr))
@@ -148,6 +148,12 @@ func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr,
 		}
 		return refreshAll(ctx, tx, ids, m.now())
 	})
+}
+
+// retryMessage is the message of a job whose attempt failed and that River
+// will retry.
+func retryMessage(attempt, maxAttempts int, reason string) string {
+	return fmt.Sprintf("attempt %d of %d failed, will retry: %s", attempt, maxAttempts, reason)
 }
 
 // errorMessage unwraps River's cancel wrapper to the user-facing message.
@@ -207,11 +213,21 @@ func FinishTx(ctx context.Context, tx pgx.Tx, jobID int64, res Result) error {
 	return refreshAll(ctx, tx, ids, time.Now())
 }
 
+// ProgressInterval is the least time between two progress writes of one
+// job: a running job updates its pipeline (and sends one NOTIFY, one SSE
+// frame per watching client) about four times per second, enough for a
+// live progress bar of an import (rows read, valid, rejected) at a cost of
+// a few small transactions per second. The first report, every phase
+// change and the last report (when the job returns) are written at once.
+const ProgressInterval = 250 * time.Millisecond
+
 // Reporter lets a running job report its phase and progress. Updates are
 // written on the pool (never in the job's data transaction) at most once per
-// second, and at every phase change.
+// ProgressInterval, and at every phase change; a report that falls inside
+// the interval is kept and written by the next due report or when the job
+// returns.
 type Reporter struct {
-	pool   *pgxpool.Pool
+	pool   postgres.TxBeginner
 	logger *slog.Logger
 	jobID  int64
 	now    func() time.Time
@@ -222,6 +238,10 @@ type Reporter struct {
 	lastPhase string
 	pending   *JobProgress
 	message   string
+}
+
+func newReporter(db postgres.TxBeginner, logger *slog.Logger, jobID int64, now func() time.Time) *Reporter {
+	return &Reporter{pool: db, logger: logger, jobID: jobID, now: now, minGap: ProgressInterval}
 }
 
 type reporterKey struct{}

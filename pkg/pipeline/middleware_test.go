@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -537,4 +538,80 @@ func TestReporterFrom(t *testing.T) {
 	rep := pipeline.ReporterFrom(ctx)
 	require.Nil(t, rep)
 	require.NotPanics(t, func() { rep.Progress(ctx, "load", 1, 2, "Loading") })
+}
+
+// Progress is written at most once per ProgressInterval, at once on the
+// first report and on every phase change; the last report is written when
+// the job returns (Flush). The clock is the test's.
+func TestReporterProgressInterval(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tx := testdb.TestTx(ctx, t)
+	p := createPipeline(ctx, t, tx, pipeline.KindDataUpload)
+	const jobID = 42
+	q := dbsqlc.New(tx)
+	require.NoError(t, q.PipelineJobLink(ctx, dbsqlc.PipelineJobLinkParams{PipelineID: p.ID, JobID: jobID,
+		Kind: "upload_import", Queue: "imports", Role: pipeline.RoleRoot, MaxAttempts: 3}))
+	_, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: 1, JobID: jobID})
+	require.NoError(t, err)
+
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	clock := t0
+	logs := &warnRecorder{}
+	rep := pipeline.NewReporterForTest(tx, slog.New(logs), jobID, func() time.Time { return clock })
+	require.Equal(t, 250*time.Millisecond, pipeline.ProgressInterval)
+
+	version := func() int64 {
+		t.Helper()
+		v, err := q.PipelineVersion(ctx, p.ID)
+		require.NoError(t, err)
+		return v.Version
+	}
+	written := func() pipeline.JobProgress {
+		t.Helper()
+		_, js := getPipeline(ctx, t, tx, p.ID)
+		var got pipeline.JobProgress
+		require.NoError(t, json.Unmarshal(js[0].Progress, &got))
+		return got
+	}
+
+	steps := []struct {
+		at      time.Duration
+		phase   string
+		done    int64
+		written bool
+	}{
+		{at: 0, phase: "validate", done: 1, written: true}, // first report
+		{at: 100 * time.Millisecond, phase: "validate", done: 2},
+		{at: 249 * time.Millisecond, phase: "validate", done: 3},
+		{at: 250 * time.Millisecond, phase: "validate", done: 4, written: true}, // one interval after the last write
+		{at: 300 * time.Millisecond, phase: "load", done: 1, written: true},     // phase change: at once
+		{at: 400 * time.Millisecond, phase: "load", done: 2},
+		{at: 549 * time.Millisecond, phase: "load", done: 3},
+		{at: 550 * time.Millisecond, phase: "load", done: 4, written: true},
+		{at: 700 * time.Millisecond, phase: "load", done: 5},
+	}
+	last := pipeline.JobProgress{}
+	v := version()
+	for _, s := range steps {
+		clock = t0.Add(s.at)
+		rep.Progress(ctx, s.phase, s.done, 100, fmt.Sprintf("%s %d", s.phase, s.done))
+		if s.written {
+			last = pipeline.JobProgress{Phase: s.phase, Done: s.done, Total: 100}
+			v++
+		}
+		require.Equal(t, last, written(), "after the report at %s", s.at)
+		require.Equal(t, v, version(), "one pipeline update (and NOTIFY) per write; after the report at %s", s.at)
+	}
+
+	// The job returns: its last report is written.
+	rep.Flush(ctx)
+	require.Equal(t, pipeline.JobProgress{Phase: "load", Done: 5, Total: 100}, written())
+	require.Equal(t, v+1, version())
+	pl, js := getPipeline(ctx, t, tx, p.ID)
+	require.Equal(t, new("load 5"), js[0].Message)
+	require.Equal(t, "load", *pl.Phase)
+	rep.Flush(ctx)
+	require.Equal(t, v+1, version(), "nothing pending: no write")
+	require.Empty(t, logs.messages())
 }

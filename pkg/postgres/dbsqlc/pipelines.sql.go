@@ -206,7 +206,7 @@ func (q *Queries) PipelineIDsByJob(ctx context.Context, jobID int64) ([]uuid.UUI
 const pipelineJobFinish = `-- name: PipelineJobFinish :many
 UPDATE pipeline_jobs SET
     state            = $1,
-    finished_at      = CASE WHEN $1::text IN ('succeeded', 'failed', 'cancelled') THEN now() END,
+    finished_at      = CASE WHEN $1::text IN ('succeeded', 'failed', 'cancelled') THEN clock_timestamp() END,
     message          = $2,
     result           = coalesce($3::jsonb, result),
     row_errors       = coalesce($4::jsonb, row_errors),
@@ -224,6 +224,8 @@ type PipelineJobFinishParams struct {
 	JobID          int64           `json:"job_id"`
 }
 
+// finished_at is the wall clock, not now(): a job finishes in the
+// transaction of its work, which may have started long before.
 func (q *Queries) PipelineJobFinish(ctx context.Context, arg PipelineJobFinishParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, pipelineJobFinish,
 		arg.State,

@@ -64,9 +64,11 @@ WHERE job_id = @job_id AND state = 'running'
 RETURNING pipeline_id;
 
 -- name: PipelineJobFinish :many
+-- finished_at is the wall clock, not now(): a job finishes in the
+-- transaction of its work, which may have started long before.
 UPDATE pipeline_jobs SET
     state            = @state,
-    finished_at      = CASE WHEN @state::text IN ('succeeded', 'failed', 'cancelled') THEN now() END,
+    finished_at      = CASE WHEN @state::text IN ('succeeded', 'failed', 'cancelled') THEN clock_timestamp() END,
     message          = @message,
     result           = coalesce(sqlc.narg('result')::jsonb, result),
     row_errors       = coalesce(sqlc.narg('row_errors')::jsonb, row_errors),

@@ -660,6 +660,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/uploads/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-import a previous upload's file for another year (copy from previous year).
+         * @description bo(configuration, edit); for a unit-scope source also module_sync on its unit and module. The new upload keeps the source's kind, scope, module, submodule, dataset, unit and options; its file is the source's file copied to a key of the target year, and the same import job kind is queued. A unit-scope copy goes into the unit's report module of the target year (the report is created when missing). 422 when the source's pipeline did not end SUCCESS or PARTIAL (detail `source_not_imported`) or when `year` is the source's year (`same_year`); 409 `year_not_ready`/`year_closed` (unit scope: `year_not_open`/`year_closed`) as for a fresh upload.
+         */
+        post: operations["copyUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/uploads/{id}": {
         parameters: {
             query?: never;
@@ -706,7 +726,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The original bytes of an upload (attachment). */
+        /** The original bytes of an upload (attachment); audited as upload.download. */
         get: operations["getUploadFile"];
         put?: never;
         post?: never;
@@ -2487,6 +2507,40 @@ export interface operations {
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    copyUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    source_upload_id: string;
+                    /** @description the target year; not the source's year */
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Upload recorded (copied_from_upload_id set), import job queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadAccepted"];
+                };
+            };
+            400: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
             422: components["responses"]["Error"];
         };
     };
