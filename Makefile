@@ -49,9 +49,10 @@ test: tools ## vet + all Go tests with the race detector (starts PostgreSQL if n
 test/race: test ## Alias of test (tests always run with -race)
 
 .PHONY: bench
-bench: ## Benchmarks: job latency/throughput, engine, ... (figures for the issue notes)
+bench: tools ## Benchmarks: job latency/throughput, upload import, recalculation, engine, ... (figures for the issue notes)
 	@eval "$$(scripts/pg.sh ensure TEST_DATABASE_URL '$(TEST_DATABASE_URL)')" && \
-	  $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./cmd/worker/ && \
+	  $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 30m ./cmd/worker/ ./jobs/ && \
+	  CO2_E2E_BENCH=1 $(GO) test -run 'TestUploadThroughput' -count 1 -v -timeout 30m ./cmd/e2e/ && \
 	  $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m $$($(GO) list ./pkg/... | grep -v testdb)
 
 .PHONY: lint

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -187,14 +186,11 @@ func (w *FactorImportWorker) Work(ctx context.Context, job *river.Job[FactorImpo
 		ctrs["factors_upserted"] = inserted + changed
 		ctrs["factors_unchanged"] = unchanged
 		ctrs["factors_deleted"] = deleted
-		if err := pipeline.FinishTx(ctx, tx, job.ID, pipeline.Result{
+		if err := finishImportTx(ctx, tx, job, up, pipeline.Result{
 			Counters: ctrs, RowErrors: errs.List(), RowErrorsTotal: errs.Total,
 			Message: fmt.Sprintf("%d factors imported (%d new or changed, %d unchanged), %d rows skipped", len(rows), inserted+changed, unchanged, errs.Skipped),
 		}); err != nil {
 			return err
-		}
-		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-			return fmt.Errorf("error completing job: %w", err)
 		}
 		return insertChildTx(ctx, tx, job.JobRow, EmissionRecalcArgs{Year: int(up.Year), Module: string(module)})
 	})

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -149,14 +148,11 @@ func (w *ReferenceImportWorker) Work(ctx context.Context, job *river.Job[Referen
 				return fmt.Errorf("error requesting recalculation: %w", err)
 			}
 		}
-		if err := pipeline.FinishTx(ctx, tx, job.ID, pipeline.Result{
+		if err := finishImportTx(ctx, tx, job, up, pipeline.Result{
 			Counters: ctrs, RowErrors: errs.List(), RowErrorsTotal: errs.Total,
 			Message: fmt.Sprintf("%d %s rows imported, %d skipped, %d warnings", n, dataset, errs.Skipped, errs.Warnings),
 		}); err != nil {
 			return err
-		}
-		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-			return fmt.Errorf("error completing job: %w", err)
 		}
 		for _, y := range years {
 			if err := insertChildTx(ctx, tx, job.JobRow, EmissionRecalcArgs{Year: int(y.Year), Module: string(module)}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/calc"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -73,9 +74,10 @@ var errNoValidRows = errors.New("no valid rows")
 // count (progress total), the validate pass (row errors, units; nothing is
 // written) and, in ONE transaction under the module-year lock, the load
 // pass: replacement of the previous entries (jobs.md §4.1 table), missing
-// reports, entries COPYed in batches with their emissions computed per
-// batch, fingerprint comparison, status/dirty marks, result, JobCompleteTx
-// and the chained aggregate. Any failure rolls everything back; a retry
+// reports, then per batch of valid rows the emissions computed in Go and
+// the entries COPYed with their totals followed by their emission rows (no
+// update, no delete), fingerprint comparison, status/dirty marks, result,
+// the upload.import audit event, JobCompleteTx and the chained aggregate. Any failure rolls everything back; a retry
 // redoes the whole import from the blob (idempotent).
 func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImportArgs]) error {
 	q := dbsqlc.New(w.DB)
@@ -97,6 +99,7 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 		return err
 	}
 	rep := pipeline.ReporterFrom(ctx)
+	t0 := time.Now()
 
 	// Fast pass: count records (progress total).
 	total, err := w.count(ctx, up, imp.table)
@@ -104,6 +107,7 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 		return w.fail(ctx, job.ID, err, nil, nil)
 	}
 	rep.Progress(ctx, "validate", 0, total, fmt.Sprintf("Validating %d rows", total))
+	tCount := time.Now()
 
 	// Validate pass: parse every record, no write.
 	vr, err := imp.validate(ctx, w.Blob, func(done int64, valid, rejected int) {
@@ -121,6 +125,8 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 	}
 
 	// Load pass: one transaction.
+	tValidate := time.Now()
+	var tLoad time.Time
 	now := nowFunc(w.Now)()
 	var res pipeline.Result
 	err = postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
@@ -141,14 +147,17 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 		if ignored := imp.ignored; len(ignored) > 0 {
 			res.Counters["ignored_columns"] = ignored
 		}
-		if err := pipeline.FinishTx(ctx, tx, job.ID, res); err != nil {
+		tLoad = time.Now()
+		if err := finishImportTx(ctx, tx, job, up, res); err != nil {
 			return err
-		}
-		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-			return fmt.Errorf("error completing job: %w", err)
 		}
 		return insertChildTx(ctx, tx, job.JobRow, AggregateArgs{Year: int(up.Year)})
 	})
+	if err == nil && w.Logger != nil {
+		w.Logger.InfoContext(ctx, "upload imported", slog.String("upload_id", up.ID.String()), slog.Int64("rows", total),
+			slog.Duration("count", tCount.Sub(t0)), slog.Duration("validate", tValidate.Sub(tCount)),
+			slog.Duration("load", tLoad.Sub(tValidate)), slog.Duration("commit", time.Since(tLoad)))
+	}
 	if errors.Is(err, errNoValidRows) {
 		rows, _ := res.RowErrors.([]ingest.RowError)
 		errs := imports.RowErrors{Items: rows, Total: res.RowErrorsTotal}
@@ -206,6 +215,26 @@ func failImport(ctx context.Context, db postgres.DBTX, jobID int64, err error, c
 		}
 	}
 	return river.JobCancel(errors.New(imports.FailureMessage(fe)))
+}
+
+// finishImportTx ends a successful import in its transaction: the
+// pipeline result, the `upload.import` audit event (counters, pipeline)
+// and the job's completion.
+func finishImportTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.Job[T], up dbsqlc.Upload, res pipeline.Result) error {
+	if err := pipeline.FinishTx(ctx, tx, job.ID, res); err != nil {
+		return err
+	}
+	snapshot := map[string]any{"counters": res.Counters, "row_errors_total": res.RowErrorsTotal, "job_id": job.ID}
+	if up.PipelineID != nil {
+		snapshot["pipeline_id"] = up.PipelineID.String()
+	}
+	if err := audit.NewHooks(nil).UploadImported(ctx, tx, audit.Upload{ID: up.ID.String(), UploadedBy: up.UploadedBy, Snapshot: snapshot}); err != nil {
+		return fmt.Errorf("error auditing the import: %w", err)
+	}
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return fmt.Errorf("error completing job: %w", err)
+	}
+	return nil
 }
 
 // checkImportYear re-checks the year (jobs.md §4.1 step 1): ready or open,
@@ -760,29 +789,48 @@ func (b *entryBatch) flush(ctx context.Context) error {
 		}
 		return *d.up.UnitID
 	}
-	params := make([]dbsqlc.EntriesCopyFromParams, len(b.rows))
-	entries := make([]dbsqlc.DataEntry, len(b.rows))
+	// Compute first: the entries are COPYed with their totals, then their
+	// emission rows (no update, no delete: the entries are new).
 	src := d.source()
+	entries := make([]dbsqlc.DataEntry, len(b.rows))
 	for i, r := range b.rows {
-		var owner *string
+		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: unitID(i), Year: d.year,
+			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: src}
+	}
+	cb, err := calc.Compute(b.lk, entries, b.now)
+	if err != nil {
+		return err
+	}
+	params := make([]dbsqlc.EntriesCopyFromParams, len(b.rows))
+	for i, r := range b.rows {
+		var owner, msg *string
 		if r.OwnerSciper != "" {
 			owner = new(r.OwnerSciper)
 		}
-		params[i] = dbsqlc.EntriesCopyFromParams{
-			ID: ids[i], ReportModuleID: b.rms[i], UnitID: unitID(i), Year: d.year, Module: string(r.Module),
-			Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: src, UploadID: &d.up.ID,
-			OwnerSciper: owner, CalcStatus: string(emission.StatusPending), CreatedBy: d.up.UploadedBy, UpdatedBy: d.up.UploadedBy,
+		o := &cb.Out[i].Outcome
+		if o.Message != "" {
+			msg = new(o.Message)
 		}
-		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: params[i].UnitID, Year: d.year,
-			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: src}
+		var factor *int64
+		if o.PrimaryFactorID != 0 {
+			factor = new(int64(o.PrimaryFactorID))
+		}
+		e := &entries[i]
+		params[i] = dbsqlc.EntriesCopyFromParams{
+			ID: e.ID, ReportModuleID: e.ReportModuleID, UnitID: e.UnitID, Year: d.year, Module: e.Module,
+			Submodule: e.Submodule, Data: r.Data, KgOverride: r.KgOverride, Source: src, UploadID: &d.up.ID,
+			OwnerSciper: owner, CalcStatus: string(o.Status), CalcMessage: msg, PrimaryFactorID: factor,
+			KgCo2eq: float64(o.Kg), KgCo2eqAdditional: float64(o.KgAdditional), ComputedAt: &b.now,
+			CreatedBy: d.up.UploadedBy, UpdatedBy: d.up.UploadedBy,
+		}
 	}
 	if _, err := b.q.EntriesCopyFrom(ctx, params); err != nil {
 		return fmt.Errorf("error copying entries: %w", err)
 	}
-	out, err := calc.ComputeAndStore(ctx, b.tx, b.lk, entries, b.now)
-	if err != nil {
+	if err := calc.StoreNewRows(ctx, b.tx, cb); err != nil {
 		return err
 	}
+	out := cb.Out
 	for i, c := range out {
 		r := b.rows[i]
 		errs := b.pending[r.Row]

@@ -89,10 +89,18 @@ func TestUploadImport(t *testing.T) {
 			"ZZZ;co2;3;\n" + // unknown unit
 			b.cf + ";co2;-1;\n" + // out of range
 			b.cf + ";co2;2;\n"
-		res, err := work(t, b, upload(t, b, "process_gas", "\ufeff"+csv))
+		id := upload(t, b, "process_gas", "\ufeff"+csv)
+		res, err := work(t, b, id)
 		require.NoError(t, err)
 		require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 		require.Equal(t, 3, countEntries(t, b, "process_gas"))
+		var action string
+		var loaded, skipped int
+		require.NoError(t, b.tx.QueryRow(ctx, `SELECT action, (snapshot -> 'counters' ->> 'rows_loaded')::int, (snapshot -> 'counters' ->> 'rows_skipped')::int
+			FROM audit_events WHERE event = 'upload.import' AND entity_type = 'upload' AND entity_id = $1`, id.String()).Scan(&action, &loaded, &skipped))
+		require.Equal(t, "U", action)
+		require.Equal(t, 3, loaded)
+		require.Equal(t, 2, skipped)
 		var kg float64
 		require.NoError(t, b.tx.QueryRow(ctx, `SELECT sum(kg_co2eq) FROM data_entries WHERE year = $1`, b.year).Scan(&kg))
 		require.InDelta(t, 2*(10+1.5+2), kg, 1e-9)

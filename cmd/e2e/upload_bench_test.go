@@ -1,16 +1,15 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
 // TestUploadThroughput measures a 100 000-row plane CSV end to end (202
@@ -42,29 +41,10 @@ func TestUploadThroughput(t *testing.T) {
 	conn, err := pgx.Connect(ctx, s.dbURL)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
-	require.NoError(t, err)
-	rows := make([][]any, 0, len(recs)-1)
-	for _, r := range recs[1:] {
-		doc := map[string]string{}
-		for i, h := range recs[0] {
-			doc[h] = r[i]
-		}
-		b, err := json.Marshal(doc)
-		require.NoError(t, err)
-		rows = append(rows, []any{string(b)})
-	}
-	_, err = conn.Exec(ctx, `CREATE TABLE bench_copy (id bigint GENERATED ALWAYS AS IDENTITY, data jsonb NOT NULL)`)
-	require.NoError(t, err)
-	c0 := time.Now()
-	n, err := conn.CopyFrom(ctx, pgx.Identifier{"bench_copy"}, []string{"data"}, pgx.CopyFromRows(rows))
-	require.NoError(t, err)
-	copyDur := time.Since(c0)
-	require.Equal(t, int64(planeRows), n)
+	copyRate := testdb.BareCopyRate(ctx, t, conn, body)
 
-	e2eRate, copyRate := float64(planeRows)/e2e.Seconds(), float64(planeRows)/copyDur.Seconds()
-	t.Logf("upload accepted in %s; end to end %s = %.0f rows/s; bare COPY %s = %.0f rows/s; ratio %.1f %%; worker VmHWM %d KiB",
-		accepted.Round(time.Millisecond), e2e.Round(time.Millisecond), e2eRate, copyDur.Round(time.Millisecond), copyRate,
-		100*e2eRate/copyRate, hwm)
+	e2eRate := float64(planeRows) / e2e.Seconds()
+	t.Logf("upload accepted in %s; end to end %s = %.0f rows/s; bare COPY %.0f rows/s; ratio %.1f %%; worker VmHWM %d KiB",
+		accepted.Round(time.Millisecond), e2e.Round(time.Millisecond), e2eRate, copyRate, 100*e2eRate/copyRate, hwm)
 	require.NoError(t, w.stop(30*time.Second))
 }

@@ -22,10 +22,13 @@ import (
 
 // startWorker runs the real worker (run) on a test schema until the
 // benchmark ends.
-func startWorker(b *testing.B, schema testdb.Schema, queues string) {
+func startWorker(b *testing.B, schema testdb.Schema, queues string, extra ...string) {
 	b.Helper()
 	env := map[string]string{
 		"DATABASE_URL": schema.URL, "ADMIN_ADDR": "127.0.0.1:0", "WORKER_QUEUES": queues, "SCHEDULE_ECB": "",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
 	}
 	cfg, err := config.LoadWorker(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(b, err)

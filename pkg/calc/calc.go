@@ -164,54 +164,87 @@ func RecomputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Looku
 // metaCacheMax bounds the cache of encoded metas of one batch.
 const metaCacheMax = 1024
 
-func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time, inPlace bool) ([]Computed, error) {
-	if len(entries) == 0 {
-		return nil, nil
+// Batch is what the engine computed for a batch of entries: one Computed
+// per entry, the entries' totals (parallel arrays, as EntriesSetComputed
+// takes them) and the emission rows to store, in entry order.
+type Batch struct {
+	Out    []Computed
+	Totals dbsqlc.EntriesSetComputedParams
+	Rows   []dbsqlc.EmissionsCopyFromParams
+	// first[i] is the index in Rows of entry i's first row.
+	first []int
+}
+
+// Compute evaluates entries with the engine; nothing is stored. Imports
+// use it to COPY new entries with their totals already set, then their
+// emission rows (StoreNewRows).
+func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*Batch, error) {
+	b := &Batch{
+		Out: make([]Computed, len(entries)),
+		Totals: dbsqlc.EntriesSetComputedParams{
+			Ids:                make([]int64, len(entries)),
+			KgCo2eqs:           make([]float64, len(entries)),
+			KgCo2eqAdditionals: make([]float64, len(entries)),
+			CalcStatuses:       make([]string, len(entries)),
+			CalcMessages:       make([]string, len(entries)),
+			PrimaryFactorIds:   make([]int64, len(entries)),
+		},
+		Rows:  make([]dbsqlc.EmissionsCopyFromParams, 0, len(entries)*2),
+		first: make([]int, len(entries)+1),
 	}
-	q := dbsqlc.New(db)
-	out := make([]Computed, len(entries))
-	ids := make([]int64, len(entries))
-	totals := dbsqlc.EntriesSetComputedParams{
-		Ids:                ids,
-		KgCo2eqs:           make([]float64, len(entries)),
-		KgCo2eqAdditionals: make([]float64, len(entries)),
-		CalcStatuses:       make([]string, len(entries)),
-		CalcMessages:       make([]string, len(entries)),
-		PrimaryFactorIds:   make([]int64, len(entries)),
-	}
-	// first[i] is the index in params of entry i's first row.
-	first := make([]int, len(entries)+1)
 	var rows []emission.Row
-	params := make([]dbsqlc.EmissionsCopyFromParams, 0, len(entries)*2)
 	metas := map[emission.RowMeta]json.RawMessage{}
+	t := &b.Totals
 	for i := range entries {
 		e := &entries[i]
 		ee := ToEntry(*e)
 		start := len(rows)
 		var o emission.Outcome
 		rows, o = emission.Compute(&ee, lk, rows)
-		out[i] = Computed{EntryID: e.ID, Outcome: o, Rows: rows[start:]}
-		ids[i] = e.ID
-		totals.KgCo2eqs[i] = float64(o.Kg)
-		totals.KgCo2eqAdditionals[i] = float64(o.KgAdditional)
-		totals.CalcStatuses[i] = string(o.Status)
-		totals.CalcMessages[i] = o.Message
-		totals.PrimaryFactorIds[i] = int64(o.PrimaryFactorID)
-		first[i] = len(params)
+		b.Out[i] = Computed{EntryID: e.ID, Outcome: o, Rows: rows[start:]}
+		t.Ids[i] = e.ID
+		t.KgCo2eqs[i] = float64(o.Kg)
+		t.KgCo2eqAdditionals[i] = float64(o.KgAdditional)
+		t.CalcStatuses[i] = string(o.Status)
+		t.CalcMessages[i] = o.Message
+		t.PrimaryFactorIds[i] = int64(o.PrimaryFactorID)
+		b.first[i] = len(b.Rows)
 		for j := start; j < len(rows); j++ {
 			p, err := toEmissionParams(e, &rows[j], now, metas)
 			if err != nil {
 				return nil, err
 			}
-			params = append(params, p)
+			b.Rows = append(b.Rows, p)
 		}
 	}
-	first[len(entries)] = len(params)
+	b.first[len(entries)] = len(b.Rows)
+	return b, nil
+}
 
-	replaceIDs, replace := ids, params
+// StoreNewRows COPYs the emission rows of a batch of entries that have no
+// rows yet (entries inserted with their totals set).
+func StoreNewRows(ctx context.Context, db postgres.DBTX, b *Batch) error {
+	if len(b.Rows) == 0 {
+		return nil
+	}
+	if _, err := dbsqlc.New(db).EmissionsCopyFrom(ctx, b.Rows); err != nil {
+		return fmt.Errorf("error storing emission rows: %w", err)
+	}
+	return nil
+}
+
+func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time, inPlace bool) ([]Computed, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	q := dbsqlc.New(db)
+	b, err := Compute(lk, entries, now)
+	if err != nil {
+		return nil, err
+	}
+	replaceIDs, replace := b.Totals.Ids, b.Rows
 	if inPlace {
-		var err error
-		if replaceIDs, replace, err = updateInPlace(ctx, q, ids, first, params, now); err != nil {
+		if replaceIDs, replace, err = updateInPlace(ctx, q, b.Totals.Ids, b.first, b.Rows, now); err != nil {
 			return nil, err
 		}
 	}
@@ -225,10 +258,10 @@ func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 			return nil, fmt.Errorf("error storing emission rows: %w", err)
 		}
 	}
-	if _, err := q.EntriesSetComputed(ctx, totals); err != nil {
+	if _, err := q.EntriesSetComputed(ctx, b.Totals); err != nil {
 		return nil, fmt.Errorf("error updating entry totals: %w", err)
 	}
-	return out, nil
+	return b.Out, nil
 }
 
 // updateInPlace rewrites the emission row of the entries that had exactly

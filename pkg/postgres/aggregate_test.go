@@ -70,32 +70,21 @@ func TestAggregates(t *testing.T) {
 	require.NoError(t, err)
 	ids := []int64{hc.ID, pt.ID}
 
-	byCategory, err := q.AggEmissionsByCategory(ctx, ids)
+	groups, err := q.AggEmissions(ctx, ids)
 	require.NoError(t, err)
-	require.Len(t, byCategory, 3)
-	require.Equal(t, dbsqlc.AggEmissionsByCategoryRow{ReportModuleID: hc.ID, Category: "commuting", KgCo2eq: 480, Rows: 2}, byCategory[0])
-	require.Equal(t, dbsqlc.AggEmissionsByCategoryRow{ReportModuleID: hc.ID, Category: "food", KgCo2eq: 320, Rows: 2}, byCategory[1])
-	require.Equal(t, pt.ID, byCategory[2].ReportModuleID)
-	require.Equal(t, "professional_travel", byCategory[2].Category)
-	require.InDelta(t, 486.57, byCategory[2].KgCo2eq, 1e-9)
-	require.Equal(t, int64(3), byCategory[2].Rows)
-
-	byScope, err := q.AggEmissionsByScope(ctx, ids)
-	require.NoError(t, err)
-	require.Len(t, byScope, 2)
-	require.Equal(t, dbsqlc.AggEmissionsByScopeRow{ReportModuleID: hc.ID, Scope: 3, KgCo2eq: 800}, byScope[0])
-	require.Equal(t, int16(3), byScope[1].Scope)
-	require.InDelta(t, 486.57, byScope[1].KgCo2eq, 1e-9)
-
-	byType, err := q.AggEmissionsByType(ctx, ids)
-	require.NoError(t, err)
-	require.Len(t, byType, 4)
-	require.Equal(t, dbsqlc.AggEmissionsByTypeRow{ReportModuleID: hc.ID, EmissionType: "commuting.car", KgCo2eq: 480, Quantity: 1600, QuantityUnit: "km", QuantityUnits: 1}, byType[0])
-	require.Equal(t, dbsqlc.AggEmissionsByTypeRow{ReportModuleID: hc.ID, EmissionType: "food.vegetarian", KgCo2eq: 320, Quantity: 160, QuantityUnit: "kg", QuantityUnits: 1}, byType[1])
-	require.Equal(t, "professional_travel.plane.economy", byType[2].EmissionType)
-	require.InDelta(t, 481.57, byType[2].KgCo2eq, 1e-9)
-	require.InDelta(t, 1331, byType[2].Quantity, 0)
-	require.Equal(t, dbsqlc.AggEmissionsByTypeRow{ReportModuleID: pt.ID, EmissionType: "professional_travel.train.second", KgCo2eq: 5, Quantity: 0, QuantityUnit: "", QuantityUnits: 0}, byType[3])
+	require.Len(t, groups, 4)
+	require.Equal(t, dbsqlc.AggEmissionsRow{ReportModuleID: hc.ID, EmissionType: "commuting.car", Category: "commuting", Scope: 3,
+		KgCo2eq: 480, Rows: 2, Quantity: 1600, QuantityUnit: "km", QuantityUnits: 1}, groups[0])
+	require.Equal(t, dbsqlc.AggEmissionsRow{ReportModuleID: hc.ID, EmissionType: "food.vegetarian", Category: "food", Scope: 3,
+		KgCo2eq: 320, Rows: 2, Quantity: 160, QuantityUnit: "kg", QuantityUnits: 1}, groups[1])
+	require.Equal(t, pt.ID, groups[2].ReportModuleID)
+	require.Equal(t, "professional_travel.plane.economy", groups[2].EmissionType)
+	require.Equal(t, "professional_travel", groups[2].Category)
+	require.InDelta(t, 481.57, groups[2].KgCo2eq, 1e-9)
+	require.InDelta(t, 1331, groups[2].Quantity, 0)
+	require.Equal(t, int64(2), groups[2].Rows)
+	require.Equal(t, dbsqlc.AggEmissionsRow{ReportModuleID: pt.ID, EmissionType: "professional_travel.train.second", Category: "professional_travel",
+		Scope: 3, KgCo2eq: 5, Rows: 1, Quantity: 0, QuantityUnit: "", QuantityUnits: 0}, groups[3])
 
 	bySub, err := q.AggEntriesBySubmodule(ctx, ids)
 	require.NoError(t, err)
@@ -118,18 +107,14 @@ func TestAggregates(t *testing.T) {
 		{ReportModuleID: hc.ID, Submodule: "student", SiusCode: "", Fte: 2.5},
 	}, fte)
 
-	// Consistency: Σ by scope = Σ by category = Σ of the entries' cached totals.
-	var scopeSum, catSum, entrySum float64
-	for _, r := range byScope {
-		scopeSum += r.KgCo2eq
-	}
-	for _, r := range byCategory {
-		catSum += r.KgCo2eq
+	// Consistency: Σ of the emission groups = Σ of the entries' cached totals.
+	var groupSum, entrySum float64
+	for _, r := range groups {
+		groupSum += r.KgCo2eq
 	}
 	for _, r := range bySub {
 		entrySum += r.KgCo2eq
 	}
-	require.InDelta(t, 1286.57, scopeSum, 1e-9)
-	require.InDelta(t, scopeSum, catSum, 1e-9)
-	require.InDelta(t, scopeSum, entrySum, 1e-9)
+	require.InDelta(t, 1286.57, groupSum, 1e-9)
+	require.InDelta(t, groupSum, entrySum, 1e-9)
 }

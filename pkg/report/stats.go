@@ -100,11 +100,19 @@ func ComputeModuleStats(ctx context.Context, db postgres.DBTX, mods []ModuleRef,
 	}
 	q := dbsqlc.New(db)
 
-	cats, err := q.AggEmissionsByCategory(ctx, ids)
+	groups, err := q.AggEmissions(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("error aggregating categories: %w", err)
+		return nil, fmt.Errorf("error aggregating emissions: %w", err)
 	}
-	for _, r := range cats {
+	// A leaf's quantity is kept when all its rows with a quantity share
+	// one unit (over all the leaf's groups).
+	type qty struct {
+		value float64
+		unit  string
+		mixed bool
+	}
+	quantities := map[int64]map[string]*qty{}
+	for _, r := range groups {
 		s := out[r.ReportModuleID]
 		s.ByCategory[r.Category] += r.KgCo2eq
 		if emission.Category(r.Category).IsAdditional() {
@@ -112,26 +120,30 @@ func ComputeModuleStats(ctx context.Context, db postgres.DBTX, mods []ModuleRef,
 		} else {
 			s.MainKg += r.KgCo2eq
 		}
-	}
-	scopes, err := q.AggEmissionsByScope(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error aggregating scopes: %w", err)
-	}
-	for _, r := range scopes {
-		out[r.ReportModuleID].ByScope[strconv.Itoa(int(r.Scope))] += r.KgCo2eq
-	}
-	types, err := q.AggEmissionsByType(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("error aggregating emission types: %w", err)
-	}
-	for _, r := range types {
-		s := out[r.ReportModuleID]
+		s.ByScope[strconv.Itoa(int(r.Scope))] += r.KgCo2eq
 		s.ByEmissionType[r.EmissionType] += r.KgCo2eq
-		if r.QuantityUnit != "" && r.QuantityUnits == 1 {
-			s.QuantityByEmissionType[r.EmissionType] = emission.Quantity{Value: r.Quantity, Unit: r.QuantityUnit}
-		}
 		if isIT(r.EmissionType) {
 			s.ITKg += r.KgCo2eq
+		}
+		if r.QuantityUnits == 0 {
+			continue
+		}
+		if quantities[r.ReportModuleID] == nil {
+			quantities[r.ReportModuleID] = map[string]*qty{}
+		}
+		q := quantities[r.ReportModuleID][r.EmissionType]
+		if q == nil {
+			q = &qty{unit: r.QuantityUnit}
+			quantities[r.ReportModuleID][r.EmissionType] = q
+		}
+		q.value += r.Quantity
+		q.mixed = q.mixed || r.QuantityUnits > 1 || q.unit != r.QuantityUnit
+	}
+	for id, byType := range quantities {
+		for t, q := range byType {
+			if !q.mixed {
+				out[id].QuantityByEmissionType[t] = emission.Quantity{Value: q.value, Unit: q.unit}
+			}
 		}
 	}
 	entries, err := q.AggEntriesBySubmodule(ctx, ids)

@@ -11,120 +11,55 @@ import (
 	"time"
 )
 
-const aggEmissionsByCategory = `-- name: AggEmissionsByCategory :many
+const aggEmissions = `-- name: AggEmissions :many
 
-SELECT report_module_id, category, sum(kg_co2eq)::float8 AS kg_co2eq, count(*)::bigint AS rows
-FROM emissions
-WHERE report_module_id = ANY($1::bigint[])
-GROUP BY report_module_id, category
-ORDER BY report_module_id, category
-`
-
-type AggEmissionsByCategoryRow struct {
-	ReportModuleID int64   `json:"report_module_id"`
-	Category       string  `json:"category"`
-	KgCo2eq        float64 `json:"kg_co2eq"`
-	Rows           int64   `json:"rows"`
-}
-
-// Aggregates for the aggregate job (domain.md §12.1): one row per report
-// module and group, over the emission rows of the given report modules.
-func (q *Queries) AggEmissionsByCategory(ctx context.Context, reportModuleIds []int64) ([]AggEmissionsByCategoryRow, error) {
-	rows, err := q.db.Query(ctx, aggEmissionsByCategory, reportModuleIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AggEmissionsByCategoryRow{}
-	for rows.Next() {
-		var i AggEmissionsByCategoryRow
-		if err := rows.Scan(
-			&i.ReportModuleID,
-			&i.Category,
-			&i.KgCo2eq,
-			&i.Rows,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const aggEmissionsByScope = `-- name: AggEmissionsByScope :many
-SELECT report_module_id, scope, sum(kg_co2eq)::float8 AS kg_co2eq
-FROM emissions
-WHERE report_module_id = ANY($1::bigint[])
-GROUP BY report_module_id, scope
-ORDER BY report_module_id, scope
-`
-
-type AggEmissionsByScopeRow struct {
-	ReportModuleID int64   `json:"report_module_id"`
-	Scope          int16   `json:"scope"`
-	KgCo2eq        float64 `json:"kg_co2eq"`
-}
-
-func (q *Queries) AggEmissionsByScope(ctx context.Context, reportModuleIds []int64) ([]AggEmissionsByScopeRow, error) {
-	rows, err := q.db.Query(ctx, aggEmissionsByScope, reportModuleIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AggEmissionsByScopeRow{}
-	for rows.Next() {
-		var i AggEmissionsByScopeRow
-		if err := rows.Scan(&i.ReportModuleID, &i.Scope, &i.KgCo2eq); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const aggEmissionsByType = `-- name: AggEmissionsByType :many
-SELECT report_module_id, emission_type,
+SELECT report_module_id, emission_type, category, scope,
        sum(kg_co2eq)::float8 AS kg_co2eq,
+       count(*)::bigint AS rows,
        coalesce(sum(quantity), 0)::float8 AS quantity,
        coalesce(min(quantity_unit), '')::text AS quantity_unit,
        count(DISTINCT quantity_unit)::bigint AS quantity_units
 FROM emissions
 WHERE report_module_id = ANY($1::bigint[])
-GROUP BY report_module_id, emission_type
-ORDER BY report_module_id, emission_type
+GROUP BY report_module_id, emission_type, category, scope
+ORDER BY report_module_id, emission_type, category, scope
 `
 
-type AggEmissionsByTypeRow struct {
+type AggEmissionsRow struct {
 	ReportModuleID int64   `json:"report_module_id"`
 	EmissionType   string  `json:"emission_type"`
+	Category       string  `json:"category"`
+	Scope          int16   `json:"scope"`
 	KgCo2eq        float64 `json:"kg_co2eq"`
+	Rows           int64   `json:"rows"`
 	Quantity       float64 `json:"quantity"`
 	QuantityUnit   string  `json:"quantity_unit"`
 	QuantityUnits  int64   `json:"quantity_units"`
 }
 
-// Per leaf: kg, and the summed physical quantity with its unit when every
-// row of the leaf that has a quantity uses the same unit (quantity_units
-// counts the distinct units; quantity_unit is empty when there are none).
-func (q *Queries) AggEmissionsByType(ctx context.Context, reportModuleIds []int64) ([]AggEmissionsByTypeRow, error) {
-	rows, err := q.db.Query(ctx, aggEmissionsByType, reportModuleIds)
+// Aggregates for the aggregate job (domain.md §12.1): one row per report
+// module and group, over the emission rows of the given report modules.
+// One scan of a batch of report modules' emission rows for their stats:
+// kg per leaf, category and scope (a leaf has one category and scope, so
+// the groups are the leaves), with the summed physical quantity, the
+// smallest unit and the number of distinct units of the group's rows that
+// have one (quantity_units; quantity_unit is empty when there are none).
+func (q *Queries) AggEmissions(ctx context.Context, reportModuleIds []int64) ([]AggEmissionsRow, error) {
+	rows, err := q.db.Query(ctx, aggEmissions, reportModuleIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []AggEmissionsByTypeRow{}
+	items := []AggEmissionsRow{}
 	for rows.Next() {
-		var i AggEmissionsByTypeRow
+		var i AggEmissionsRow
 		if err := rows.Scan(
 			&i.ReportModuleID,
 			&i.EmissionType,
+			&i.Category,
+			&i.Scope,
 			&i.KgCo2eq,
+			&i.Rows,
 			&i.Quantity,
 			&i.QuantityUnit,
 			&i.QuantityUnits,

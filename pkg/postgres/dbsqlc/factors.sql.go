@@ -14,12 +14,37 @@ import (
 )
 
 const factorDelete = `-- name: FactorDelete :one
-DELETE FROM factors WHERE id = $1 RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by
+WITH deleted AS (
+    DELETE FROM factors f WHERE f.id = $1 RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by
+), entry_refs AS (
+    UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
+), row_refs AS (
+    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+)
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM deleted
 `
 
-func (q *Queries) FactorDelete(ctx context.Context, id int64) (Factor, error) {
+type FactorDeleteRow struct {
+	ID             int64           `json:"id"`
+	Year           int32           `json:"year"`
+	Module         string          `json:"module"`
+	Submodule      string          `json:"submodule"`
+	EmissionType   string          `json:"emission_type"`
+	Classification json.RawMessage `json:"classification"`
+	ClassKey       string          `json:"class_key"`
+	Values         json.RawMessage `json:"values"`
+	Source         string          `json:"source"`
+	LastUploadID   *uuid.UUID      `json:"last_upload_id"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	UpdatedBy      *int64          `json:"updated_by"`
+}
+
+// Deletes a factor and nulls the references of entries and emission rows
+// to it (they keep their rows until recomputed; no foreign key does it).
+func (q *Queries) FactorDelete(ctx context.Context, id int64) (FactorDeleteRow, error) {
 	row := q.db.QueryRow(ctx, factorDelete, id)
-	var i Factor
+	var i FactorDeleteRow
 	err := row.Scan(
 		&i.ID,
 		&i.Year,
@@ -312,10 +337,17 @@ func (q *Queries) FactorsByYearSubmodule(ctx context.Context, arg FactorsByYearS
 }
 
 const factorsDeleteNotAsserted = `-- name: FactorsDeleteNotAsserted :many
-DELETE FROM factors
-WHERE year = $1 AND submodule = ANY($2::text[])
-  AND last_upload_id IS DISTINCT FROM $3::uuid
-RETURNING id, submodule, class_key
+WITH deleted AS (
+    DELETE FROM factors f
+    WHERE f.year = $1 AND f.submodule = ANY($2::text[])
+      AND f.last_upload_id IS DISTINCT FROM $3::uuid
+    RETURNING f.id, f.submodule, f.class_key
+), entry_refs AS (
+    UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
+), row_refs AS (
+    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+)
+SELECT id, submodule, class_key FROM deleted
 `
 
 type FactorsDeleteNotAssertedParams struct {
@@ -332,7 +364,8 @@ type FactorsDeleteNotAssertedRow struct {
 
 // Purges the factors of the given submodules of a year that the upload
 // did not re-assert (stale factors, api.md factors purge); entries and
-// emissions keep their rows with a null factor id until recomputed.
+// emissions keep their rows with a null factor id until recomputed (the
+// statement nulls their references; no foreign key does it).
 func (q *Queries) FactorsDeleteNotAsserted(ctx context.Context, arg FactorsDeleteNotAssertedParams) ([]FactorsDeleteNotAssertedRow, error) {
 	rows, err := q.db.Query(ctx, factorsDeleteNotAsserted, arg.Year, arg.Submodules, arg.UploadID)
 	if err != nil {

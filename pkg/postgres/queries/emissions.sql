@@ -21,33 +21,22 @@ SELECT * FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]) ORDER BY entr
 -- Aggregates for the aggregate job (domain.md §12.1): one row per report
 -- module and group, over the emission rows of the given report modules.
 
--- name: AggEmissionsByCategory :many
-SELECT report_module_id, category, sum(kg_co2eq)::float8 AS kg_co2eq, count(*)::bigint AS rows
-FROM emissions
-WHERE report_module_id = ANY(@report_module_ids::bigint[])
-GROUP BY report_module_id, category
-ORDER BY report_module_id, category;
-
--- name: AggEmissionsByScope :many
-SELECT report_module_id, scope, sum(kg_co2eq)::float8 AS kg_co2eq
-FROM emissions
-WHERE report_module_id = ANY(@report_module_ids::bigint[])
-GROUP BY report_module_id, scope
-ORDER BY report_module_id, scope;
-
--- name: AggEmissionsByType :many
--- Per leaf: kg, and the summed physical quantity with its unit when every
--- row of the leaf that has a quantity uses the same unit (quantity_units
--- counts the distinct units; quantity_unit is empty when there are none).
-SELECT report_module_id, emission_type,
+-- name: AggEmissions :many
+-- One scan of a batch of report modules' emission rows for their stats:
+-- kg per leaf, category and scope (a leaf has one category and scope, so
+-- the groups are the leaves), with the summed physical quantity, the
+-- smallest unit and the number of distinct units of the group's rows that
+-- have one (quantity_units; quantity_unit is empty when there are none).
+SELECT report_module_id, emission_type, category, scope,
        sum(kg_co2eq)::float8 AS kg_co2eq,
+       count(*)::bigint AS rows,
        coalesce(sum(quantity), 0)::float8 AS quantity,
        coalesce(min(quantity_unit), '')::text AS quantity_unit,
        count(DISTINCT quantity_unit)::bigint AS quantity_units
 FROM emissions
 WHERE report_module_id = ANY(@report_module_ids::bigint[])
-GROUP BY report_module_id, emission_type
-ORDER BY report_module_id, emission_type;
+GROUP BY report_module_id, emission_type, category, scope
+ORDER BY report_module_id, emission_type, category, scope;
 
 -- name: AggEntriesBySubmodule :many
 -- Entry counts, calc issues (calc_status not ok/override) and cached entry

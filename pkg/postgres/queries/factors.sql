@@ -41,13 +41,30 @@ RETURNING *,
     (updated_at = now())::boolean AS changed;
 
 -- name: FactorDelete :one
-DELETE FROM factors WHERE id = @id RETURNING *;
+-- Deletes a factor and nulls the references of entries and emission rows
+-- to it (they keep their rows until recomputed; no foreign key does it).
+WITH deleted AS (
+    DELETE FROM factors f WHERE f.id = @id RETURNING *
+), entry_refs AS (
+    UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
+), row_refs AS (
+    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+)
+SELECT * FROM deleted;
 
 -- name: FactorsDeleteNotAsserted :many
 -- Purges the factors of the given submodules of a year that the upload
 -- did not re-assert (stale factors, api.md factors purge); entries and
--- emissions keep their rows with a null factor id until recomputed.
-DELETE FROM factors
-WHERE year = @year AND submodule = ANY(@submodules::text[])
-  AND last_upload_id IS DISTINCT FROM @upload_id::uuid
-RETURNING id, submodule, class_key;
+-- emissions keep their rows with a null factor id until recomputed (the
+-- statement nulls their references; no foreign key does it).
+WITH deleted AS (
+    DELETE FROM factors f
+    WHERE f.year = @year AND f.submodule = ANY(@submodules::text[])
+      AND f.last_upload_id IS DISTINCT FROM @upload_id::uuid
+    RETURNING f.id, f.submodule, f.class_key
+), entry_refs AS (
+    UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
+), row_refs AS (
+    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+)
+SELECT id, submodule, class_key FROM deleted;

@@ -41,15 +41,18 @@ SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY repor
 
 -- name: ImportFingerprints :many
 -- The fingerprint of the replaced entry set of report modules (jobs.md
--- §4.10): SHA-256 of the sorted canonical (jsonb) {submodule, data,
+-- §4.10): a digest of the multiset of canonical (jsonb) {submodule, data,
 -- kg_override} of the entries of the given submodules and source (null:
 -- any source). Compared before and after an import: only its equality
--- matters.
+-- matters. Instead of hashing the sorted list (a sort of every entry of
+-- the module), it is the count and two sums of 64-bit hashes of each
+-- entry: equal sets give equal fingerprints, different ones differ but
+-- with a probability of about 2^-128.
 SELECT report_module_id,
-       encode(sha256(convert_to(string_agg(
-           jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text,
-           E'\n' ORDER BY jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text), 'UTF8')), 'hex')::text AS fingerprint
-FROM data_entries
+       (count(*)::text || ':' || sum(hashtextextended(t.doc, 1)::numeric)::text || ':'
+        || sum(hashtextextended(t.doc, 2)::numeric)::text)::text AS fingerprint
+FROM data_entries,
+     LATERAL (SELECT jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text AS doc) t
 WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@submodules::text[])
   AND (sqlc.narg('source')::text IS NULL OR source = sqlc.narg('source')::text)
 GROUP BY report_module_id;
@@ -109,3 +112,12 @@ WHERE (sqlc.narg('year')::integer IS NULL OR year = sqlc.narg('year')::integer)
 -- Scopes an upload's pipeline to it (pipelines.upload_id, report module).
 UPDATE pipelines SET upload_id = @upload_id, report_module_id = sqlc.narg('report_module_id')
 WHERE id = @id;
+
+-- name: ImportEntriesOfUpload :many
+-- The entries an upload loaded (benchmarks and checks).
+SELECT * FROM data_entries WHERE upload_id = @upload_id ORDER BY id;
+
+-- name: ImportEmissionsOfUpload :many
+-- The emission rows of the entries an upload loaded.
+SELECT m.* FROM emissions m JOIN data_entries e ON e.id = m.entry_id
+WHERE e.upload_id = @upload_id ORDER BY m.id;
