@@ -101,22 +101,18 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 	rep := pipeline.ReporterFrom(ctx)
 	t0 := time.Now()
 
-	// Fast pass: count records (progress total).
-	total, err := w.count(ctx, up, imp.table)
-	if err != nil {
-		return w.fail(ctx, job.ID, err, nil, nil)
-	}
-	rep.Progress(ctx, "validate", 0, total, fmt.Sprintf("Validating %d rows", total))
-	tCount := time.Now()
+	rep.Progress(ctx, "validate", 0, 0, "Validating rows")
 
-	// Validate pass: parse every record, no write.
-	vr, err := imp.validate(ctx, w.Blob, func(done int64, valid, rejected int) {
-		rep.Progress(ctx, "validate", done, max(total, done),
-			fmt.Sprintf("Validated %d of %d rows (%d valid, %d rejected)", done, max(total, done), valid, rejected))
+	// Validate pass: parse every record, no write. Its progress total is
+	// estimated from the bytes read; the load pass knows it exactly.
+	vr, err := imp.validate(ctx, w.Blob, func(done, estimate int64, valid, rejected int) {
+		rep.Progress(ctx, "validate", done, estimate,
+			fmt.Sprintf("Validated %d of about %d rows (%d valid, %d rejected)", done, estimate, valid, rejected))
 	})
 	if err != nil {
 		return w.fail(ctx, job.ID, err, nil, nil)
 	}
+	total := vr.records
 	if vr.counts.Total == 0 || vr.counts.Total == vr.counts.Blank {
 		return w.fail(ctx, job.ID, errEmptyFile(), nil, nil)
 	}
@@ -155,7 +151,7 @@ func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImpo
 	})
 	if err == nil && w.Logger != nil {
 		w.Logger.InfoContext(ctx, "upload imported", slog.String("upload_id", up.ID.String()), slog.Int64("rows", total),
-			slog.Duration("count", tCount.Sub(t0)), slog.Duration("validate", tValidate.Sub(tCount)),
+			slog.Duration("validate", tValidate.Sub(t0)),
 			slog.Duration("load", tLoad.Sub(tValidate)), slog.Duration("commit", time.Since(tLoad)))
 	}
 	if errors.Is(err, errNoValidRows) {
@@ -171,10 +167,6 @@ func (w *UploadImportWorker) batchSize() int {
 		return w.BatchSize
 	}
 	return ImportBatch
-}
-
-func (w *UploadImportWorker) count(ctx context.Context, up dbsqlc.Upload, tbl *ingest.Table) (int64, error) {
-	return countRecords(ctx, w.Blob, up.BlobKey, tbl)
 }
 
 func (w *UploadImportWorker) fail(ctx context.Context, jobID int64, err error, ctrs map[string]any, errs *imports.RowErrors) error {
@@ -276,28 +268,6 @@ func openCSV(ctx context.Context, store blob.Store, key string, tbl *ingest.Tabl
 		return nil, nil, err
 	}
 	return r, rc, nil
-}
-
-// countRecords streams a blob once to count its records.
-func countRecords(ctx context.Context, store blob.Store, key string, tbl *ingest.Table) (int64, error) {
-	r, c, err := openCSV(ctx, store, key, tbl)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	var n int64
-	for {
-		if _, err := r.Next(); err != nil {
-			if errors.Is(err, io.EOF) {
-				return n, nil
-			}
-			return 0, err
-		}
-		n++
-		if n%progressEvery == 0 && ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-	}
 }
 
 type loadStats struct {
@@ -423,6 +393,7 @@ func purchaseRoutes(ctx context.Context, q *dbsqlc.Queries, year int32) (map[str
 }
 
 type validateResult struct {
+	records int64 // data records (blank ones excluded)
 	counts  ingest.Counts
 	errs    imports.RowErrors
 	valid   int
@@ -430,7 +401,7 @@ type validateResult struct {
 }
 
 // validate parses every record without writing anything.
-func (d *dataImport) validate(ctx context.Context, store blob.Store, progress func(done int64, valid, rejected int)) (validateResult, error) {
+func (d *dataImport) validate(ctx context.Context, store blob.Store, progress func(done, estimate int64, valid, rejected int)) (validateResult, error) {
 	var vr validateResult
 	r, c, err := openCSV(ctx, store, d.up.BlobKey, d.table)
 	if err != nil {
@@ -465,10 +436,15 @@ func (d *dataImport) validate(ctx context.Context, store blob.Store, progress fu
 			if ctx.Err() != nil {
 				return vr, ctx.Err()
 			}
-			progress(done, vr.valid, vr.errs.Skipped)
+			estimate := done
+			if off := r.Offset(); off > 0 && d.up.SizeBytes > off {
+				estimate = done * d.up.SizeBytes / off
+			}
+			progress(done, estimate, vr.valid, vr.errs.Skipped)
 		}
 	}
-	progress(done, vr.valid, vr.errs.Skipped)
+	progress(done, done, vr.valid, vr.errs.Skipped)
+	vr.records = done
 	vr.counts = r.Counts()
 	vr.unitIDs = slices.Sorted(maps.Keys(units))
 	return vr, nil
@@ -526,7 +502,7 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unit
 		fpSource = new(d.source())
 	}
 	if d.up.Scope == imports.ScopeYear {
-		ids, err := q.ImportReportModulesWithSource(ctx, dbsqlc.ImportReportModulesWithSourceParams{Year: d.year, Submodules: subs, Source: imports.SourceCSVYear})
+		ids, err := q.ImportReportModulesWithSource(ctx, dbsqlc.ImportReportModulesWithSourceParams{Year: d.year, Module: string(d.module), Submodules: subs, Source: imports.SourceCSVYear})
 		if err != nil {
 			return ls, errs, ingest.Counts{}, fmt.Errorf("error listing replaced modules: %w", err)
 		}
@@ -676,7 +652,7 @@ func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, subs []stri
 			n += r.Deleted
 		}
 	case d.up.Scope == imports.ScopeYear:
-		rows, err := q.EntriesDeleteByYearSource(ctx, dbsqlc.EntriesDeleteByYearSourceParams{Year: d.year, Submodules: subs, Source: imports.SourceCSVYear})
+		rows, err := q.EntriesDeleteByYearSource(ctx, dbsqlc.EntriesDeleteByYearSourceParams{Year: d.year, Module: string(d.module), Submodules: subs, Source: imports.SourceCSVYear})
 		if err != nil {
 			return 0, fmt.Errorf("error replacing entries: %w", err)
 		}

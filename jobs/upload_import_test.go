@@ -116,6 +116,44 @@ func TestUploadImport(t *testing.T) {
 		require.Equal(t, 3, countEntries(t, b, "process_gas"))
 	})
 
+	t.Run("FingerprintRule", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		status := func() string {
+			t.Helper()
+			var st string
+			require.NoError(t, b.tx.QueryRow(ctx, `SELECT status FROM report_modules WHERE unit_id = $1 AND year = $2 AND module = 'process_emissions'`,
+				b.unit.ID, b.year).Scan(&st))
+			return st
+		}
+		validate := func() {
+			t.Helper()
+			_, err := b.tx.Exec(ctx, `UPDATE report_modules SET status = 'validated' WHERE unit_id = $1 AND year = $2 AND module = 'process_emissions'`,
+				b.unit.ID, b.year)
+			require.NoError(t, err)
+		}
+		imp := func(csv string) {
+			t.Helper()
+			res, err := work(t, b, upload(t, b, "process_gas", "unit_institutional_id,category,quantity,subcategory\n"+csv))
+			require.NoError(t, err)
+			require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+		}
+		imp(b.cf + ",co2,10,\n" + b.cf + ",co2,2,\n")
+		require.Equal(t, "in_progress", status())
+		validate()
+		// The same rows in another order: the entry set is unchanged.
+		imp(b.cf + ",co2,2,\n" + b.cf + ",co2,10,\n")
+		require.Equal(t, "validated", status())
+		require.Equal(t, 2, countEntries(t, b, "process_gas"))
+		// One quantity differs: changed.
+		imp(b.cf + ",co2,2,\n" + b.cf + ",co2,11,\n")
+		require.Equal(t, "in_progress", status())
+		validate()
+		// A duplicate row added: the multiset differs.
+		imp(b.cf + ",co2,2,\n" + b.cf + ",co2,11,\n" + b.cf + ",co2,11,\n")
+		require.Equal(t, "in_progress", status())
+	})
+
 	t.Run("DuplicateMemberIDs", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

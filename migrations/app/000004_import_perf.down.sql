@@ -1,3 +1,5 @@
+CREATE INDEX data_entries_upload_id_idx ON data_entries (upload_id) WHERE upload_id IS NOT NULL;
+CREATE INDEX data_entries_year_submodule_source_idx ON data_entries (year, submodule, source);
 ALTER TABLE emissions
     ADD CONSTRAINT emissions_factor_id_fkey FOREIGN KEY (factor_id) REFERENCES factors (id) ON DELETE SET NULL;
 ALTER TABLE data_entries

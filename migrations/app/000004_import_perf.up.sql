@@ -16,3 +16,9 @@ ALTER TABLE data_entries
 -- the same statement, as ON DELETE SET NULL did.
 ALTER TABLE data_entries DROP CONSTRAINT data_entries_primary_factor_id_fkey;
 ALTER TABLE emissions DROP CONSTRAINT emissions_factor_id_fkey;
+
+-- Fewer indexes to maintain per inserted row: the per-year replacement
+-- queries filter on (year, module), served by
+-- data_entries_year_module_id_idx, and nothing reads entries by upload.
+DROP INDEX data_entries_year_submodule_source_idx;
+DROP INDEX data_entries_upload_id_idx;

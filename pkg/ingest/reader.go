@@ -309,6 +309,10 @@ func (r *Reader) Has(col string) bool {
 // each once, in file order (result ignored_columns).
 func (r *Reader) IgnoredColumns() []string { return slices.Clone(r.ignored) }
 
+// Offset returns the number of bytes of the file read so far (after the
+// byte-order mark), to estimate the progress of a pass.
+func (r *Reader) Offset() int64 { return r.cr.InputOffset() }
+
 // Counts returns the record counters so far.
 func (r *Reader) Counts() Counts { return r.counts }
 

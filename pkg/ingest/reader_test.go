@@ -224,3 +224,19 @@ func TestNormalizeHeader(t *testing.T) {
 		require.Equal(t, want, ingest.NormalizeHeader(in), in)
 	}
 }
+
+func TestReaderOffset(t *testing.T) {
+	t.Parallel()
+	input := "a,b\n1,2\n3,4\n"
+	r, err := ingest.NewReader(strings.NewReader(input), testTable(), nil)
+	require.NoError(t, err)
+	require.Equal(t, int64(len("a,b\n")), r.Offset())
+	_, err = r.Next()
+	require.NoError(t, err)
+	require.Equal(t, int64(len("a,b\n1,2\n")), r.Offset())
+	_, err = r.Next()
+	require.NoError(t, err)
+	_, err = r.Next()
+	require.ErrorIs(t, err, io.EOF)
+	require.Equal(t, int64(len(input)), r.Offset())
+}

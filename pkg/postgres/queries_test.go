@@ -578,7 +578,7 @@ func TestEntries(t *testing.T) {
 		require.Len(t, left, 1)
 
 		// Replacement of the per-year upload.
-		byModule, err := b.q.EntriesDeleteByYearSource(ctx, dbsqlc.EntriesDeleteByYearSourceParams{Year: b.rm.Year, Submodules: []string{"member"}, Source: "csv_year"})
+		byModule, err := b.q.EntriesDeleteByYearSource(ctx, dbsqlc.EntriesDeleteByYearSourceParams{Year: b.rm.Year, Module: "headcount", Submodules: []string{"member"}, Source: "csv_year"})
 		require.NoError(t, err)
 		require.Equal(t, []dbsqlc.EntriesDeleteByYearSourceRow{{ReportModuleID: b.rm.ID, Deleted: 3}}, byModule)
 		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM emissions WHERE report_module_id = $1`, b.rm.ID))

@@ -220,7 +220,7 @@ func (q *Queries) EntriesDeleteByReportModuleSource(ctx context.Context, arg Ent
 const entriesDeleteByYearSource = `-- name: EntriesDeleteByYearSource :many
 WITH deleted AS (
     DELETE FROM data_entries
-    WHERE year = $1 AND submodule = ANY($2::text[]) AND source = $3
+    WHERE year = $1 AND module = $2 AND submodule = ANY($3::text[]) AND source = $4
     RETURNING report_module_id
 )
 SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY report_module_id ORDER BY report_module_id
@@ -228,6 +228,7 @@ SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY repor
 
 type EntriesDeleteByYearSourceParams struct {
 	Year       int32    `json:"year"`
+	Module     string   `json:"module"`
 	Submodules []string `json:"submodules"`
 	Source     string   `json:"source"`
 }
@@ -241,7 +242,12 @@ type EntriesDeleteByYearSourceRow struct {
 // entries of the given source in the submodules of a year and reports how
 // many were deleted per report module (to mark them changed).
 func (q *Queries) EntriesDeleteByYearSource(ctx context.Context, arg EntriesDeleteByYearSourceParams) ([]EntriesDeleteByYearSourceRow, error) {
-	rows, err := q.db.Query(ctx, entriesDeleteByYearSource, arg.Year, arg.Submodules, arg.Source)
+	rows, err := q.db.Query(ctx, entriesDeleteByYearSource,
+		arg.Year,
+		arg.Module,
+		arg.Submodules,
+		arg.Source,
+	)
 	if err != nil {
 		return nil, err
 	}

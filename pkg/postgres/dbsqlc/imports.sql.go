@@ -15,7 +15,7 @@ import (
 const importDeleteStudents = `-- name: ImportDeleteStudents :many
 WITH deleted AS (
     DELETE FROM data_entries
-    WHERE year = $1 AND submodule = 'student'
+    WHERE year = $1 AND module = 'headcount' AND submodule = 'student'
       AND (source = 'csv_year' OR report_module_id = ANY($2::bigint[]))
     RETURNING report_module_id
 )
@@ -148,7 +148,9 @@ SELECT report_module_id,
        (count(*)::text || ':' || sum(hashtextextended(t.doc, 1)::numeric)::text || ':'
         || sum(hashtextextended(t.doc, 2)::numeric)::text)::text AS fingerprint
 FROM data_entries,
-     LATERAL (SELECT jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text AS doc) t
+     -- submodule, then the canonical jsonb text (it starts with '{' and
+     -- ends with '}'), then the override: unambiguous without a separator.
+     LATERAL (SELECT submodule || data::text || coalesce(kg_override::text, '') AS doc) t
 WHERE report_module_id = ANY($1::bigint[]) AND submodule = ANY($2::text[])
   AND ($3::text IS NULL OR source = $3::text)
 GROUP BY report_module_id
@@ -166,8 +168,8 @@ type ImportFingerprintsRow struct {
 }
 
 // The fingerprint of the replaced entry set of report modules (jobs.md
-// §4.10): a digest of the multiset of canonical (jsonb) {submodule, data,
-// kg_override} of the entries of the given submodules and source (null:
+// §4.10): a digest of the multiset of canonical (jsonb text) submodule,
+// data and kg_override of the entries of the given submodules and source (null:
 // any source). Compared before and after an import: only its equality
 // matters. Instead of hashing the sorted list (a sort of every entry of
 // the module), it is the count and two sums of 64-bit hashes of each
@@ -324,11 +326,12 @@ func (q *Queries) ImportReportModulesEnsure(ctx context.Context, arg ImportRepor
 
 const importReportModulesWithSource = `-- name: ImportReportModulesWithSource :many
 SELECT DISTINCT report_module_id FROM data_entries
-WHERE year = $1 AND submodule = ANY($2::text[]) AND source = $3
+WHERE year = $1 AND module = $2 AND submodule = ANY($3::text[]) AND source = $4
 `
 
 type ImportReportModulesWithSourceParams struct {
 	Year       int32    `json:"year"`
+	Module     string   `json:"module"`
 	Submodules []string `json:"submodules"`
 	Source     string   `json:"source"`
 }
@@ -336,7 +339,12 @@ type ImportReportModulesWithSourceParams struct {
 // Report modules of a year having entries of the given submodules and
 // source (the modules a per-year replacement touches).
 func (q *Queries) ImportReportModulesWithSource(ctx context.Context, arg ImportReportModulesWithSourceParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, importReportModulesWithSource, arg.Year, arg.Submodules, arg.Source)
+	rows, err := q.db.Query(ctx, importReportModulesWithSource,
+		arg.Year,
+		arg.Module,
+		arg.Submodules,
+		arg.Source,
+	)
 	if err != nil {
 		return nil, err
 	}

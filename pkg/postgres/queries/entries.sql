@@ -210,7 +210,7 @@ ORDER BY lower(data ->> 'name'), id;
 -- many were deleted per report module (to mark them changed).
 WITH deleted AS (
     DELETE FROM data_entries
-    WHERE year = @year AND submodule = ANY(@submodules::text[]) AND source = @source
+    WHERE year = @year AND module = @module AND submodule = ANY(@submodules::text[]) AND source = @source
     RETURNING report_module_id
 )
 SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY report_module_id ORDER BY report_module_id;

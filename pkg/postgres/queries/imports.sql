@@ -33,7 +33,7 @@ WHERE cr.kind = 'calculator' AND cr.year = @year AND rm.module = @module::text A
 -- student entries of the other units of the year.
 WITH deleted AS (
     DELETE FROM data_entries
-    WHERE year = @year AND submodule = 'student'
+    WHERE year = @year AND module = 'headcount' AND submodule = 'student'
       AND (source = 'csv_year' OR report_module_id = ANY(@report_module_ids::bigint[]))
     RETURNING report_module_id
 )
@@ -41,8 +41,8 @@ SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY repor
 
 -- name: ImportFingerprints :many
 -- The fingerprint of the replaced entry set of report modules (jobs.md
--- §4.10): a digest of the multiset of canonical (jsonb) {submodule, data,
--- kg_override} of the entries of the given submodules and source (null:
+-- §4.10): a digest of the multiset of canonical (jsonb text) submodule,
+-- data and kg_override of the entries of the given submodules and source (null:
 -- any source). Compared before and after an import: only its equality
 -- matters. Instead of hashing the sorted list (a sort of every entry of
 -- the module), it is the count and two sums of 64-bit hashes of each
@@ -52,7 +52,9 @@ SELECT report_module_id,
        (count(*)::text || ':' || sum(hashtextextended(t.doc, 1)::numeric)::text || ':'
         || sum(hashtextextended(t.doc, 2)::numeric)::text)::text AS fingerprint
 FROM data_entries,
-     LATERAL (SELECT jsonb_build_object('submodule', submodule, 'data', data, 'kg_override', kg_override)::text AS doc) t
+     -- submodule, then the canonical jsonb text (it starts with '{' and
+     -- ends with '}'), then the override: unambiguous without a separator.
+     LATERAL (SELECT submodule || data::text || coalesce(kg_override::text, '') AS doc) t
 WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@submodules::text[])
   AND (sqlc.narg('source')::text IS NULL OR source = sqlc.narg('source')::text)
 GROUP BY report_module_id;
@@ -61,7 +63,7 @@ GROUP BY report_module_id;
 -- Report modules of a year having entries of the given submodules and
 -- source (the modules a per-year replacement touches).
 SELECT DISTINCT report_module_id FROM data_entries
-WHERE year = @year AND submodule = ANY(@submodules::text[]) AND source = @source;
+WHERE year = @year AND module = @module AND submodule = ANY(@submodules::text[]) AND source = @source;
 
 -- name: ImportMemberScipers :many
 -- Members that survive a replacement (duplicate detection, jobs.md §4.1):
