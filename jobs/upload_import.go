@@ -555,56 +555,9 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unit
 	if err != nil {
 		return ls, errs, ingest.Counts{}, river.JobCancel(err)
 	}
-	b := &entryBatch{d: d, q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
-	var done int64
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return ls, errs, r.Counts(), err
-		}
-		done++
-		row, rowErrs := p.Parse(rec)
-		rowErrs = append(rec.Errors(), rowErrs...)
-		if !ingest.HasErrors(rowErrs) {
-			rm, ok := rmByUnit[d.units[row.UnitCF].ID], d.up.Scope == imports.ScopeYear
-			if !ok {
-				rm = *d.up.ReportModuleID
-			} else if rm == 0 {
-				return ls, errs, r.Counts(), fmt.Errorf("no report module for unit %s (concurrent report creation): retrying", row.UnitCF)
-			}
-			if m, isMember := row.Payload.(*emission.Member); isMember {
-				key := fmt.Sprint(rm, "\x00", m.UserInstitutionalID)
-				if taken[key] {
-					col := "user_institutional_id"
-					rowErrs = append(rowErrs, ingest.RowError{Row: rec.Row, Line: rec.Line, Column: &col,
-						Code: ingest.CodeDuplicateInstitutionalID, Severity: ingest.SeverityError, Value: m.UserInstitutionalID,
-						Message: "SCIPER " + m.UserInstitutionalID + " already has an entry in this module"})
-				}
-				taken[key] = true
-			}
-			if !ingest.HasErrors(rowErrs) {
-				b.add(row, rm)
-			}
-		}
-		// Warnings of loaded rows are counted once, when their batch is
-		// computed (unknown_location is only known then).
-		b.rowErrs(rec.Row, rowErrs)
-		if len(b.rows) >= batchSize {
-			if err := b.flush(ctx); err != nil {
-				return ls, errs, r.Counts(), err
-			}
-		}
-		if done%progressEvery == 0 {
-			if ctx.Err() != nil {
-				return ls, errs, r.Counts(), ctx.Err()
-			}
-			progress(done)
-		}
-	}
-	if err := b.flush(ctx); err != nil {
+	shared := &batchShared{d: d, q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
+	done, err := d.copyRecords(ctx, r, p, shared, rmByUnit, taken, batchSize, progress)
+	if err != nil {
 		return ls, errs, r.Counts(), err
 	}
 	progress(done)
@@ -713,20 +666,156 @@ func ensureReportModules(ctx context.Context, q *dbsqlc.Queries, year int32, mod
 	return out, nil
 }
 
-// entryBatch accumulates valid rows and writes them: reserved ids, COPY,
-// then the emissions computed in Go and stored set-wise.
-type entryBatch struct {
+// copyRecords is the load pass's loop: it parses the records, checks the
+// duplicates, and hands batches of valid rows to a batchWriter, which
+// writes them on the import transaction while the next batch is parsed.
+// It returns the number of records read; ls and the row errors are
+// complete when it returns (the writer has ended).
+func (d *dataImport) copyRecords(ctx context.Context, r *ingest.Reader, p *ingest.DataParser, shared *batchShared,
+	rmByUnit map[int64]int64, taken map[string]bool, batchSize int, progress func(done int64),
+) (int64, error) {
+	w := startBatchWriter(ctx)
+	cur := &entryBatch{batchShared: shared}
+	var done int64
+	fail := func(err error) (int64, error) {
+		_ = w.close() // the writer's own error, if any, is secondary
+		return done, err
+	}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fail(err)
+		}
+		done++
+		row, rowErrs := p.Parse(rec)
+		rowErrs = append(rec.Errors(), rowErrs...)
+		idx := -1
+		if !ingest.HasErrors(rowErrs) {
+			rm, ok := rmByUnit[d.units[row.UnitCF].ID], d.up.Scope == imports.ScopeYear
+			if !ok {
+				rm = *d.up.ReportModuleID
+			} else if rm == 0 {
+				return fail(fmt.Errorf("no report module for unit %s (concurrent report creation): retrying", row.UnitCF))
+			}
+			if m, isMember := row.Payload.(*emission.Member); isMember {
+				key := fmt.Sprint(rm, "\x00", m.UserInstitutionalID)
+				if taken[key] {
+					col := "user_institutional_id"
+					rowErrs = append(rowErrs, ingest.RowError{Row: rec.Row, Line: rec.Line, Column: &col,
+						Code: ingest.CodeDuplicateInstitutionalID, Severity: ingest.SeverityError, Value: m.UserInstitutionalID,
+						Message: "SCIPER " + m.UserInstitutionalID + " already has an entry in this module"})
+				}
+				taken[key] = true
+			}
+			if !ingest.HasErrors(rowErrs) {
+				idx = len(cur.rows)
+				cur.add(row, rm)
+			}
+		}
+		// Errors are recorded in record order by the writer, once the
+		// batch is computed (a loaded row may get an unknown_location
+		// warning then).
+		cur.recs = append(cur.recs, recordErrs{errs: rowErrs, row: idx})
+		if len(cur.rows) >= batchSize || len(cur.recs) >= 2*batchSize {
+			if err := w.send(cur); err != nil {
+				return fail(err)
+			}
+			cur = &entryBatch{batchShared: shared}
+		}
+		if done%progressEvery == 0 {
+			if ctx.Err() != nil {
+				return fail(ctx.Err())
+			}
+			progress(done)
+		}
+	}
+	if len(cur.recs) > 0 {
+		if err := w.send(cur); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		return done, err
+	}
+	return done, nil
+}
+
+// batchWriter writes batches in order, in a goroutine of its own that is
+// the only user of the import transaction while it runs: parsing the next
+// batch overlaps the database work of the previous one. At most one batch
+// waits while one is written.
+type batchWriter struct {
+	in   chan *entryBatch
+	done chan error
+	err  error
+	over bool
+}
+
+func startBatchWriter(ctx context.Context) *batchWriter {
+	w := &batchWriter{in: make(chan *entryBatch), done: make(chan error, 1)}
+	go func() {
+		for b := range w.in {
+			if err := b.write(ctx); err != nil {
+				w.done <- err
+				return
+			}
+		}
+		w.done <- nil
+	}()
+	return w
+}
+
+// send hands a batch to the writer; it fails with the writer's error when
+// the writer stopped on one.
+func (w *batchWriter) send(b *entryBatch) error {
+	select {
+	case w.in <- b:
+		return nil
+	case err := <-w.done:
+		w.err, w.over = err, true
+		return err
+	}
+}
+
+// close waits for the writer to finish the batches sent and returns its
+// error. The transaction is free again when it returns.
+func (w *batchWriter) close() error {
+	if !w.over {
+		close(w.in)
+		w.err, w.over = <-w.done, true
+	}
+	return w.err
+}
+
+// batchShared is what every batch of one load writes with and into.
+type batchShared struct {
 	d    *dataImport
 	q    *dbsqlc.Queries
 	tx   pgx.Tx
 	lk   *emission.Lookup
 	now  time.Time
-	errs *imports.RowErrors
-	ls   *loadStats
+	errs *imports.RowErrors // written by the batch writer only
+	ls   *loadStats         // written by the batch writer only
+}
 
-	rows    []ingest.DataRow
-	rms     []int64
-	pending map[int][]ingest.RowError // row → errors of rows in the batch
+// recordErrs are the errors of one record of a batch; row is the record's
+// index in the batch's rows when it is loaded, -1 when it is skipped.
+type recordErrs struct {
+	errs []ingest.RowError
+	row  int
+}
+
+// entryBatch is a batch of valid rows with the errors of every record
+// read while it filled: reserved ids, emissions computed in Go, entries
+// COPYed with their totals, then their emission rows.
+type entryBatch struct {
+	*batchShared
+	rows []ingest.DataRow
+	rms  []int64
+	recs []recordErrs
 }
 
 func (b *entryBatch) add(row ingest.DataRow, rm int64) {
@@ -735,29 +824,40 @@ func (b *entryBatch) add(row ingest.DataRow, rm int64) {
 	b.rms = append(b.rms, rm)
 }
 
-// rowErrs records the errors of a skipped row at once; those of a loaded
-// row wait for its batch (a calc warning may be added).
-func (b *entryBatch) rowErrs(row int, errs []ingest.RowError) {
-	if len(b.rows) > 0 && b.rows[len(b.rows)-1].Row == row {
-		if len(errs) > 0 {
-			if b.pending == nil {
-				b.pending = map[int][]ingest.RowError{}
-			}
-			b.pending[row] = errs
+// write stores the batch, then records the errors of its records in order.
+func (b *entryBatch) write(ctx context.Context) error {
+	var out []calc.Computed
+	if len(b.rows) > 0 {
+		var err error
+		if out, err = b.store(ctx); err != nil {
+			return err
 		}
-		return
 	}
-	b.errs.Add(errs)
+	for _, rec := range b.recs {
+		errs := rec.errs
+		if rec.row >= 0 {
+			r, c := &b.rows[rec.row], &out[rec.row]
+			if c.Outcome.Status == emission.StatusUnknownLocation {
+				errs = append(errs, ingest.RowError{Row: r.Row, Line: r.Line, Code: ingest.CodeUnknownLocation,
+					Severity: ingest.SeverityWarning, Message: c.Outcome.Message, Value: truncate(c.Outcome.Message)})
+			}
+			if c.Outcome.Status.IsIssue() {
+				b.ls.issues++
+			}
+		}
+		b.errs.Add(errs)
+	}
+	b.ls.loaded += len(b.rows)
+	b.ls.computed += len(out)
+	return nil
 }
 
-func (b *entryBatch) flush(ctx context.Context) error {
-	if len(b.rows) == 0 {
-		return nil
-	}
+// store writes the batch's entries and emission rows.
+func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 	d := b.d
 	ids, err := b.q.EntryIDsReserve(ctx, int32(len(b.rows)))
 	if err != nil {
-		return fmt.Errorf("error reserving entry ids: %w", err)
+		return nil, fmt.Errorf("error reserving entry ids: %w", err)
 	}
 	unitID := func(i int) int64 {
 		if d.up.Scope == imports.ScopeYear {
@@ -775,7 +875,7 @@ func (b *entryBatch) flush(ctx context.Context) error {
 	}
 	cb, err := calc.Compute(b.lk, entries, b.now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	params := make([]dbsqlc.EntriesCopyFromParams, len(b.rows))
 	for i, r := range b.rows {
@@ -801,28 +901,12 @@ func (b *entryBatch) flush(ctx context.Context) error {
 		}
 	}
 	if _, err := b.q.EntriesCopyFrom(ctx, params); err != nil {
-		return fmt.Errorf("error copying entries: %w", err)
+		return nil, fmt.Errorf("error copying entries: %w", err)
 	}
 	if err := calc.StoreNewRows(ctx, b.tx, cb); err != nil {
-		return err
+		return nil, err
 	}
-	out := cb.Out
-	for i, c := range out {
-		r := b.rows[i]
-		errs := b.pending[r.Row]
-		if c.Outcome.Status == emission.StatusUnknownLocation {
-			errs = append(errs, ingest.RowError{Row: r.Row, Line: r.Line, Code: ingest.CodeUnknownLocation,
-				Severity: ingest.SeverityWarning, Message: c.Outcome.Message, Value: truncate(c.Outcome.Message)})
-		}
-		if c.Outcome.Status.IsIssue() {
-			b.ls.issues++
-		}
-		b.errs.Add(errs)
-	}
-	b.ls.loaded += len(b.rows)
-	b.ls.computed += len(out)
-	b.rows, b.rms, b.pending = b.rows[:0], b.rms[:0], nil
-	return nil
+	return cb.Out, nil
 }
 
 func truncate(s string) string {
