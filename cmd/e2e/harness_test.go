@@ -259,6 +259,19 @@ func (p *toggleProxy) addr() string { return p.ln.Addr().String() }
 
 func (p *toggleProxy) enable() { p.mu.Lock(); p.enabled = true; p.mu.Unlock() }
 
+// down disables the proxy and closes every connection it forwards: the
+// clients see their open connections break and new ones refused, as when
+// the database goes away.
+func (p *toggleProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.enabled = false
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
 func (p *toggleProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -278,6 +291,12 @@ func (p *toggleProxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if !p.enabled { // down() ran while dialing
+			p.mu.Unlock()
+			_ = c.Close()
+			_ = up.Close()
+			continue
+		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
 		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()

@@ -106,6 +106,8 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	defer store.Close()
 
 	metricsMW := jobs.NewMetricsMiddleware(reg)
+	// The jobs this process really works, for its reaper (orphans).
+	tracker := fleet.NewTracker()
 	// One id names this process in the workers table and as River client,
 	// so river_job.attempted_by tells which worker runs a job.
 	workerID := fleet.NewWorkerID()
@@ -117,7 +119,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 			Roles: roleProvider(cfg.Roles, logger), Blob: store,
 		}),
 		PeriodicJobs:                periodic,
-		Middleware:                  middlewares(pool, logger, metricsMW),
+		Middleware:                  middlewares(pool, logger, tracker, metricsMW),
 		RetryPolicy:                 jobs.RetryPolicy{},
 		FetchCooldown:               cfg.FetchCooldown,
 		FetchPollInterval:           cfg.FetchPollInterval,
@@ -155,8 +157,9 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	defer func() { stopHeartbeat(); <-hbDone }()
 
 	// Hand back the jobs of dead workers now (a restarted pod often replaces
-	// the one that died), then periodically.
-	reaper := fleet.NewReaper(pool, logger, fleet.ReaperConfig{Self: workerID, DeadAfter: cfg.DeadAfter})
+	// the one that died), then periodically; and this worker's own orphans
+	// (jobs whose fetch answer was lost with the database connection).
+	reaper := fleet.NewReaper(pool, logger, fleet.ReaperConfig{Self: workerID, DeadAfter: cfg.DeadAfter, Tracker: tracker})
 	reapCtx, stopReaper := context.WithCancel(ctx)
 	reaperDone := make(chan struct{})
 	go func() { defer close(reaperDone); reaper.Run(reapCtx) }()
@@ -212,10 +215,12 @@ func roleProvider(c config.Roles, logger *slog.Logger) auth.RoleProvider {
 	}
 }
 
-// middlewares wrap every job: tracing outermost, then metrics, then the
+// middlewares wrap every job: the fleet tracker outermost (an attempt is
+// tracked until everything below returned), then tracing, metrics and the
 // pipeline bookkeeping.
-func middlewares(pool *pgxpool.Pool, logger *slog.Logger, metrics *jobs.MetricsMiddleware) []rivertype.Middleware {
+func middlewares(pool *pgxpool.Pool, logger *slog.Logger, tracker *fleet.Tracker, metrics *jobs.MetricsMiddleware) []rivertype.Middleware {
 	return []rivertype.Middleware{
+		tracker,
 		otelriver.NewMiddleware(nil),
 		metrics,
 		pipeline.NewMiddleware(pool, logger, jobs.AutoPipelines()),

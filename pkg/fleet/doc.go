@@ -11,4 +11,15 @@
 // when that process has given no sign of life for DeadAfter (3 heartbeats
 // by default) the reaper retries, discards or cancels the job the way
 // River's rescuer does, and records the reason in the job's pipelines.
+//
+// A live worker can leave a job stuck too: when its database connection
+// breaks while River fetches, the fetch may have marked a job `running` for
+// this worker although the answer never arrived, so the worker never starts
+// it and keeps heartbeating. The Tracker middleware records the attempts the
+// worker really works; the worker's own reaper hands back the jobs river_job
+// says it runs that it never started, once they were fetched OrphanGrace
+// ago. An attempt that returned while the database was down is not an
+// orphan: River's completer keeps retrying to record its outcome until the
+// database answers, so the job stays with River until the reaper sees that
+// outcome recorded.
 package fleet

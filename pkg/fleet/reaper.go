@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,10 @@ const (
 	// DefaultForgetAfter is how long the row of a dead worker is kept (the
 	// ops page lists it as not live for an hour, api.md §10).
 	DefaultForgetAfter = time.Hour
+	// DefaultOrphanGrace is how long after its fetch a job that river_job
+	// says this worker runs, and that this worker never started, is handed
+	// back (a fetched job starts within milliseconds).
+	DefaultOrphanGrace = time.Minute
 
 	reapBatch = 500
 )
@@ -43,26 +48,44 @@ type ReaperConfig struct {
 	// ForgetAfter is when dead workers' rows are deleted (0:
 	// DefaultForgetAfter).
 	ForgetAfter time.Duration
+	// Tracker, when set, is the middleware that records the jobs this
+	// worker (Self) works: the reaper then also hands back Self's own
+	// orphans, the jobs river_job says Self runs although Self never
+	// started them, once they were fetched OrphanGrace ago.
+	Tracker *Tracker
+	// OrphanGrace (0: DefaultOrphanGrace).
+	OrphanGrace time.Duration
 }
 
-// Reaper hands back the running jobs of dead workers. Every worker runs
-// one (a single cheap UPDATE per run); concurrent reapers skip each other's
-// rows.
+// Reaper hands back the running jobs of dead workers and, with a Tracker,
+// its own worker's orphans. Every worker runs one (a single cheap UPDATE
+// and SELECT per run); concurrent reapers skip each other's rows.
 type Reaper struct {
-	db     postgres.TxBeginner
+	db     postgres.DB
 	logger *slog.Logger
 	cfg    ReaperConfig
+	now    func() time.Time
+
+	mu sync.Mutex
+	// upSince is when the runs started succeeding without interruption
+	// (zero after a failed run): orphans are handed back only once the
+	// database has answered for OrphanGrace, long enough for River's
+	// completer to have written any outcome it held during an outage.
+	upSince time.Time
 }
 
 // NewReaper returns the reaper of worker cfg.Self.
-func NewReaper(db postgres.TxBeginner, logger *slog.Logger, cfg ReaperConfig) *Reaper {
+func NewReaper(db postgres.DB, logger *slog.Logger, cfg ReaperConfig) *Reaper {
 	if cfg.Interval <= 0 {
 		cfg.Interval = min(max(cfg.DeadAfter/4, 10*time.Millisecond), MaxReapInterval)
 	}
 	if cfg.ForgetAfter <= 0 {
 		cfg.ForgetAfter = DefaultForgetAfter
 	}
-	return &Reaper{db: db, logger: logger, cfg: cfg}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = DefaultOrphanGrace
+	}
+	return &Reaper{db: db, logger: logger, cfg: cfg, now: time.Now}
 }
 
 // Reaped is a job handed back by the reaper.
@@ -72,12 +95,19 @@ type Reaped struct {
 	State       rivertype.JobState // available, discarded or cancelled
 	Attempt     int
 	MaxAttempts int
-	WorkerID    string        // the dead worker
-	SilentFor   time.Duration // since its last sign of life
+	WorkerID    string        // the dead worker, or this worker for an orphan
+	SilentFor   time.Duration // since its last sign of life; for an orphan, since its fetch
+	// Orphan: the job of this (live) worker, which fetched it and never
+	// started it.
+	Orphan bool
 }
 
 // Reason is the message recorded in the job's pipelines.
 func (r Reaped) Reason() string {
+	if r.Orphan {
+		return fmt.Sprintf("worker %s fetched the job %s ago but never ran it (its database connection probably broke during the fetch)",
+			r.WorkerID, r.SilentFor.Round(time.Second))
+	}
 	return fmt.Sprintf("worker %s died (no sign of life for %s)", r.WorkerID, r.SilentFor.Round(time.Second))
 }
 
@@ -99,8 +129,24 @@ func (r *Reaper) Run(ctx context.Context) {
 }
 
 // RunOnce hands back, in one transaction, the running jobs of dead workers
-// and records each in its pipelines, then forgets long-dead workers.
+// and records each in its pipelines, then forgets long-dead workers; with a
+// Tracker, it then hands back this worker's own orphans the same way.
 func (r *Reaper) RunOnce(ctx context.Context) ([]Reaped, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reaped, err := r.reapDead(ctx)
+	if err == nil && r.cfg.Tracker != nil {
+		var orphans []Reaped
+		orphans, err = r.reapOrphans(ctx)
+		reaped = append(reaped, orphans...)
+	}
+	if err != nil {
+		r.upSince = time.Time{}
+	}
+	return reaped, err
+}
+
+func (r *Reaper) reapDead(ctx context.Context) ([]Reaped, error) {
 	reaped, err := postgres.WithTxV(ctx, r.db, func(ctx context.Context, tx pgx.Tx) ([]Reaped, error) {
 		q := dbsqlc.New(tx)
 		var out []Reaped
@@ -115,7 +161,7 @@ func (r *Reaper) RunOnce(ctx context.Context) ([]Reaped, error) {
 				j := Reaped{
 					JobID: row.ID, Kind: row.Kind, State: rivertype.JobState(row.State),
 					Attempt: int(row.Attempt), MaxAttempts: int(row.MaxAttempts), WorkerID: row.WorkerID,
-					SilentFor: time.Duration(row.SilentSecs * float64(time.Second)),
+					SilentFor: secs(row.SilentSecs),
 				}
 				if err := pipeline.RecordRescueTx(ctx, tx, pipeline.Rescue{
 					JobID: j.JobID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, State: j.State, Reason: j.Reason(),
@@ -146,3 +192,69 @@ func (r *Reaper) RunOnce(ctx context.Context) ([]Reaped, error) {
 	}
 	return reaped, nil
 }
+
+// reapOrphans hands back the jobs river_job says this worker runs although
+// it never started them. The snapshot of those jobs also tells the tracker
+// which returned attempts River has recorded since (they are forgotten).
+// The hand-back re-checks each job under its row lock, so a job that River
+// fetched again since the snapshot is left alone.
+func (r *Reaper) reapOrphans(ctx context.Context) ([]Reaped, error) {
+	since := r.now()
+	rows, err := dbsqlc.New(r.db).FleetRunningJobsOfWorker(ctx, r.cfg.Self)
+	if err != nil {
+		return nil, fmt.Errorf("error listing the running jobs of worker %s: %w", r.cfg.Self, err)
+	}
+	if r.upSince.IsZero() {
+		r.upSince = since
+	}
+	running := make([]RunningJob, len(rows))
+	for i, row := range rows {
+		running[i] = RunningJob{ID: row.ID, Attempt: int(row.Attempt), FetchedAgo: secs(row.FetchedSecs)}
+	}
+	r.cfg.Tracker.forget(running, since)
+	if since.Sub(r.upSince) < r.cfg.OrphanGrace {
+		return nil, nil // the database has not answered for long enough
+	}
+	orphans := r.cfg.Tracker.orphans(running, r.cfg.OrphanGrace)
+	if len(orphans) == 0 {
+		return nil, nil
+	}
+	params := dbsqlc.FleetHandBackOrphansParams{Self: r.cfg.Self, GraceSecs: r.cfg.OrphanGrace.Seconds()}
+	for _, j := range orphans {
+		params.Ids = append(params.Ids, j.ID)
+		params.Attempts = append(params.Attempts, int32(j.Attempt))
+	}
+	reaped, err := postgres.WithTxV(ctx, r.db, func(ctx context.Context, tx pgx.Tx) ([]Reaped, error) {
+		rows, err := dbsqlc.New(tx).FleetHandBackOrphans(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("error handing back orphans of worker %s: %w", r.cfg.Self, err)
+		}
+		out := make([]Reaped, 0, len(rows))
+		for _, row := range rows {
+			j := Reaped{
+				JobID: row.ID, Kind: row.Kind, State: rivertype.JobState(row.State),
+				Attempt: int(row.Attempt), MaxAttempts: int(row.MaxAttempts), WorkerID: r.cfg.Self,
+				SilentFor: secs(row.FetchedSecs), Orphan: true,
+			}
+			if err := pipeline.RecordRescueTx(ctx, tx, pipeline.Rescue{
+				JobID: j.JobID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, State: j.State, Reason: j.Reason(),
+			}, time.Now()); err != nil {
+				return nil, err
+			}
+			out = append(out, j)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range reaped {
+		r.logger.WarnContext(ctx, "orphaned job of this worker handed back",
+			slog.Int64("job_id", j.JobID), slog.String("kind", j.Kind), slog.String("state", string(j.State)),
+			slog.Int("attempt", j.Attempt), slog.Int("max_attempts", j.MaxAttempts),
+			slog.String("worker_id", j.WorkerID), slog.Duration("fetched_ago", j.SilentFor))
+	}
+	return reaped, nil
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

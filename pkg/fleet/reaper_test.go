@@ -3,6 +3,8 @@ package fleet_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,4 +389,240 @@ func TestHeartbeat(t *testing.T) {
 
 	require.NoError(t, hb.Remove(ctx))
 	require.ErrorIs(t, tx.QueryRow(ctx, "SELECT running_jobs FROM workers WHERE id = $1", id).Scan(&n), pgx.ErrNoRows)
+}
+
+// failingDB is a database whose transactions fail while down is set.
+type failingDB struct {
+	postgres.DB
+	down bool
+}
+
+func (f *failingDB) Begin(ctx context.Context) (pgx.Tx, error) {
+	if f.down {
+		return nil, errors.New("failed to connect: connection refused")
+	}
+	return f.DB.Begin(ctx)
+}
+
+const orphanGrace = time.Minute
+
+type orphanBundle struct {
+	*reapBundle
+	tracker *fleet.Tracker
+	db      *failingDB
+	clock   time.Time
+}
+
+// setupOrphans returns a reaper of selfID with a tracker, on a clock the
+// test moves; the database has answered for orphanGrace already.
+func setupOrphans(ctx context.Context, t *testing.T) *orphanBundle {
+	t.Helper()
+	b := &orphanBundle{reapBundle: setupReaper(ctx, t), tracker: fleet.NewTracker(), clock: time.Now()}
+	b.db = &failingDB{DB: b.reapBundle.db}
+	b.reaper = fleet.NewReaper(b.db, testdb.QuietLogger(), fleet.ReaperConfig{
+		Self: selfID, DeadAfter: deadAfter, Tracker: b.tracker, OrphanGrace: orphanGrace,
+	})
+	b.reaper.SetClockForTest(func() time.Time { return b.clock })
+	b.warmUp(ctx, t)
+	return b
+}
+
+// warmUp runs the reaper once (it has nothing to do), then lets the grace
+// pass on its clock.
+func (b *orphanBundle) warmUp(ctx context.Context, t *testing.T) {
+	t.Helper()
+	reaped, err := b.reaper.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Empty(t, reaped)
+	b.clock = b.clock.Add(orphanGrace)
+}
+
+// work runs attempt of job id through the tracker; the attempt returns when
+// the returned function is called (or at the end of the test).
+func (b *orphanBundle) work(ctx context.Context, t *testing.T, id int64, attempt int) (finish func()) {
+	t.Helper()
+	started, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.tracker.Work(ctx, &rivertype.JobRow{ID: id, Attempt: attempt}, func(context.Context) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	var once sync.Once
+	finish = func() { once.Do(func() { close(release); <-done }) }
+	t.Cleanup(finish)
+	return finish
+}
+
+func TestReaperOrphans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	// A job river_job says this live worker runs although it never started
+	// it (the answer of the fetch was lost): handed back like the job of a
+	// dead worker, with the reason.
+	t.Run("NeverStarted", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		bundle.worker(ctx, t, selfID, 0) // alive
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: 2 * time.Minute})
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Equal(t, []fleet.Reaped{{JobID: jobID, Kind: "fleet_test", State: rivertype.JobStateAvailable,
+			Attempt: 1, MaxAttempts: 3, WorkerID: selfID, SilentFor: 2 * time.Minute, Orphan: true}}, reaped)
+
+		job := bundle.riverJob(ctx, t, jobID)
+		require.Equal(t, rivertype.JobStateAvailable, job.State)
+		require.Nil(t, job.FinalizedAt)
+		require.Len(t, job.Errors, 1)
+		require.Equal(t, 1, job.Errors[0].Attempt)
+		require.Contains(t, job.Errors[0].Error, "Worker "+selfID+" fetched the job at ")
+		require.Contains(t, job.Errors[0].Error, "but never ran it")
+		var meta map[string]any
+		require.NoError(t, json.Unmarshal(job.Metadata, &meta))
+		require.InDelta(t, 1, meta["river:rescue_count"], 0)
+
+		p, pj := bundle.pipelineJob(ctx, t, pipelineID)
+		require.Equal(t, string(pipeline.JobRetrying), pj.State)
+		require.Equal(t, new("attempt 1 of 3 failed, will retry: worker "+selfID+
+			" fetched the job 2m0s ago but never ran it (its database connection probably broke during the fetch)"), pj.Message)
+		require.Equal(t, string(pipeline.StatusRunning), p.Status)
+
+		reaped, err = bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+	})
+
+	t.Run("LastAttemptDiscarded", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{"w-a", "w-b", selfID}, attemptedAgo: time.Hour,
+			attempt: 3, maxAttempts: 3})
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Len(t, reaped, 1)
+		require.Equal(t, rivertype.JobStateDiscarded, reaped[0].State)
+		require.Equal(t, rivertype.JobStateDiscarded, bundle.riverJob(ctx, t, jobID).State)
+		p, pj := bundle.pipelineJob(ctx, t, pipelineID)
+		require.Equal(t, string(pipeline.JobFailed), pj.State)
+		require.Equal(t, string(pipeline.StatusFailed), p.Status)
+	})
+
+	// A fetched job enters the middleware within milliseconds: one fetched
+	// less than the grace ago may be starting.
+	t.Run("FetchedRecently", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: orphanGrace - 5*time.Second})
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+		bundle.requireUntouched(ctx, t, pipelineID, jobID, rivertype.JobStateRunning)
+	})
+
+	t.Run("RunningHere", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: time.Hour})
+		bundle.work(ctx, t, jobID, 1)
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+		bundle.requireUntouched(ctx, t, pipelineID, jobID, rivertype.JobStateRunning)
+		require.Equal(t, 1, bundle.tracker.Len())
+	})
+
+	// The attempt returned while the database was down: River's completer
+	// holds its outcome and writes it once the database answers. The job is
+	// River's until then, however long the outage: handing it back would
+	// let that late write land on the next attempt (two runs at once).
+	t.Run("OutcomeNotRecordedYet", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: time.Hour})
+		bundle.work(ctx, t, jobID, 1)()
+		bundle.clock = bundle.clock.Add(time.Hour)
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+		bundle.requireUntouched(ctx, t, pipelineID, jobID, rivertype.JobStateRunning)
+		require.Equal(t, 1, bundle.tracker.Len(), "still tracked")
+
+		// River records the outcome: the tracker forgets the attempt.
+		_, err = bundle.db.Exec(ctx, `UPDATE river_job SET state = 'retryable' WHERE id = $1`, jobID)
+		require.NoError(t, err)
+		reaped, err = bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+		require.Zero(t, bundle.tracker.Len())
+	})
+
+	// Orphans are handed back only once the database has answered for the
+	// grace without interruption, so that River's completer has written
+	// whatever it held during the outage.
+	t.Run("AfterAnOutage", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		_, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: time.Hour})
+
+		bundle.db.down = true
+		_, err := bundle.reaper.RunOnce(ctx)
+		require.Error(t, err)
+		bundle.db.down = false
+		bundle.clock = bundle.clock.Add(time.Second)
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped, "the database answers again since a moment")
+		bundle.clock = bundle.clock.Add(orphanGrace - time.Second)
+		reaped, err = bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+
+		bundle.clock = bundle.clock.Add(time.Second)
+		reaped, err = bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Len(t, reaped, 1)
+		require.Equal(t, jobID, reaped[0].JobID)
+	})
+
+	// The jobs of other workers are the dead-worker reaper's business.
+	t.Run("OtherWorkers", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		bundle.worker(ctx, t, "w-live", 0)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID, "w-live"}, attemptedAgo: time.Hour, attempt: 2})
+
+		reaped, err := bundle.reaper.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Empty(t, reaped)
+		bundle.requireUntouched(ctx, t, pipelineID, jobID, rivertype.JobStateRunning)
+	})
+
+	// The hand-back re-checks each job under its row lock: a job fetched
+	// again since the worker looked (another attempt, or a fetch within the
+	// grace) is left alone.
+	t.Run("HandBackRechecks", func(t *testing.T) {
+		t.Parallel()
+		bundle := setupOrphans(ctx, t)
+		pipelineID, jobID := bundle.job(ctx, t, jobOpts{attemptedBy: []string{selfID}, attemptedAgo: time.Hour, attempt: 2})
+		q := dbsqlc.New(bundle.reapBundle.db)
+		for _, p := range []dbsqlc.FleetHandBackOrphansParams{
+			{Self: selfID, Ids: []int64{jobID}, Attempts: []int32{1}, GraceSecs: 60},    // another attempt
+			{Self: selfID, Ids: []int64{jobID}, Attempts: []int32{2}, GraceSecs: 7200},  // fetched within the grace
+			{Self: "w-other", Ids: []int64{jobID}, Attempts: []int32{2}, GraceSecs: 60}, // fetched by another worker
+		} {
+			rows, err := q.FleetHandBackOrphans(ctx, p)
+			require.NoError(t, err)
+			require.Empty(t, rows, "%+v", p)
+		}
+		bundle.requireUntouched(ctx, t, pipelineID, jobID, rivertype.JobStateRunning)
+	})
 }

@@ -17,3 +17,15 @@ func NewReporterForTest(db postgres.TxBeginner, logger *slog.Logger, jobID int64
 // Flush writes the pending report, as the middleware does when the job
 // returns.
 func (r *Reporter) Flush(ctx context.Context) { r.flush(ctx) }
+
+// NewMiddlewareForTest returns the middleware writing through db, whose
+// waits between the tries of the end bookkeeping are handed to wait instead
+// of slept.
+func NewMiddlewareForTest(db postgres.TxBeginner, logger *slog.Logger, autoCreate map[string]Kind, wait func(time.Duration)) *Middleware {
+	m := newMiddleware(db, logger, autoCreate)
+	m.wait = wait
+	return m
+}
+
+// FinishRetryDelays are the waits between the tries of the end bookkeeping.
+var FinishRetryDelays = finishRetryDelays

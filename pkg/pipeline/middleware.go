@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -23,32 +24,70 @@ import (
 // (jobs.md §2.2). It records the start of every attempt, puts a progress
 // Reporter in the context, and records the outcome: success, retry, failure
 // or cancellation. Bookkeeping problems are logged and never fail the job.
+//
+// The outcome of an attempt that failed because the database went away
+// cannot be recorded at once: the middleware retries for about
+// FinishRetryBudget before it gives up (River cannot record the attempt
+// either while the database is down, so nothing waits for it). An attempt
+// that follows a failed one shows why the previous one failed, from the
+// errors River recorded: "retrying after attempt 1 of 3 failed: …" until
+// the job reports progress, then after each progress message.
 type Middleware struct {
 	river.MiddlewareDefaults
 
-	pool   *pgxpool.Pool
+	pool   postgres.TxBeginner
 	logger *slog.Logger
 	// autoCreate maps job kinds that get a pipeline of their own when they
 	// start with no link (a periodic run) to that pipeline's kind.
 	autoCreate map[string]Kind
 	now        func() time.Time
+	// retryDelays are the waits between the tries of the end bookkeeping
+	// while the database does not answer; wait waits (tests record).
+	retryDelays []time.Duration
+	wait        func(time.Duration)
+}
+
+// FinishRetryBudget is about how long the middleware keeps trying to record
+// the outcome of an attempt while the database does not answer: the
+// attempt's worker slot stays taken meanwhile (River could not record the
+// attempt either). Keep it well below WORKER_DEAD_AFTER.
+const FinishRetryBudget = 12 * time.Second
+
+// finishRetryDelays: 250 ms doubling to 4 s, about FinishRetryBudget in all.
+var finishRetryDelays = []time.Duration{
+	250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second,
 }
 
 // NewMiddleware builds the middleware. autoCreate lists the job kinds whose
 // unlinked (scheduled) runs create their own pipeline.
 func NewMiddleware(pool *pgxpool.Pool, logger *slog.Logger, autoCreate map[string]Kind) *Middleware {
-	return &Middleware{pool: pool, logger: logger, autoCreate: autoCreate, now: time.Now}
+	return newMiddleware(pool, logger, autoCreate)
 }
+
+func newMiddleware(db postgres.TxBeginner, logger *slog.Logger, autoCreate map[string]Kind) *Middleware {
+	return &Middleware{pool: db, logger: logger, autoCreate: autoCreate, now: time.Now,
+		retryDelays: finishRetryDelays, wait: backoff}
+}
+
+// backoff waits d between two tries of the end bookkeeping. There is no
+// signal to await: the outcome of a cancelled attempt (job context done) is
+// recorded too.
+func backoff(d time.Duration) { <-time.After(d) }
 
 var _ rivertype.WorkerMiddleware = (*Middleware)(nil)
 
 // Work wraps one job attempt.
 func (m *Middleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
-	if err := m.start(ctx, job); err != nil {
+	note := retryNote(job)
+	// Like the end, the start is recorded whatever happens to the job's
+	// context meanwhile (a cancel arriving during the commit would leave a
+	// committed start reported as failed).
+	if err := m.start(context.WithoutCancel(ctx), job, note); err != nil {
 		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job start",
 			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
 	}
 	rep := newReporter(m.pool, m.logger, job.ID, m.now)
+	rep.note = note
 	defer func() {
 		// River turns a panic into a failed attempt; record it the same way
 		// (or the link stays `running` forever), then let River see it.
@@ -69,13 +108,63 @@ func (m *Middleware) end(ctx context.Context, job *rivertype.JobRow, rep *Report
 	cause := context.Cause(ctx)
 	ctx = context.WithoutCancel(ctx)
 	rep.flush(ctx)
-	if err := m.finish(ctx, job, workErr, cause); err != nil {
-		m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job end",
-			slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
+	for try := 0; ; try++ {
+		err := m.finish(ctx, job, workErr, cause)
+		switch {
+		case err == nil:
+			if try > 0 {
+				m.logger.InfoContext(ctx, "pipeline bookkeeping recorded at job end after the database came back",
+					slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Int("tries", try+1))
+			}
+			return
+		case try < len(m.retryDelays) && databaseUnreachable(err):
+			if try == 0 {
+				m.logger.WarnContext(ctx, "pipeline bookkeeping failed at job end, retrying",
+					slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.String("error", err.Error()))
+			}
+			m.wait(m.retryDelays[try])
+		default:
+			m.logger.ErrorContext(ctx, "pipeline bookkeeping failed at job end",
+				slog.Int64("job_id", job.ID), slog.String("kind", job.Kind), slog.Int("tries", try+1),
+				slog.String("error", err.Error()))
+			return
+		}
 	}
 }
 
-func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
+// databaseUnreachable tells a failure to reach the database (refused or
+// broken connection, timeout), worth retrying, from an error the database
+// answered with.
+func databaseUnreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr)
+}
+
+// maxNoteReason bounds the previous attempt's error quoted in messages.
+const maxNoteReason = 300
+
+// retryNote says why the previous attempt of job failed ("retrying after
+// attempt 1 of 3 failed: …"), from the last error River recorded; empty on
+// a first attempt or when the previous attempt recorded no error (snoozed,
+// interrupted by a shutdown).
+func retryNote(job *rivertype.JobRow) string {
+	if job.Attempt < 2 || len(job.Errors) == 0 {
+		return ""
+	}
+	last := job.Errors[len(job.Errors)-1]
+	if last.Attempt >= job.Attempt || last.Error == "" {
+		return ""
+	}
+	reason := last.Error
+	if r := []rune(reason); len(r) > maxNoteReason {
+		reason = string(r[:maxNoteReason-1]) + "…"
+	}
+	return fmt.Sprintf("retrying after attempt %d of %d failed: %s", last.Attempt, job.MaxAttempts, reason)
+}
+
+// start records the start of an attempt; note (retryNote) becomes the
+// message of the job's links.
+func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow, note string) error {
 	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
 		ids, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID})
@@ -98,6 +187,16 @@ func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow) error {
 				return err
 			}
 			if ids, err = q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}); err != nil {
+				return err
+			}
+		}
+		if note != "" && len(ids) > 0 {
+			// PipelineJobStart cleared the previous attempt's message; the
+			// links stay `running` (PipelineJobFinish with that state only
+			// sets the message).
+			if _, err := q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{
+				JobID: job.ID, State: string(JobRunning), Message: &note,
+			}); err != nil {
 				return err
 			}
 		}
@@ -233,6 +332,10 @@ type Reporter struct {
 	now    func() time.Time
 	minGap time.Duration
 
+	// note, on a retry, says why the previous attempt failed: it follows
+	// every progress message.
+	note string
+
 	mu        sync.Mutex
 	last      time.Time
 	lastPhase string
@@ -264,6 +367,9 @@ func (r *Reporter) Progress(ctx context.Context, phase string, done, total int64
 	}
 	r.mu.Lock()
 	r.pending = &JobProgress{Phase: phase, Done: done, Total: total}
+	if message != "" && r.note != "" {
+		message += " (" + r.note + ")"
+	}
 	r.message = message
 	due := phase != r.lastPhase || r.now().Sub(r.last) >= r.minGap
 	r.mu.Unlock()

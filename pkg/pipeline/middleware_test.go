@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -614,4 +617,223 @@ func TestReporterProgressInterval(t *testing.T) {
 	rep.Flush(ctx)
 	require.Equal(t, v+1, version(), "nothing pending: no write")
 	require.Empty(t, logs.messages())
+}
+
+// unreachableDB is a database that stops answering: while down > 0, Begin
+// fails with err (a broken connection unless set) and down decreases.
+type unreachableDB struct {
+	db postgres.TxBeginner
+
+	mu     sync.Mutex
+	down   int
+	err    error
+	begins int
+}
+
+func (u *unreachableDB) Begin(ctx context.Context) (pgx.Tx, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.begins++
+	if u.down > 0 {
+		u.down--
+		if u.err != nil {
+			return nil, u.err
+		}
+		return nil, fmt.Errorf("failed to connect to `user=postgres database=co2`: %w", io.ErrUnexpectedEOF)
+	}
+	return u.db.Begin(ctx)
+}
+
+func (u *unreachableDB) goDown(n int, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.down, u.err, u.begins = n, err, 0
+}
+
+func (u *unreachableDB) beginCount() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.begins
+}
+
+type outageBundle struct {
+	tx       pgx.Tx
+	db       *unreachableDB
+	mw       *pipeline.Middleware
+	logs     *warnRecorder
+	waits    []time.Duration
+	pipeline uuid.UUID
+}
+
+// setupOutage links job jobID (an upload import) to a new data_upload
+// pipeline in a test transaction, and returns a middleware writing through
+// a database the test can take down; its waits are recorded, not slept.
+func setupOutage(ctx context.Context, t *testing.T, jobID int64) *outageBundle {
+	t.Helper()
+	tx := testdb.TestTx(ctx, t)
+	p := createPipeline(ctx, t, tx, pipeline.KindDataUpload)
+	require.NoError(t, dbsqlc.New(tx).PipelineJobLink(ctx, dbsqlc.PipelineJobLinkParams{PipelineID: p.ID, JobID: jobID,
+		Kind: "upload_import", Queue: "imports", Role: pipeline.RoleRoot, MaxAttempts: 3}))
+	b := &outageBundle{tx: tx, db: &unreachableDB{db: tx}, logs: &warnRecorder{}, pipeline: p.ID}
+	b.mw = pipeline.NewMiddlewareForTest(b.db, slog.New(b.logs), nil, func(d time.Duration) { b.waits = append(b.waits, d) })
+	return b
+}
+
+func (b *outageBundle) job(ctx context.Context, t *testing.T) dbsqlc.PipelineJob {
+	t.Helper()
+	_, js := getPipeline(ctx, t, b.tx, b.pipeline)
+	require.Len(t, js, 1)
+	return js[0]
+}
+
+// The database goes away while a job runs: the job fails, and the end
+// bookkeeping retries with backoff until the database answers again, so
+// that the pipeline shows the retry and its reason (jobs.md §1.1, §2.2).
+func TestMiddlewareDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const jobID = 42
+	dbErr := errors.New("error reserving entry ids: unexpected EOF")
+
+	t.Run("Budget", func(t *testing.T) {
+		t.Parallel()
+		var total time.Duration
+		for i, d := range pipeline.FinishRetryDelays {
+			if i > 0 {
+				require.GreaterOrEqual(t, d, pipeline.FinishRetryDelays[i-1], "backoff")
+			}
+			total += d
+		}
+		require.LessOrEqual(t, total, pipeline.FinishRetryBudget)
+		require.Greater(t, total, pipeline.FinishRetryBudget-time.Second)
+	})
+
+	t.Run("RecordedOnceTheDatabaseAnswers", func(t *testing.T) {
+		t.Parallel()
+		b := setupOutage(ctx, t, jobID)
+		job := &rivertype.JobRow{ID: jobID, Kind: "upload_import", Queue: "imports", Attempt: 1, MaxAttempts: 3}
+
+		err := b.mw.Work(ctx, job, func(ctx context.Context) error {
+			require.Equal(t, string(pipeline.JobRunning), b.job(ctx, t).State)
+			b.db.goDown(3, nil) // three tries fail, the fourth gets through
+			return dbErr
+		})
+		require.ErrorIs(t, err, dbErr, "the job's own error goes to River unchanged")
+		require.Equal(t, pipeline.FinishRetryDelays[:3], b.waits)
+		require.Equal(t, 4, b.db.beginCount())
+		pj := b.job(ctx, t)
+		require.Equal(t, string(pipeline.JobRetrying), pj.State)
+		require.Equal(t, new("attempt 1 of 3 failed, will retry: error reserving entry ids: unexpected EOF"), pj.Message)
+		p, _ := getPipeline(ctx, t, b.tx, b.pipeline)
+		require.Equal(t, string(pipeline.StatusRunning), p.Status)
+		msgs := b.logs.messages()
+		require.Len(t, msgs, 1)
+		require.Contains(t, msgs[0], "pipeline bookkeeping failed at job end, retrying")
+	})
+
+	t.Run("GivesUpAfterTheBudget", func(t *testing.T) {
+		t.Parallel()
+		b := setupOutage(ctx, t, jobID)
+		job := &rivertype.JobRow{ID: jobID, Kind: "upload_import", Queue: "imports", Attempt: 1, MaxAttempts: 3}
+
+		err := b.mw.Work(ctx, job, func(context.Context) error {
+			b.db.goDown(1000, nil)
+			return dbErr
+		})
+		require.ErrorIs(t, err, dbErr)
+		require.Equal(t, pipeline.FinishRetryDelays, b.waits)
+		require.Equal(t, len(pipeline.FinishRetryDelays)+1, b.db.beginCount())
+		require.Equal(t, string(pipeline.JobRunning), b.job(ctx, t).State, "nothing could be written")
+		msgs := b.logs.messages()
+		require.Len(t, msgs, 2)
+		require.Contains(t, msgs[1], "pipeline bookkeeping failed at job end")
+		require.Contains(t, msgs[1], "tries=7")
+	})
+
+	t.Run("NoRetryWhenTheDatabaseAnswers", func(t *testing.T) {
+		t.Parallel()
+		b := setupOutage(ctx, t, jobID)
+		job := &rivertype.JobRow{ID: jobID, Kind: "upload_import", Queue: "imports", Attempt: 1, MaxAttempts: 3}
+
+		err := b.mw.Work(ctx, job, func(context.Context) error {
+			b.db.goDown(1, fmt.Errorf("error beginning transaction: %w", &pgconn.PgError{Code: "53300", Message: "too many connections"}))
+			return dbErr
+		})
+		require.ErrorIs(t, err, dbErr)
+		require.Empty(t, b.waits, "an answer of the database is not an outage")
+		require.Equal(t, 1, b.db.beginCount())
+		msgs := b.logs.messages()
+		require.Len(t, msgs, 1)
+		require.Contains(t, msgs[0], "too many connections")
+	})
+
+	// The next attempt shows why the previous one failed: at its start,
+	// and after each of its progress messages; success clears it.
+	t.Run("RetryShowsThePreviousFailure", func(t *testing.T) {
+		t.Parallel()
+		b := setupOutage(ctx, t, jobID)
+		job := &rivertype.JobRow{ID: jobID, Kind: "upload_import", Queue: "imports", Attempt: 1, MaxAttempts: 3}
+		err := b.mw.Work(ctx, job, func(ctx context.Context) error {
+			pipeline.ReporterFrom(ctx).Progress(ctx, "load", 50, 100, "Loaded 50 of 100 rows")
+			return dbErr
+		})
+		require.ErrorIs(t, err, dbErr)
+		require.Equal(t, new("attempt 1 of 3 failed, will retry: error reserving entry ids: unexpected EOF"), b.job(ctx, t).Message)
+
+		// River fetches the job again, with the error it recorded.
+		job.Attempt = 2
+		job.Errors = []rivertype.AttemptError{{Attempt: 1, At: time.Now(), Error: dbErr.Error()}}
+		const note = "retrying after attempt 1 of 3 failed: error reserving entry ids: unexpected EOF"
+		err = b.mw.Work(ctx, job, func(ctx context.Context) error {
+			pj := b.job(ctx, t)
+			require.Equal(t, string(pipeline.JobRunning), pj.State)
+			require.Equal(t, int32(2), pj.Attempt)
+			require.Equal(t, new(note), pj.Message)
+			p, _ := getPipeline(ctx, t, b.tx, b.pipeline)
+			require.Equal(t, new(note), p.Message, "the pipeline shows it too")
+
+			pipeline.ReporterFrom(ctx).Progress(ctx, "validate", 10, 100, "Validated 10 of 100 rows")
+			want := new("Validated 10 of 100 rows (" + note + ")")
+			require.Equal(t, want, b.job(ctx, t).Message)
+			p, _ = getPipeline(ctx, t, b.tx, b.pipeline)
+			require.Equal(t, want, p.Message)
+			return nil
+		})
+		require.NoError(t, err)
+		pj := b.job(ctx, t)
+		require.Equal(t, string(pipeline.JobSucceeded), pj.State)
+		require.Nil(t, pj.Message)
+		require.Empty(t, b.logs.messages())
+	})
+
+	t.Run("RetryNotes", func(t *testing.T) {
+		t.Parallel()
+		long := strings.Repeat("é", 400)
+		for _, tt := range []struct {
+			name    string
+			attempt int
+			errors  []rivertype.AttemptError
+			want    *string
+		}{
+			{name: "FirstAttempt", attempt: 1, errors: []rivertype.AttemptError{{Attempt: 1, Error: "x"}}},
+			{name: "NoError", attempt: 2}, // the previous attempt was interrupted by a shutdown
+			{name: "ErrorOfThisAttempt", attempt: 2, errors: []rivertype.AttemptError{{Attempt: 2, Error: "x"}}},
+			{name: "LastErrorCounts", attempt: 3, errors: []rivertype.AttemptError{{Attempt: 1, Error: "a"}, {Attempt: 2, Error: "b"}},
+				want: new("retrying after attempt 2 of 3 failed: b")},
+			{name: "Rescued", attempt: 2, errors: []rivertype.AttemptError{{Attempt: 1, Error: "Worker w-1 died while running the job"}},
+				want: new("retrying after attempt 1 of 3 failed: Worker w-1 died while running the job")},
+			{name: "LongReasonCut", attempt: 2, errors: []rivertype.AttemptError{{Attempt: 1, Error: long}},
+				want: new("retrying after attempt 1 of 3 failed: " + strings.Repeat("é", 299) + "…")},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				b := setupOutage(ctx, t, jobID)
+				job := &rivertype.JobRow{ID: jobID, Kind: "upload_import", Queue: "imports", Attempt: tt.attempt, MaxAttempts: 3, Errors: tt.errors}
+				require.NoError(t, b.mw.Work(ctx, job, func(ctx context.Context) error {
+					require.Equal(t, tt.want, b.job(ctx, t).Message)
+					return nil
+				}))
+			})
+		}
+	})
 }

@@ -31,6 +31,115 @@ func (q *Queries) FleetForgetDeadWorkers(ctx context.Context, arg FleetForgetDea
 	return result.RowsAffected(), nil
 }
 
+const fleetHandBackOrphans = `-- name: FleetHandBackOrphans :many
+WITH orphan AS (
+    SELECT
+        j.id,
+        j.attempted_at,
+        CASE
+            WHEN j.metadata -> 'cancel_attempted_at' IS NOT NULL THEN 'cancelled'
+            WHEN j.attempt >= j.max_attempts THEN 'discarded'
+            ELSE 'available'
+        END::river_job_state AS new_state
+    FROM river_job j
+    JOIN (
+        SELECT unnest($2::bigint[]) AS id, unnest($3::integer[]) AS attempt
+    ) seen ON seen.id = j.id AND seen.attempt = j.attempt
+    WHERE j.state = 'running'
+        AND array_length(j.attempted_by, 1) > 0
+        AND j.attempted_by[array_length(j.attempted_by, 1)] = $1::text
+        AND j.attempted_at < now() - make_interval(secs => $4::float8)
+    ORDER BY j.id
+    FOR UPDATE OF j SKIP LOCKED
+)
+UPDATE river_job j SET
+    state        = orphan.new_state,
+    finalized_at = CASE WHEN orphan.new_state = 'available' THEN NULL ELSE now() END,
+    scheduled_at = CASE WHEN orphan.new_state = 'available' THEN now() ELSE j.scheduled_at END,
+    errors       = array_append(j.errors, jsonb_build_object(
+        'at', now(),
+        'attempt', greatest(j.attempt, 0),
+        'error', format('Worker %s fetched the job at %s but never ran it (its database connection probably broke during the fetch); handed back by its own reaper',
+                        $1::text, to_char(orphan.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+        'trace', ''
+    )),
+    metadata     = j.metadata || jsonb_build_object(
+        'river:rescue_count',
+        coalesce(
+            CASE WHEN jsonb_typeof(j.metadata -> 'river:rescue_count') = 'number'
+                THEN (j.metadata ->> 'river:rescue_count')::int
+            END,
+            0
+        ) + 1
+    )
+FROM orphan
+WHERE j.id = orphan.id
+    AND j.state = 'running'
+RETURNING
+    j.id,
+    j.kind,
+    j.state::text AS state,
+    j.attempt,
+    j.max_attempts,
+    extract(epoch FROM now() - orphan.attempted_at)::float8 AS fetched_secs
+`
+
+type FleetHandBackOrphansParams struct {
+	Self      string  `json:"self"`
+	Ids       []int64 `json:"ids"`
+	Attempts  []int32 `json:"attempts"`
+	GraceSecs float64 `json:"grace_secs"`
+}
+
+type FleetHandBackOrphansRow struct {
+	ID          int64   `json:"id"`
+	Kind        string  `json:"kind"`
+	State       string  `json:"state"`
+	Attempt     int16   `json:"attempt"`
+	MaxAttempts int16   `json:"max_attempts"`
+	FetchedSecs float64 `json:"fetched_secs"`
+}
+
+// Hands back orphans of the live worker self: jobs river_job says self runs
+// although self never started them (the result of the fetch was lost with
+// the database connection). Each (id, attempt) pair is re-checked under the
+// row lock: still running, still the same attempt fetched by self, fetched
+// more than grace_secs ago; a job that changed since the worker looked is
+// skipped. Same hand-back as FleetReapJobsOfDeadWorkers (cancelled,
+// discarded on the last attempt, otherwise available at once; AttemptError
+// appended; river:rescue_count bumped).
+func (q *Queries) FleetHandBackOrphans(ctx context.Context, arg FleetHandBackOrphansParams) ([]FleetHandBackOrphansRow, error) {
+	rows, err := q.db.Query(ctx, fleetHandBackOrphans,
+		arg.Self,
+		arg.Ids,
+		arg.Attempts,
+		arg.GraceSecs,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FleetHandBackOrphansRow{}
+	for rows.Next() {
+		var i FleetHandBackOrphansRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Kind,
+			&i.State,
+			&i.Attempt,
+			&i.MaxAttempts,
+			&i.FetchedSecs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const fleetReapJobsOfDeadWorkers = `-- name: FleetReapJobsOfDeadWorkers :many
 
 WITH dead AS (
@@ -135,6 +244,48 @@ func (q *Queries) FleetReapJobsOfDeadWorkers(ctx context.Context, arg FleetReapJ
 			&i.WorkerID,
 			&i.SilentSecs,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetRunningJobsOfWorker = `-- name: FleetRunningJobsOfWorker :many
+SELECT
+    j.id,
+    j.attempt,
+    extract(epoch FROM now() - j.attempted_at)::float8 AS fetched_secs
+FROM river_job j
+WHERE j.state = 'running'
+    AND array_length(j.attempted_by, 1) > 0
+    AND j.attempted_by[array_length(j.attempted_by, 1)] = $1::text
+ORDER BY j.id
+`
+
+type FleetRunningJobsOfWorkerRow struct {
+	ID          int64   `json:"id"`
+	Attempt     int16   `json:"attempt"`
+	FetchedSecs float64 `json:"fetched_secs"`
+}
+
+// The jobs river_job says worker self is running (self fetched their current
+// attempt), with the time since that fetch on the database clock. The
+// worker's reaper compares them with the jobs it really works (package
+// fleet, Tracker).
+func (q *Queries) FleetRunningJobsOfWorker(ctx context.Context, self string) ([]FleetRunningJobsOfWorkerRow, error) {
+	rows, err := q.db.Query(ctx, fleetRunningJobsOfWorker, self)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FleetRunningJobsOfWorkerRow{}
+	for rows.Next() {
+		var i FleetRunningJobsOfWorkerRow
+		if err := rows.Scan(&i.ID, &i.Attempt, &i.FetchedSecs); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
