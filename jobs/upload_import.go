@@ -70,15 +70,16 @@ func (w *UploadImportWorker) Timeout(*river.Job[UploadImportArgs]) time.Duration
 // errNoValidRows ends the load transaction when no record survived.
 var errNoValidRows = errors.New("no valid rows")
 
-// Work streams the upload's CSV from the blob store three times: a fast
-// count (progress total), the validate pass (row errors, units; nothing is
-// written) and, in ONE transaction under the module-year lock, the load
-// pass: replacement of the previous entries (jobs.md §4.1 table), missing
-// reports, then per batch of valid rows the emissions computed in Go and
-// the entries COPYed with their totals followed by their emission rows (no
-// update, no delete), fingerprint comparison, status/dirty marks, result,
-// the upload.import audit event, JobCompleteTx and the chained aggregate. Any failure rolls everything back; a retry
-// redoes the whole import from the blob (idempotent).
+// Work streams the upload's CSV from the blob store twice: the validate
+// pass (row errors, units, the record count; nothing is written) and, in
+// ONE transaction under the module-year lock, the load pass: replacement
+// of the previous entries (jobs.md §4.1 table), missing reports, then per
+// batch of valid rows the emissions computed in Go and the entries COPYed
+// with their totals followed by their emission rows (no update, no
+// delete), fingerprint comparison, status/dirty marks, result, the
+// upload.import audit event, JobCompleteTx and the chained aggregate. Any
+// failure rolls everything back; a retry redoes the whole import from the
+// blob (idempotent).
 func (w *UploadImportWorker) Work(ctx context.Context, job *river.Job[UploadImportArgs]) error {
 	q := dbsqlc.New(w.DB)
 	up, err := q.UploadGet(ctx, job.Args.UploadID)
@@ -737,10 +738,7 @@ func (d *dataImport) copyRecords(ctx context.Context, r *ingest.Reader, p *inges
 			return fail(err)
 		}
 	}
-	if err := w.close(); err != nil {
-		return done, err
-	}
-	return done, nil
+	return done, w.close()
 }
 
 // batchWriter writes batches in order, in a goroutine of its own that is

@@ -247,6 +247,16 @@ func (h *Hooks) UploadDownloaded(ctx context.Context, db postgres.DBTX, up Uploa
 	return h.uploadEvent(ctx, db, ActionRead, EventUploadDownload, up.ID, by, up.Snapshot)
 }
 
+// EventUploadImport is written by a successful import of an upload.
+const EventUploadImport = "upload.import"
+
+// UploadImported writes `upload.import` (U) in the import's transaction
+// (jobs.md §4.1 step 6): up.Snapshot carries the counters and the pipeline;
+// the actor is the uploader (the system when unknown).
+func (h *Hooks) UploadImported(ctx context.Context, db postgres.DBTX, up Upload) error {
+	return h.uploadEvent(ctx, db, ActionUpdate, EventUploadImport, up.ID, up.UploadedBy, up.Snapshot)
+}
+
 // uploadEvent writes one event on entity upload/<id>, actor from the
 // request metadata of ctx (else the user actor).
 func (h *Hooks) uploadEvent(ctx context.Context, db postgres.DBTX, action, event, id string, actor *int64, snapshot map[string]any) error {

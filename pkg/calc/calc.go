@@ -224,10 +224,15 @@ func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*B
 // StoreNewRows COPYs the emission rows of a batch of entries that have no
 // rows yet (entries inserted with their totals set).
 func StoreNewRows(ctx context.Context, db postgres.DBTX, b *Batch) error {
-	if len(b.Rows) == 0 {
+	return copyRows(ctx, dbsqlc.New(db), b.Rows)
+}
+
+// copyRows COPYs emission rows.
+func copyRows(ctx context.Context, q *dbsqlc.Queries, rows []dbsqlc.EmissionsCopyFromParams) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	if _, err := dbsqlc.New(db).EmissionsCopyFrom(ctx, b.Rows); err != nil {
+	if _, err := q.EmissionsCopyFrom(ctx, rows); err != nil {
 		return fmt.Errorf("error storing emission rows: %w", err)
 	}
 	return nil
@@ -253,10 +258,8 @@ func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 			return nil, fmt.Errorf("error deleting emission rows: %w", err)
 		}
 	}
-	if len(replace) > 0 {
-		if _, err := q.EmissionsCopyFrom(ctx, replace); err != nil {
-			return nil, fmt.Errorf("error storing emission rows: %w", err)
-		}
+	if err := copyRows(ctx, q, replace); err != nil {
+		return nil, err
 	}
 	if _, err := q.EntriesSetComputed(ctx, b.Totals); err != nil {
 		return nil, fmt.Errorf("error updating entry totals: %w", err)

@@ -167,7 +167,11 @@ func retryNote(job *rivertype.JobRow) string {
 func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow, note string) error {
 	return postgres.WithTx(ctx, m.pool, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
-		ids, err := q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID})
+		params := dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}
+		if note != "" {
+			params.Message = &note
+		}
+		ids, err := q.PipelineJobStart(ctx, params)
 		if err != nil {
 			return err
 		}
@@ -186,17 +190,7 @@ func (m *Middleware) start(ctx context.Context, job *rivertype.JobRow, note stri
 			}); err != nil {
 				return err
 			}
-			if ids, err = q.PipelineJobStart(ctx, dbsqlc.PipelineJobStartParams{Attempt: int32(job.Attempt), JobID: job.ID}); err != nil {
-				return err
-			}
-		}
-		if note != "" && len(ids) > 0 {
-			// PipelineJobStart cleared the previous attempt's message; the
-			// links stay `running` (PipelineJobFinish with that state only
-			// sets the message).
-			if _, err := q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{
-				JobID: job.ID, State: string(JobRunning), Message: &note,
-			}); err != nil {
+			if ids, err = q.PipelineJobStart(ctx, params); err != nil {
 				return err
 			}
 		}

@@ -358,18 +358,21 @@ UPDATE pipeline_jobs SET
     state      = 'running',
     attempt    = $1,
     started_at = coalesce(started_at, now()),
-    message    = NULL
-WHERE job_id = $2
+    message    = $2::text
+WHERE job_id = $3
 RETURNING pipeline_id
 `
 
 type PipelineJobStartParams struct {
-	Attempt int32 `json:"attempt"`
-	JobID   int64 `json:"job_id"`
+	Attempt int32   `json:"attempt"`
+	Message *string `json:"message"`
+	JobID   int64   `json:"job_id"`
 }
 
+// message is the attempt's initial message (null: none; a retry says why
+// the previous attempt failed).
 func (q *Queries) PipelineJobStart(ctx context.Context, arg PipelineJobStartParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, pipelineJobStart, arg.Attempt, arg.JobID)
+	rows, err := q.db.Query(ctx, pipelineJobStart, arg.Attempt, arg.Message, arg.JobID)
 	if err != nil {
 		return nil, err
 	}

@@ -50,11 +50,13 @@ SELECT * FROM pipeline_jobs WHERE pipeline_id = @pipeline_id ORDER BY attached_a
 SELECT pipeline_id FROM pipeline_jobs WHERE job_id = @job_id ORDER BY pipeline_id;
 
 -- name: PipelineJobStart :many
+-- message is the attempt's initial message (null: none; a retry says why
+-- the previous attempt failed).
 UPDATE pipeline_jobs SET
     state      = 'running',
     attempt    = @attempt,
     started_at = coalesce(started_at, now()),
-    message    = NULL
+    message    = sqlc.narg('message')::text
 WHERE job_id = @job_id
 RETURNING pipeline_id;
 
