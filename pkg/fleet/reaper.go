@@ -111,6 +111,14 @@ func (r Reaped) Reason() string {
 	return fmt.Sprintf("worker %s died (no sign of life for %s)", r.WorkerID, r.SilentFor.Round(time.Second))
 }
 
+// recordTx records the hand-back in the job's pipelines, in tx (the
+// transaction that hands the job back).
+func (r Reaped) recordTx(ctx context.Context, tx pgx.Tx) error {
+	return pipeline.RecordRescueTx(ctx, tx, pipeline.Rescue{
+		JobID: r.JobID, Attempt: r.Attempt, MaxAttempts: r.MaxAttempts, State: r.State, Reason: r.Reason(),
+	}, time.Now())
+}
+
 // Run reaps once at once, then every Interval until ctx ends. Failures are
 // logged: the next run retries.
 func (r *Reaper) Run(ctx context.Context) {
@@ -163,9 +171,7 @@ func (r *Reaper) reapDead(ctx context.Context) ([]Reaped, error) {
 					Attempt: int(row.Attempt), MaxAttempts: int(row.MaxAttempts), WorkerID: row.WorkerID,
 					SilentFor: secs(row.SilentSecs),
 				}
-				if err := pipeline.RecordRescueTx(ctx, tx, pipeline.Rescue{
-					JobID: j.JobID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, State: j.State, Reason: j.Reason(),
-				}, time.Now()); err != nil {
+				if err := j.recordTx(ctx, tx); err != nil {
 					return nil, err
 				}
 				out = append(out, j)
@@ -236,9 +242,7 @@ func (r *Reaper) reapOrphans(ctx context.Context) ([]Reaped, error) {
 				Attempt: int(row.Attempt), MaxAttempts: int(row.MaxAttempts), WorkerID: r.cfg.Self,
 				SilentFor: secs(row.FetchedSecs), Orphan: true,
 			}
-			if err := pipeline.RecordRescueTx(ctx, tx, pipeline.Rescue{
-				JobID: j.JobID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, State: j.State, Reason: j.Reason(),
-			}, time.Now()); err != nil {
+			if err := j.recordTx(ctx, tx); err != nil {
 				return nil, err
 			}
 			out = append(out, j)

@@ -34,7 +34,6 @@ type Tracker struct {
 
 type trackedAttempt struct {
 	attempt int
-	started time.Time
 	ended   time.Time // zero while the attempt runs
 }
 
@@ -55,7 +54,7 @@ func (t *Tracker) Work(ctx context.Context, job *rivertype.JobRow, doInner func(
 func (t *Tracker) started(id int64, attempt int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.jobs[id] = trackedAttempt{attempt: attempt, started: t.now()}
+	t.jobs[id] = trackedAttempt{attempt: attempt}
 }
 
 func (t *Tracker) ended(id int64, attempt int) {
