@@ -20,7 +20,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-	"github.com/co2-calculator/co2-calculator/pkg/report"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // ECBFXSyncArgs fetches ECB reference rates into fx_rates (jobs.md §4.7).
@@ -140,10 +140,10 @@ var fxModules = []emission.ModuleKey{emission.ModulePurchases, emission.ModuleEx
 // fxRecalcRequests bumps module_year_state (reason fx) of the FX-dependent
 // modules of every changed year that exists and is ready or open, and
 // returns the emission_recalc jobs to insert.
-func fxRecalcRequests(ctx context.Context, q *dbsqlc.Queries, years []int) ([]EmissionRecalcArgs, error) {
+func fxRecalcRequests(ctx context.Context, q *dbsqlc.Queries, changed []int) ([]EmissionRecalcArgs, error) {
 	var out []EmissionRecalcArgs
-	slices.Sort(years)
-	for _, year := range years {
+	slices.Sort(changed)
+	for _, year := range changed {
 		y, err := q.YearGet(ctx, int32(year))
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
@@ -151,7 +151,7 @@ func fxRecalcRequests(ctx context.Context, q *dbsqlc.Queries, years []int) ([]Em
 		if err != nil {
 			return nil, fmt.Errorf("error reading year %d: %w", year, err)
 		}
-		if y.Status != report.YearReady && y.Status != report.YearOpen {
+		if years.Allow(y.Year, years.Status(y.Status), years.OpImport) != nil {
 			continue
 		}
 		for _, m := range fxModules {

@@ -17,6 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
@@ -70,14 +71,11 @@ func (w *EmissionRecalcWorker) Work(ctx context.Context, job *river.Job[Emission
 		return river.JobCancel(fmt.Errorf("unknown module %q", module))
 	}
 	q := dbsqlc.New(w.DB)
-	y, err := q.YearGet(ctx, year)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("unknown year %d", year))
-	}
+	y, err := years.Get(ctx, q, year)
 	if err != nil {
-		return fmt.Errorf("error reading year %d: %w", year, err)
+		return failure(err)
 	}
-	if y.Status == report.YearClosed {
+	if err := years.Allow(y.Year, years.Status(y.Status), years.OpRecalc); err != nil {
 		return w.complete(ctx, job, pipeline.Result{
 			Counters: map[string]any{"entries_computed": 0, "calc_issues": 0},
 			Message:  fmt.Sprintf("year %d is closed: recalculation skipped", year),

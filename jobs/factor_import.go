@@ -19,6 +19,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
@@ -67,15 +68,8 @@ func (w *FactorImportWorker) Work(ctx context.Context, job *river.Job[FactorImpo
 	if up.Kind != imports.KindFactors {
 		return river.JobCancel(fmt.Errorf("upload %s is not a factor upload", up.ID))
 	}
-	y, err := q.YearGet(ctx, up.Year)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("year_not_ready: year %d does not exist", up.Year))
-	}
-	if err != nil {
-		return fmt.Errorf("error reading year: %w", err)
-	}
-	if y.Status == report.YearClosed {
-		return river.JobCancel(fmt.Errorf("year_closed: year %d is closed", up.Year))
+	if _, err := years.Load(ctx, q, up.Year, years.OpImport); err != nil {
+		return failure(err)
 	}
 	group, pinned, err := imports.FactorGroup(deref(up.Module), deref(up.Submodule))
 	if err != nil {

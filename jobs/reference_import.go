@@ -18,7 +18,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-	"github.com/co2-calculator/co2-calculator/pkg/report"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // ReferenceImportArgs imports a reference upload (jobs.md §4.3):
@@ -139,11 +139,11 @@ func (w *ReferenceImportWorker) Work(ctx context.Context, job *river.Job[Referen
 			ctrs["locations_upserted"], ctrs["locations_deleted"] = up, del
 		}
 		rep.Progress(ctx, "import", int64(n), int64(n), fmt.Sprintf("Imported %d rows", n))
-		years, err := q.YearsByStatus(ctx, []string{report.YearReady, report.YearOpen})
+		affected, err := q.YearsByStatus(ctx, years.Accepting(years.OpImport))
 		if err != nil {
 			return fmt.Errorf("error listing years: %w", err)
 		}
-		for _, y := range years {
+		for _, y := range affected {
 			if _, err := q.ModuleYearStateBump(ctx, dbsqlc.ModuleYearStateBumpParams{Year: y.Year, Module: string(module), Reason: "reference"}); err != nil {
 				return fmt.Errorf("error requesting recalculation: %w", err)
 			}
@@ -154,7 +154,7 @@ func (w *ReferenceImportWorker) Work(ctx context.Context, job *river.Job[Referen
 		}); err != nil {
 			return err
 		}
-		for _, y := range years {
+		for _, y := range affected {
 			if err := insertChildTx(ctx, tx, job.JobRow, EmissionRecalcArgs{Year: int(y.Year), Module: string(module)}); err != nil {
 				return err
 			}

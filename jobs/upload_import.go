@@ -26,6 +26,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
@@ -230,25 +231,15 @@ func finishImportTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.
 	return nil
 }
 
-// checkImportYear re-checks the year (jobs.md §4.1 step 1): ready or open,
-// open only for unit uploads; otherwise a permanent failure.
+// checkImportYear re-checks the year (jobs.md §4.1 step 1) with the rule the
+// upload was accepted with; a refusal is a permanent failure.
 func checkImportYear(ctx context.Context, q *dbsqlc.Queries, year int32, openOnly bool) error {
-	y, err := q.YearGet(ctx, year)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("year_not_ready: year %d does not exist", year))
+	op := years.OpImport
+	if openOnly {
+		op = years.OpDataEntry
 	}
-	if err != nil {
-		return fmt.Errorf("error reading year %d: %w", year, err)
-	}
-	switch {
-	case y.Status == report.YearOpen:
-		return nil
-	case y.Status == report.YearClosed:
-		return river.JobCancel(fmt.Errorf("year_closed: year %d is closed", year))
-	case y.Status == report.YearReady && !openOnly:
-		return nil
-	}
-	return river.JobCancel(fmt.Errorf("year_not_ready: year %d is %s", year, y.Status))
+	_, err := years.Load(ctx, q, year, op)
+	return failure(err)
 }
 
 // openCSV opens a blob for one pass. A missing blob is permanent.

@@ -54,10 +54,24 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Cause   error
-	// Reason, when set, is the specific wire code shown instead of the
+	// Reason, when set, is the specific code shown instead of the
 	// generic one of Code (api.md §1.1: invalid_sort, year_closed,
 	// duplicate_institutional_id …); the HTTP status still comes from Code.
-	Reason string
+	Reason Reason
+}
+
+// Reason is a specific error code shown to the client instead of the
+// generic one of Code (docs/api.md §1.1), and the failure code of a job that
+// ends on the same error (year_closed, no_valid_rows, …). Packages declare
+// their reasons as typed constants next to the rule that produces them.
+type Reason string
+
+// Label is the code shown for e: its Reason, else its Code.
+func (e *Error) Label() string {
+	if e.Reason != "" {
+		return string(e.Reason)
+	}
+	return string(e.Code)
 }
 
 func (e *Error) Error() string {
@@ -86,7 +100,7 @@ func Validation(msg string, fields ...FieldError) *Error {
 }
 
 // WithReason builds an error whose wire code is reason (see Error.Reason).
-func WithReason(code Code, reason, format string, args ...any) *Error {
+func WithReason(code Code, reason Reason, format string, args ...any) *Error {
 	e := New(code, format, args...)
 	e.Reason = reason
 	return e

@@ -64,7 +64,7 @@ func requireAppErr(t *testing.T, err error, code apperr.Code, reason string) *ap
 	var ae *apperr.Error
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, code, ae.Code, ae.Error())
-	require.Equal(t, reason, ae.Reason, ae.Error())
+	require.Equal(t, reason, string(ae.Reason), ae.Error())
 	return ae
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // TaxonomyNode is one dropdown option; Defaults are factor values useful
@@ -73,21 +74,18 @@ func taxonomySpec(sub emission.SubmoduleKey) (taxSpec, bool) {
 // Taxonomy returns the dropdown options of a submodule for a year (nil:
 // the latest open year) from the year's factors (rooms: from the building
 // rooms reference).
-func (s *Service) Taxonomy(ctx context.Context, sub emission.SubmoduleKey, year *int32) (*Taxonomy, error) {
+func (s *Service) Taxonomy(ctx context.Context, sub emission.SubmoduleKey, yr *int32) (*Taxonomy, error) {
 	info, ok := emission.LookupSubmodule(sub)
 	if !ok || info.FactorsOnly {
 		return nil, apperr.NotFound("unknown submodule %q", sub)
 	}
 	q := dbsqlc.New(s.DB)
 	var y int32
-	if year != nil {
-		if _, err := q.YearGet(ctx, *year); err != nil {
-			if isNoRows(err) {
-				return nil, apperr.NotFound("year %d not found", *year)
-			}
-			return nil, fmt.Errorf("error loading year: %w", err)
+	if yr != nil {
+		if _, err := years.Get(ctx, q, *yr); err != nil {
+			return nil, err
 		}
-		y = *year
+		y = *yr
 	} else {
 		latest, err := q.ModuleDataLatestOpenYear(ctx)
 		if err != nil {

@@ -8,12 +8,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-)
-
-// Year statuses (domain.md §11.1).
-const (
-	yearOpen   = "open"
-	yearClosed = "closed"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // subConfig is the year configuration of one submodule (domain.md §11.2).
@@ -87,20 +82,17 @@ type resolved struct {
 // input.
 // loadYearModule reads the year and the unit's report module of a URL
 // scope; a missing one is 404.
-func loadYearModule(ctx context.Context, q *dbsqlc.Queries, unitID int64, year int32, module emission.ModuleKey) (dbsqlc.Year, dbsqlc.ReportModule, error) {
-	y, err := q.YearGet(ctx, year)
+func loadYearModule(ctx context.Context, q *dbsqlc.Queries, unitID int64, yr int32, module emission.ModuleKey) (dbsqlc.Year, dbsqlc.ReportModule, error) {
+	y, err := years.Get(ctx, q, yr)
 	if err != nil {
-		if isNoRows(err) {
-			return y, dbsqlc.ReportModule{}, apperr.NotFound("year %d not found", year)
-		}
-		return y, dbsqlc.ReportModule{}, fmt.Errorf("error loading year %d: %w", year, err)
+		return y, dbsqlc.ReportModule{}, err
 	}
 	rm, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
-		UnitID: unitID, Year: year, Module: string(module),
+		UnitID: unitID, Year: yr, Module: string(module),
 	})
 	if err != nil {
 		if isNoRows(err) {
-			return y, rm, apperr.NotFound("no report of unit %d for %d", unitID, year)
+			return y, rm, apperr.NotFound("no report of unit %d for %d", unitID, yr)
 		}
 		return y, rm, fmt.Errorf("error loading report module: %w", err)
 	}
@@ -117,12 +109,8 @@ func resolve(ctx context.Context, q *dbsqlc.Queries, sc Scope, write bool) (*res
 	}
 	r := &resolved{Scope: sc, rm: rm, year: y, cfg: parseSubConfig(y.Config, sc.Module, sc.Submodule)}
 	if write {
-		switch y.Status {
-		case yearOpen:
-		case yearClosed:
-			return nil, apperr.WithReason(apperr.CodeConflict, "year_closed", "year %d is closed", sc.Year)
-		default:
-			return nil, apperr.WithReason(apperr.CodeConflict, "year_not_open", "year %d is not open", sc.Year)
+		if err := years.Allow(y.Year, years.Status(y.Status), years.OpDataEntry); err != nil {
+			return nil, err
 		}
 		if r.cfg.InputsDisabled {
 			return nil, apperr.New(apperr.CodeConflict, "data entry is disabled for %s in %d", sc.Submodule, sc.Year)

@@ -56,7 +56,7 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if ae, ok := errors.AsType[*apperr.Error](err); ok {
 		status, body.Code = httpStatus(ae.Code)
 		if ae.Reason != "" && status != http.StatusInternalServerError {
-			body.Code = ae.Reason
+			body.Code = string(ae.Reason)
 		}
 		body.Message = ae.Message
 		if ae.Fields != nil {

@@ -35,7 +35,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-	"github.com/co2-calculator/co2-calculator/pkg/report"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // Uploads (api.md §5 P/uploads, §9). The file part is streamed straight
@@ -217,22 +217,12 @@ func (s *Server) moduleTarget(ctx context.Context, r *http.Request, f map[string
 // checkUploadYear: back office ready or open (409 year_not_ready /
 // year_closed); module pages open (409 year_not_open / year_closed).
 func (s *Server) checkUploadYear(ctx context.Context, year int32, openOnly bool) error {
-	y, err := dbsqlc.New(s.Pool).YearGet(ctx, year)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return apperr.NotFound("year %d not found", year)
+	op := years.OpImport
+	if openOnly {
+		op = years.OpDataEntry
 	}
-	if err != nil {
-		return err
-	}
-	switch {
-	case y.Status == report.YearOpen, y.Status == report.YearReady && !openOnly:
-		return nil
-	case y.Status == report.YearClosed:
-		return apperr.WithReason(apperr.CodeConflict, report.ReasonYearClosed, "year %d is closed", year)
-	case openOnly:
-		return apperr.WithReason(apperr.CodeConflict, report.ReasonYearNotOpen, "year %d is not open", year)
-	}
-	return apperr.WithReason(apperr.CodeConflict, "year_not_ready", "year %d is not ready", year)
+	_, err := years.Load(ctx, dbsqlc.New(s.Pool), year, op)
+	return err
 }
 
 // receiveUpload reads the multipart body: fields, then the file part,
@@ -408,7 +398,7 @@ func checkHeader(head []byte, complete bool, tbl *ingest.Table) error {
 	if !ok {
 		return nil
 	}
-	reason := "csv_header_invalid"
+	reason := apperr.Reason("csv_header_invalid")
 	if fe.Code == ingest.CodeEncodingInvalid {
 		reason = "csv_encoding_invalid"
 	}

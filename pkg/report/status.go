@@ -11,6 +11,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // Report module statuses (domain.md §10).
@@ -20,33 +21,12 @@ const (
 	StatusValidated  = "validated"
 )
 
-// Year statuses this package cares about.
-const (
-	YearOpen   = "open"
-	YearClosed = "closed"
-	YearReady  = "ready"
-)
+// ReasonInvalidTransition is the 409 code of a status change the workflow
+// refuses (docs/api.md §1.1).
+const ReasonInvalidTransition apperr.Reason = "invalid_transition"
 
-// Specific 409 codes (api.md §1.1), carried as apperr.Error.Reason.
-const (
-	ReasonInvalidTransition = "invalid_transition"
-	ReasonYearNotOpen       = "year_not_open"
-	ReasonYearClosed        = "year_closed"
-)
-
-func conflict(reason, format string, args ...any) *apperr.Error {
+func conflict(reason apperr.Reason, format string, args ...any) *apperr.Error {
 	return apperr.WithReason(apperr.CodeConflict, reason, format, args...)
-}
-
-func yearWritable(y dbsqlc.Year) error {
-	switch y.Status {
-	case YearOpen:
-		return nil
-	case YearClosed:
-		return conflict(ReasonYearClosed, "year %d is closed", y.Year)
-	default:
-		return conflict(ReasonYearNotOpen, "year %d is not open", y.Year)
-	}
 }
 
 // StatusChange is what the audit hook receives (event report_module.status).
@@ -96,11 +76,8 @@ func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput, a
 	if err != nil {
 		return ModuleView{}, fmt.Errorf("error reading report module: %w", err)
 	}
-	y, err := q.YearGet(ctx, in.Year)
+	y, err := years.Load(ctx, q, in.Year, years.OpDataEntry)
 	if err != nil {
-		return ModuleView{}, fmt.Errorf("error reading year %d: %w", in.Year, err)
-	}
-	if err := yearWritable(y); err != nil {
 		return ModuleView{}, err
 	}
 	cfg, err := ParseYearConfig(y.Config)
@@ -251,19 +228,13 @@ func List(ctx context.Context, db postgres.DBTX, unitID int64, visible func(year
 
 // Ensure creates the report of (unit, year) with its eight modules when
 // missing (year must be open); created tells which happened.
-func Ensure(ctx context.Context, db postgres.DBTX, unitID int64, year int32) (View, bool, error) {
+func Ensure(ctx context.Context, db postgres.DBTX, unitID int64, yr int32) (View, bool, error) {
 	q := dbsqlc.New(db)
 	if _, err := GetUnit(ctx, db, unitID); err != nil {
 		return View{}, false, err
 	}
-	y, err := q.YearGet(ctx, year)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return View{}, false, apperr.NotFound("unknown year %d", year)
-	}
+	y, err := years.Load(ctx, q, yr, years.OpDataEntry)
 	if err != nil {
-		return View{}, false, fmt.Errorf("error reading year %d: %w", year, err)
-	}
-	if err := yearWritable(y); err != nil {
 		return View{}, false, err
 	}
 	cfg, err := ParseYearConfig(y.Config)
@@ -271,7 +242,7 @@ func Ensure(ctx context.Context, db postgres.DBTX, unitID int64, year int32) (Vi
 		return View{}, false, err
 	}
 	enabled := cfg.EnabledModules()
-	params := dbsqlc.ReportGetOrCreateParams{UnitID: unitID, Year: year, EnabledModules: int16(len(enabled))}
+	params := dbsqlc.ReportGetOrCreateParams{UnitID: unitID, Year: yr, EnabledModules: int16(len(enabled))}
 	r, err := q.ReportGetOrCreate(ctx, params)
 	if errors.Is(err, pgx.ErrNoRows) { // lost a creation race: the report exists now
 		r, err = q.ReportGetOrCreate(ctx, params)
@@ -279,7 +250,7 @@ func Ensure(ctx context.Context, db postgres.DBTX, unitID int64, year int32) (Vi
 	if err != nil {
 		return View{}, false, fmt.Errorf("error ensuring report: %w", err)
 	}
-	v, err := Get(ctx, db, unitID, year)
+	v, err := Get(ctx, db, unitID, yr)
 	return v, r.Created, err
 }
 

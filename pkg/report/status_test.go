@@ -123,7 +123,7 @@ func TestSetModuleStatus(t *testing.T) {
 				if tt.reason != "" {
 					ae, ok := err.(*apperr.Error) //nolint:errorlint // direct
 					require.True(t, ok)
-					require.Equal(t, tt.reason, ae.Reason)
+					require.Equal(t, tt.reason, string(ae.Reason))
 				}
 			})
 		}
