@@ -38,7 +38,7 @@ func TestEmissionRecalc(t *testing.T) {
 		tx := testdb.TestTx(ctx, t)
 		f := newStatsFixture(ctx, t, tx)
 		pe := f.rep.Module(emission.ModuleProcessEmissions)
-		_, err := report.SetModuleStatus(ctx, tx, report.SetStatusInput{UnitID: pe.UnitID, Year: f.year, Module: "process_emissions", Status: "validated"}, nil)
+		_, err := report.SetModuleStatus(ctx, tx, report.SetStatusInput{UnitID: pe.UnitID, Year: f.year, Module: "process_emissions", Status: "validated"})
 		require.NoError(t, err)
 		require.NoError(t, report.RefreshModuleIDs(ctx, tx, []int64{pe.ID}, time.Now()))
 		_, err = dbsqlc.New(tx).ModuleYearStateBump(ctx, dbsqlc.ModuleYearStateBumpParams{Year: f.year, Module: "process_emissions", Reason: "factors"})

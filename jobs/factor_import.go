@@ -2,28 +2,15 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/co2-calculator/co2-calculator/pkg/blob"
-	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
-	"github.com/co2-calculator/co2-calculator/pkg/ingest"
-	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-	"github.com/co2-calculator/co2-calculator/pkg/years"
-	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
-// FactorImportArgs imports a factor upload (jobs.md §4.2, CSV path).
+// FactorImportArgs imports a factor upload (docs/jobs.md §4.2, CSV path).
 type FactorImportArgs struct {
 	UploadID uuid.UUID `json:"upload_id"`
 }
@@ -36,12 +23,13 @@ func (FactorImportArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueImports, MaxAttempts: 3}
 }
 
-// FactorImportWorker works FactorImportArgs.
+// FactorImportWorker works FactorImportArgs: imports.Service upserts the
+// factors in one transaction and the job finishes with
+// emission_recalc{year, module} chained.
 type FactorImportWorker struct {
 	river.WorkerDefaults[FactorImportArgs]
 
-	DB   postgres.DB
-	Blob blob.Store
+	Imports *imports.Service
 }
 
 // Timeout implements river.Worker.
@@ -49,143 +37,7 @@ func (w *FactorImportWorker) Timeout(*river.Job[FactorImportArgs]) time.Duration
 	return 15 * time.Minute
 }
 
-// Work parses the factor file (row errors, duplicate identities, plane band
-// overlaps), then in one transaction under the module-year lock upserts the
-// valid factors (source csv, last_upload_id), deletes the stale ones when
-// delete_stale was asked, bumps the recalculation sequence, completes the
-// job and chains emission_recalc{year, module} (which chains aggregate).
-// Factor files are small (hundreds of rows): they are held in memory and
-// upserted row by row (the upsert reports inserted/changed per row).
+// Work implements river.Worker.
 func (w *FactorImportWorker) Work(ctx context.Context, job *river.Job[FactorImportArgs]) error {
-	q := dbsqlc.New(w.DB)
-	up, err := q.UploadGet(ctx, job.Args.UploadID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("upload %s not found", job.Args.UploadID))
-	}
-	if err != nil {
-		return fmt.Errorf("error reading upload %s: %w", job.Args.UploadID, err)
-	}
-	if up.Kind != imports.KindFactors {
-		return river.JobCancel(fmt.Errorf("upload %s is not a factor upload", up.ID))
-	}
-	if _, err := years.Load(ctx, q, up.Year, years.OpImport); err != nil {
-		return failure(err)
-	}
-	group, pinned, err := imports.FactorGroup(deref(up.Module), deref(up.Submodule))
-	if err != nil {
-		return river.JobCancel(err)
-	}
-	module := imports.FactorModule(group)
-	tbl, err := ingest.FactorTable(group)
-	if err != nil {
-		return river.JobCancel(err)
-	}
-	rep := pipeline.ReporterFrom(ctx)
-
-	r, c, err := openCSV(ctx, w.Blob, up.BlobKey, tbl)
-	if err != nil {
-		return failImport(ctx, w.DB, job.ID, err, nil, nil)
-	}
-	defer c.Close()
-	p, err := ingest.NewFactorParser(group, pinned)
-	if err != nil {
-		return river.JobCancel(err)
-	}
-	var rows []ingest.FactorRow
-	var errs imports.RowErrors
-	var done int64
-	for {
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return failImport(ctx, w.DB, job.ID, err, nil, nil)
-		}
-		done++
-		row, rowErrs := p.Parse(rec)
-		if !errs.Add(append(rec.Errors(), rowErrs...)) {
-			rows = append(rows, row)
-		}
-		if done%progressEvery == 0 {
-			rep.Progress(ctx, "import", done, 0, fmt.Sprintf("Read %d rows", done))
-		}
-	}
-	counts := r.Counts()
-	ctrs := fileCounters(counts, &errs, len(rows))
-	if err := p.Finish(); err != nil {
-		return failImport(ctx, w.DB, job.ID, err, ctrs, &errs)
-	}
-	if counts.Total == counts.Blank {
-		return failImport(ctx, w.DB, job.ID, errEmptyFile(), ctrs, &errs)
-	}
-	if len(rows) == 0 {
-		return failImport(ctx, w.DB, job.ID, noValidRows(errs.Skipped), ctrs, &errs)
-	}
-	total := int64(len(rows))
-	rep.Progress(ctx, "import", 0, total, fmt.Sprintf("Importing %d factors", total))
-
-	return postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
-		q := dbsqlc.New(tx)
-		if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(string(module), up.Year)); err != nil {
-			return fmt.Errorf("error locking %s/%d: %w", module, up.Year, err)
-		}
-		var inserted, changed, unchanged, deleted int
-		for i, row := range rows {
-			cls, err := json.Marshal(row.Classification)
-			if err != nil {
-				return fmt.Errorf("error encoding a classification: %w", err)
-			}
-			vals, err := json.Marshal(row.Values)
-			if err != nil {
-				return fmt.Errorf("error encoding factor values: %w", err)
-			}
-			res, err := q.FactorUpsert(ctx, dbsqlc.FactorUpsertParams{
-				Year: up.Year, Module: string(row.Module), Submodule: string(row.Submodule), EmissionType: string(row.EmissionType),
-				Classification: cls, ClassKey: row.ClassKey, Values: vals, Source: "csv", LastUploadID: &up.ID, UpdatedBy: up.UploadedBy,
-			})
-			if err != nil {
-				return fmt.Errorf("error upserting factor %s %s: %w", row.Submodule, row.ClassKey, err)
-			}
-			switch {
-			case res.Inserted:
-				inserted++
-			case res.Changed:
-				changed++
-			default:
-				unchanged++
-			}
-			if (i+1)%progressEvery == 0 {
-				rep.Progress(ctx, "import", int64(i+1), total, fmt.Sprintf("Imported %d of %d factors", i+1, total))
-			}
-		}
-		if imports.OptionsOf(up).DeleteStale {
-			subs := ingest.FactorGroupSubmodules(group)
-			if pinned != "" {
-				subs = []emission.SubmoduleKey{pinned}
-			}
-			names := make([]string, len(subs))
-			for i, s := range subs {
-				names[i] = string(s)
-			}
-			gone, err := q.FactorsDeleteNotAsserted(ctx, dbsqlc.FactorsDeleteNotAssertedParams{Year: up.Year, Submodules: names, UploadID: up.ID})
-			if err != nil {
-				return fmt.Errorf("error deleting stale factors: %w", err)
-			}
-			deleted = len(gone)
-		}
-		if _, err := q.ModuleYearStateBump(ctx, dbsqlc.ModuleYearStateBumpParams{Year: up.Year, Module: string(module), Reason: "factors"}); err != nil {
-			return fmt.Errorf("error requesting recalculation: %w", err)
-		}
-		ctrs["factors_upserted"] = inserted + changed
-		ctrs["factors_unchanged"] = unchanged
-		ctrs["factors_deleted"] = deleted
-		if err := finishImportTx(ctx, tx, job, up, pipeline.Result{
-			Counters: ctrs, RowErrors: errs.List(), RowErrorsTotal: errs.Total,
-			Message: fmt.Sprintf("%d factors imported (%d new or changed, %d unchanged), %d rows skipped", len(rows), inserted+changed, unchanged, errs.Skipped),
-		}); err != nil {
-			return err
-		}
-		return insertChildTx(ctx, tx, job.JobRow, EmissionRecalcArgs{Year: int(up.Year), Module: string(module)})
-	})
+	return runImport(ctx, w.Imports, job, job.Args.UploadID, imports.KindFactors)
 }

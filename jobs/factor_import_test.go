@@ -12,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 )
 
 func factorWorker(db postgres.DB, e *importEnv) river.Worker[jobs.FactorImportArgs] {
-	return &jobs.FactorImportWorker{DB: db, Blob: e.store}
+	return &jobs.FactorImportWorker{Imports: &imports.Service{DB: db, Blob: e.store}}
 }
 
 func TestFactorImport(t *testing.T) {

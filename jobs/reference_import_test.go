@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -23,7 +24,7 @@ func TestReferenceImport(t *testing.T) {
 		t.Helper()
 		pid, job := e.enqueue(ctx, t, pipeline.KindReferenceUpload, jobs.ReferenceImportArgs{UploadID: id})
 		res, err := workImport(ctx, t, e, job, func(db postgres.DB) river.Worker[jobs.ReferenceImportArgs] {
-			return &jobs.ReferenceImportWorker{DB: db, Blob: e.store}
+			return &jobs.ReferenceImportWorker{Imports: &imports.Service{DB: db, Blob: e.store}}
 		}, nil, check)
 		require.NoError(t, err)
 		require.Equal(t, river.EventKindJobCompleted, res.EventKind, "%v", res.Job.Errors)
@@ -69,7 +70,7 @@ func TestReferenceImport(t *testing.T) {
 			"train,,Lausanne,Lausanne,CH,EU,46.5167,6.6291,\n"+
 			"plane,JFK,John F. Kennedy,New York,US,NA,40.6398,-73.7789,large_airport\n")})
 		res, err := workImport(ctx, t, e, job, func(db postgres.DB) river.Worker[jobs.ReferenceImportArgs] {
-			return &jobs.ReferenceImportWorker{DB: db, Blob: e.store}
+			return &jobs.ReferenceImportWorker{Imports: &imports.Service{DB: db, Blob: e.store}}
 		}, nil, nil)
 		require.NoError(t, err)
 		require.Equal(t, river.EventKindJobCompleted, res.EventKind)

@@ -12,6 +12,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 )
 
@@ -36,9 +37,10 @@ func Workers(d Deps) *river.Workers {
 	river.AddWorker(w, &RoleSyncWorker{DB: d.Pool, Roles: d.Roles, Logger: d.Logger, Now: d.Now})
 	river.AddWorker(w, &AggregateWorker{DB: d.Pool, Now: d.Now})
 	river.AddWorker(w, &EmissionRecalcWorker{DB: d.Pool, Logger: d.Logger, Now: d.Now})
-	river.AddWorker(w, &UploadImportWorker{DB: d.Pool, Blob: d.Blob, Logger: d.Logger, Now: d.Now})
-	river.AddWorker(w, &FactorImportWorker{DB: d.Pool, Blob: d.Blob})
-	river.AddWorker(w, &ReferenceImportWorker{DB: d.Pool, Blob: d.Blob})
+	imp := &imports.Service{DB: d.Pool, Blob: d.Blob, Logger: d.Logger, Now: d.Now}
+	river.AddWorker(w, &UploadImportWorker{Imports: imp})
+	river.AddWorker(w, &FactorImportWorker{Imports: imp})
+	river.AddWorker(w, &ReferenceImportWorker{Imports: imp})
 	return w
 }
 

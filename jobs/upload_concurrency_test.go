@@ -16,6 +16,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
@@ -130,7 +131,7 @@ func TestUploadImportBlobUnavailable(t *testing.T) {
 	pid, job := e.enqueue(ctx, t, pipeline.KindDataUpload, jobs.UploadImportArgs{UploadID: id})
 	mw := []rivertype.Middleware{pipeline.NewMiddleware(e.schema.Pool, testdb.QuietLogger(), nil)}
 	res, werr := workImport(ctx, t, e, job, func(db postgres.DB) river.Worker[jobs.UploadImportArgs] {
-		return &jobs.UploadImportWorker{DB: db, Blob: down}
+		return &jobs.UploadImportWorker{Imports: &imports.Service{DB: db, Blob: down}}
 	}, mw, nil)
 	require.Error(t, werr, "a transient error, not a cancellation")
 	require.Equal(t, river.EventKindJobFailed, res.EventKind)

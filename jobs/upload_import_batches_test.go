@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -57,7 +58,7 @@ func TestUploadImportBatchesKeepRowOrder(t *testing.T) {
 	id := e.upload(ctx, t, uploadSpec{kind: "data", module: "professional_travel", submodule: "plane"}, csv.String())
 	pid, job := e.enqueue(ctx, t, pipeline.KindDataUpload, jobs.UploadImportArgs{UploadID: id})
 	res, err := workImport(ctx, t, e, job, func(db postgres.DB) river.Worker[jobs.UploadImportArgs] {
-		return &jobs.UploadImportWorker{DB: db, Blob: e.store, BatchSize: 2}
+		return &jobs.UploadImportWorker{Imports: &imports.Service{DB: db, Blob: e.store, BatchSize: 2}}
 	}, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, river.EventKindJobCompleted, res.EventKind, "%v %v", res.Job.Errors, e.jobResult(ctx, t, pid, job.ID).RowErrors)

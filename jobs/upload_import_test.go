@@ -17,6 +17,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -63,7 +64,7 @@ func TestUploadImport(t *testing.T) {
 	}
 	work := func(t *testing.T, b *testBundle, id uuid.UUID) (*rivertest.WorkResult, error) {
 		t.Helper()
-		w := rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{}, &jobs.UploadImportWorker{DB: b.tx, Blob: b.store, BatchSize: 2})
+		w := rivertest.NewWorker(t, riverpgxv5.New(nil), &river.Config{}, &jobs.UploadImportWorker{Imports: &imports.Service{DB: b.tx, Blob: b.store, BatchSize: 2}})
 		return w.Work(ctx, t, b.tx, jobs.UploadImportArgs{UploadID: id}, nil)
 	}
 	countEntries := func(t *testing.T, b *testBundle, sub string) int {

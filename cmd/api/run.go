@@ -10,7 +10,6 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/migrations"
-	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
@@ -68,9 +67,6 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		{Name: "blob_store", Fn: store.Check, Optional: true},
 	}
 	appVersion, _ := migrations.Sets()[1].LatestVersion()
-	// Entry writes, personal-data lists and status changes are audited in
-	// the change's transaction (jobs.md §11.1).
-	auditHooks := audit.NewHooks(nil)
 	router := httpapi.NewRouter(httpapi.Deps{
 		Pool: pool, River: riverClient, Listener: listener, Logger: logger, Registry: reg, Ready: ready,
 		SPA: web.Handler(cfg.SPADir),
@@ -79,7 +75,6 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
-		EntryAuditor: auditHooks, ReportAudit: auditHooks, UploadAudit: auditHooks, PipelineAudit: auditHooks,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 	})
 

@@ -1,9 +1,14 @@
-// Package audit writes the audit trail (jobs.md §11): one global SHA-256
-// hash chain over RFC 8785 (JCS) canonical JSON, ordered by a gapless
-// sequence number assigned under advisory lock (4,0) in the writer's
-// transaction, so that seq order is commit order (D12). Payloads are
-// scrubbed and cut; snapshots are diffed against the entity's previous
+// Package audit writes the audit trail (docs/jobs.md §11): one global
+// SHA-256 hash chain over RFC 8785 (JCS) canonical JSON, ordered by a
+// gapless sequence number assigned under advisory lock (4,0) in the
+// writer's transaction, so that seq order is commit order (D12). Payloads
+// are scrubbed and cut; snapshots are diffed against the entity's previous
 // version. Verify recomputes a range of the chain.
+//
+// It is infrastructure below the domain: it imports no domain package.
+// Each domain package (entry, report, imports, pipeline, auth) builds the
+// events of what it changes and writes them with Record in its own
+// transaction; TestLayering keeps it that way.
 package audit
 
 import (
@@ -142,7 +147,7 @@ func (w *Writer) Write(ctx context.Context, tx postgres.DBTX, ev Event) (Written
 	if handled == nil {
 		handled = []string{}
 	}
-	rec := Record{
+	rec := ChainRecord{
 		Seq: prevSeq + 1, OccurredAt: occurred, ActorSciper: ev.ActorSciper, Action: ev.Action, Event: ev.Event,
 		EntityType: ev.EntityType, EntityID: ev.EntityID, EntityVersion: version, Reason: ev.Reason,
 		HandledIDs: handled, IP: ev.IP, Route: ev.Route, Snapshot: snapshot, Diff: diff, PrevHash: prevHash,
@@ -164,8 +169,8 @@ func (w *Writer) Write(ctx context.Context, tx postgres.DBTX, ev Event) (Written
 	return Written{ID: id, Seq: rec.Seq, EntityVersion: version, Hash: hash}, nil
 }
 
-// Record holds the hashed fields of an event (jobs.md §11.3).
-type Record struct {
+// ChainRecord holds the hashed fields of an event (jobs.md §11.3).
+type ChainRecord struct {
 	Seq           int64
 	OccurredAt    time.Time
 	ActorSciper   string
@@ -193,7 +198,7 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 }
 
 // Hash is the lowercase hex SHA-256 of the JCS form of the record.
-func (r Record) Hash() (string, error) {
+func (r ChainRecord) Hash() (string, error) {
 	var ip any
 	if r.IP != nil {
 		ip = r.IP.String()

@@ -22,7 +22,7 @@ func TestHashVectors(t *testing.T) {
 	ip := netip.MustParseAddr("192.0.2.10")
 	createRoute := "POST /api/v1/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries"
 	updateRoute := "PATCH /api/v1/units/{unit_id}/years/{year}/modules/{module}/{submodule}/entries/{entry_id}"
-	r1 := audit.Record{
+	r1 := audit.ChainRecord{
 		Seq: 1, OccurredAt: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC), ActorSciper: "DEV-000002", Action: "C",
 		Event: "entry.create", EntityType: "data_entry", EntityID: "42", EntityVersion: 1, Reason: "",
 		HandledIDs: []string{"123456"}, IP: &ip, Route: &createRoute,

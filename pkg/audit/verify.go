@@ -58,7 +58,7 @@ func Verify(ctx context.Context, db postgres.DBTX, fromSeq, toSeq int64) (Report
 	}
 	want := fromSeq
 	for _, r := range rows {
-		rec := Record{Seq: r.Seq, OccurredAt: r.OccurredAt, ActorSciper: r.ActorSciper, Action: r.Action, Event: r.Event,
+		rec := ChainRecord{Seq: r.Seq, OccurredAt: r.OccurredAt, ActorSciper: r.ActorSciper, Action: r.Action, Event: r.Event,
 			EntityType: r.EntityType, EntityID: r.EntityID, EntityVersion: r.EntityVersion, Reason: r.Reason,
 			HandledIDs: r.HandledIds, IP: r.Ip, Route: r.Route, Snapshot: r.Snapshot, Diff: r.Diff, PrevHash: r.PrevHash}
 		expected, err := rec.Hash()

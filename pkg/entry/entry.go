@@ -14,7 +14,6 @@ package entry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -29,33 +28,6 @@ import (
 
 // DefaultCurrencies is the default ECB_CURRENCIES list (README §5).
 var DefaultCurrencies = []string{"AUD", "CAD", "CHF", "CNY", "GBP", "JPY", "SEK", "USD"}
-
-// Audit actions recorded through the Auditor hook (api.md §16).
-const (
-	ActionCreate = "entry.create"
-	ActionUpdate = "entry.update"
-	ActionDelete = "entry.delete"
-	ActionList   = "entry.list"
-)
-
-// AuditEvent is one auditable entry action. Before/After are the entry
-// rows (dbsqlc.DataEntry JSON) around the change; HandledIDs are the
-// SCIPERs of a listed page (entry.list of member, plane, train; max 20).
-type AuditEvent struct {
-	Action     string
-	Actor      Actor
-	Scope      Scope
-	EntryID    int64
-	Before     json.RawMessage
-	After      json.RawMessage
-	HandledIDs []string
-}
-
-// Auditor records audit events in the writing transaction (package audit
-// implements it). A nil Auditor records nothing.
-type Auditor interface {
-	RecordEntry(ctx context.Context, db postgres.DBTX, ev AuditEvent) error
-}
 
 // Actor is the caller of a service method.
 type Actor struct {
@@ -103,9 +75,6 @@ type Entry struct {
 // Service is the module data service.
 type Service struct {
 	DB postgres.DB
-	// Auditor is the audit hook of entry writes and personal-data lists;
-	// nil records nothing.
-	Auditor Auditor
 	// Now stamps computed_at of emission rows; nil is time.Now.
 	Now func() time.Time
 	// Currencies are the configured ECB currencies (ECB_CURRENCIES); nil
@@ -136,13 +105,6 @@ func (s *Service) currencies() []string {
 		return s.Currencies
 	}
 	return DefaultCurrencies
-}
-
-func (s *Service) audit(ctx context.Context, db postgres.DBTX, ev AuditEvent) error {
-	if s.Auditor == nil {
-		return nil
-	}
-	return s.Auditor.RecordEntry(ctx, db, ev)
 }
 
 // Errors.

@@ -199,7 +199,7 @@ func (s *Service) auditList(ctx context.Context, actor Actor, sc Scope, items []
 			ids = append(ids, sciper)
 		}
 	}
-	return s.audit(ctx, s.DB, AuditEvent{Action: ActionList, Actor: actor, Scope: sc, HandledIDs: ids})
+	return recordAudit(ctx, s.DB, auditEvent{Action: ActionList, Actor: actor, Scope: sc, HandledIDs: ids})
 }
 
 func nonEmpty(s string) *string {

@@ -61,7 +61,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, sc Scope, data json.R
 			return nil, err
 		}
 		after, _ := json.Marshal(e.Row)
-		if err := s.audit(ctx, tx, AuditEvent{Action: ActionCreate, Actor: actor, Scope: sc, EntryID: row.ID, After: after}); err != nil {
+		if err := recordAudit(ctx, tx, auditEvent{Action: ActionCreate, Actor: actor, Scope: sc, EntryID: row.ID, After: after}); err != nil {
 			return nil, err
 		}
 		return e, nil
@@ -124,7 +124,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, sc Scope, id int64, p
 		}
 		before, _ := json.Marshal(old)
 		after, _ := json.Marshal(e.Row)
-		if err := s.audit(ctx, tx, AuditEvent{Action: ActionUpdate, Actor: actor, Scope: sc, EntryID: id, Before: before, After: after}); err != nil {
+		if err := recordAudit(ctx, tx, auditEvent{Action: ActionUpdate, Actor: actor, Scope: sc, EntryID: id, Before: before, After: after}); err != nil {
 			return nil, err
 		}
 		return e, nil
@@ -149,7 +149,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, sc Scope, id int64, e
 			return err
 		}
 		before, _ := json.Marshal(old)
-		return s.audit(ctx, tx, AuditEvent{Action: ActionDelete, Actor: actor, Scope: sc, EntryID: id, Before: before})
+		return recordAudit(ctx, tx, auditEvent{Action: ActionDelete, Actor: actor, Scope: sc, EntryID: id, Before: before})
 	})
 }
 

@@ -104,65 +104,84 @@ func requestMeta(r *http.Request) auth.Meta {
 
 // authLogin answers GET /auth/login: 302 to the IdP with the flow sealed in
 // the oidc_flow cookie.
-func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) {
-	if !s.authConfigured(w, r) {
-		return
+func (s *Server) authLogin(r *http.Request) (response, error) {
+	if err := s.authConfigured(); err != nil {
+		return response{}, err
 	}
 	q := r.URL.Query()
 	target, sealed, err := s.Auth.Service.BeginLogin(r.Context(), q.Get("return_to"), q.Get("login_hint"), q.Get("lang"))
-	if err != nil {
-		if errors.Is(err, auth.ErrUpstream) {
-			s.Logger.ErrorContext(r.Context(), "identity provider unavailable", slog.String("error", err.Error()))
-			writeError(w, r, s.Logger, apperr.WithReason(apperr.CodeUnavailable, "upstream_unavailable", "identity provider unavailable"))
-			return
-		}
-		writeError(w, r, s.Logger, err)
-		return
+	if errors.Is(err, auth.ErrUpstream) {
+		s.Logger.ErrorContext(r.Context(), "identity provider unavailable", slog.String("error", err.Error()))
+		return response{}, apperr.WithReason(apperr.CodeUnavailable, reasonUpstream, "identity provider unavailable")
 	}
-	s.setCookie(w, cookieFlow, sealed, pathFlow, auth.FlowTTL, true)
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, target, http.StatusFound) //nolint:gosec // target is the configured IdP authorization endpoint
+	if err != nil {
+		return response{}, err
+	}
+	return stream(func(w http.ResponseWriter, r *http.Request) {
+		s.setCookie(w, cookieFlow, sealed, pathFlow, auth.FlowTTL, true)
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, target, http.StatusFound) //nolint:gosec // target is the configured IdP authorization endpoint
+	}), nil
 }
 
-// authCallback answers GET /auth/callback (api.md §3).
-func (s *Server) authCallback(w http.ResponseWriter, r *http.Request) {
-	if !s.authConfigured(w, r) {
-		return
+// reasonUpstream is the 503 code of an identity or role provider that does
+// not answer.
+const reasonUpstream apperr.Reason = "upstream_unavailable"
+
+// authCallback answers GET /auth/callback (docs/api.md §3): the session
+// cookies and a redirect to the page the login started from, or a redirect
+// to the login page with the reason of a failed login.
+func (s *Server) authCallback(r *http.Request) (response, error) {
+	if err := s.authConfigured(); err != nil {
+		return response{}, err
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	s.setCookie(w, cookieFlow, "", pathFlow, -1, true)
 	sealed := ""
 	if c, err := r.Cookie(cookieFlow); err == nil {
 		sealed = c.Value
 	}
 	iss, flow, err := s.Auth.Service.CompleteLogin(r.Context(), sealed, r.URL.Query(), requestMeta(r))
-	if err != nil {
-		lang := "en"
-		if le, ok := errors.AsType[*auth.LoginError](err); ok {
-			lang = auth.SafeLang(le.Lang)
-		}
-		switch {
-		case errors.Is(err, auth.ErrFlow):
-			http.Redirect(w, r, "/"+lang+"/login?error=session_expired", http.StatusFound)
-		case errors.Is(err, auth.ErrUpstream):
-			s.Logger.ErrorContext(r.Context(), "role provider unavailable at login", slog.String("error", err.Error()))
-			writeError(w, r, s.Logger, apperr.WithReason(apperr.CodeUnavailable, "upstream_unavailable", "the role provider is unavailable; try again later"))
-		case errors.Is(err, auth.ErrLoginFailed):
-			s.Logger.WarnContext(r.Context(), "login failed", slog.String("error", err.Error()))
-			http.Redirect(w, r, "/"+lang+"/login?error=login_failed", http.StatusFound)
-		default:
-			writeError(w, r, s.Logger, err)
-		}
-		return
+	// Every answer ends the flow: its cookie is cleared.
+	answer := func(write func(w http.ResponseWriter, r *http.Request)) response {
+		return stream(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			s.setCookie(w, cookieFlow, "", pathFlow, -1, true)
+			write(w, r)
+		})
 	}
-	s.setSessionCookies(w, iss)
-	http.Redirect(w, r, auth.SafeReturnTo(flow.ReturnTo), http.StatusFound)
+	redirect := func(to string) response {
+		return answer(func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, to, http.StatusFound) })
+	}
+	fail := func(err error) response {
+		return answer(func(w http.ResponseWriter, r *http.Request) { writeError(w, r, s.Logger, err) })
+	}
+	if err == nil {
+		return answer(func(w http.ResponseWriter, r *http.Request) {
+			s.setSessionCookies(w, iss)
+			http.Redirect(w, r, auth.SafeReturnTo(flow.ReturnTo), http.StatusFound)
+		}), nil
+	}
+	lang := "en"
+	if le, ok := errors.AsType[*auth.LoginError](err); ok {
+		lang = auth.SafeLang(le.Lang)
+	}
+	switch {
+	case errors.Is(err, auth.ErrFlow):
+		return redirect("/" + lang + "/login?error=session_expired"), nil
+	case errors.Is(err, auth.ErrUpstream):
+		s.Logger.ErrorContext(r.Context(), "role provider unavailable at login", slog.String("error", err.Error()))
+		return fail(apperr.WithReason(apperr.CodeUnavailable, reasonUpstream, "the role provider is unavailable; try again later")), nil
+	case errors.Is(err, auth.ErrLoginFailed):
+		s.Logger.WarnContext(r.Context(), "login failed", slog.String("error", err.Error()))
+		return redirect("/" + lang + "/login?error=login_failed"), nil
+	}
+	return fail(err), nil
 }
 
-// authRefresh answers POST /auth/refresh.
-func (s *Server) authRefresh(w http.ResponseWriter, r *http.Request) {
-	if !s.authConfigured(w, r) {
-		return
+// authRefresh answers POST /auth/refresh: new session cookies, 204. An
+// expired session also clears the cookies (401 session_expired).
+func (s *Server) authRefresh(r *http.Request) (response, error) {
+	if err := s.authConfigured(); err != nil {
+		return response{}, err
 	}
 	raw := ""
 	if c, err := r.Cookie(cookieRefresh); err == nil {
@@ -171,19 +190,20 @@ func (s *Server) authRefresh(w http.ResponseWriter, r *http.Request) {
 	iss, err := s.Auth.Service.Refresh(r.Context(), raw, requestMeta(r))
 	switch {
 	case errors.Is(err, auth.ErrSessionExpired):
-		s.clearSessionCookies(w)
-		writeError(w, r, s.Logger, errSessionExpired())
-		return
+		return stream(func(w http.ResponseWriter, r *http.Request) {
+			s.clearSessionCookies(w)
+			writeError(w, r, s.Logger, errSessionExpired())
+		}), nil
 	case errors.Is(err, auth.ErrInvalidRefresh):
-		writeError(w, r, s.Logger, apperr.New(apperr.CodeUnauthorized, "invalid or expired refresh token"))
-		return
+		return response{}, apperr.New(apperr.CodeUnauthorized, "invalid or expired refresh token")
 	case err != nil:
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	s.setSessionCookies(w, iss)
 	s.maybeEnqueueRoleSync(r.Context(), iss)
-	w.WriteHeader(http.StatusNoContent)
+	return stream(func(w http.ResponseWriter, _ *http.Request) {
+		s.setSessionCookies(w, iss)
+		w.WriteHeader(http.StatusNoContent)
+	}), nil
 }
 
 // maybeEnqueueRoleSync inserts role_sync when the roles are older than
@@ -208,22 +228,24 @@ type logoutResponse struct {
 	EndSessionURL *string `json:"end_session_url"`
 }
 
-// authLogout answers POST /auth/logout.
-func (s *Server) authLogout(w http.ResponseWriter, r *http.Request) {
+// authLogout answers POST /auth/logout: the session is revoked and the
+// cookies cleared; the answer names the IdP's end-session URL, if any.
+func (s *Server) authLogout(r *http.Request) (response, error) {
 	p := principalFrom(r.Context())
 	if err := s.Auth.Service.Logout(r.Context(), p, requestMeta(r)); err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	s.clearSessionCookies(w)
-	writeJSON(w, http.StatusOK, logoutResponse{EndSessionURL: s.Auth.Service.EndSessionURL(r.Context())})
+	body := logoutResponse{EndSessionURL: s.Auth.Service.EndSessionURL(r.Context())}
+	return stream(func(w http.ResponseWriter, _ *http.Request) {
+		s.clearSessionCookies(w)
+		writeJSON(w, http.StatusOK, body)
+	}), nil
 }
 
-// authConfigured answers 503 when no session service is wired.
-func (s *Server) authConfigured(w http.ResponseWriter, r *http.Request) bool {
+// authConfigured is 503 when no session service is wired.
+func (s *Server) authConfigured() error {
 	if s.Auth.Service != nil {
-		return true
+		return nil
 	}
-	writeError(w, r, s.Logger, apperr.WithReason(apperr.CodeUnavailable, "upstream_unavailable", "authentication is not configured"))
-	return false
+	return apperr.WithReason(apperr.CodeUnavailable, reasonUpstream, "authentication is not configured")
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -18,8 +18,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// Authorization: one middleware per permission family (api.md, domain.md
-// §2.3). Every route of the table is wrapped by exactly one of them, or is
+// Authorization: one middleware per permission family (docs/api.md,
+// docs/domain.md §2.3). Every route of the table is wrapped by exactly one of them, or is
 // listed as public in the route-walk test.
 
 type principalKey struct{}
@@ -135,21 +135,13 @@ type unitAccess struct {
 
 func (s *Server) checkUnit(r *http.Request, pred UnitPredicate) (bool, unitAccess, error) {
 	p := principalFrom(r.Context())
-	id, err := strconv.ParseInt(chi.URLParam(r, "unit_id"), 10, 64)
-	if err != nil {
-		return false, unitAccess{}, apperr.NotFound("unit not found")
-	}
-	q := dbsqlc.New(s.Pool)
-	row, err := q.UnitGet(r.Context(), id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, unitAccess{}, apperr.NotFound("unit %d not found", id)
-	}
+	id, err := pathUnitID(r)
 	if err != nil {
 		return false, unitAccess{}, err
 	}
-	u := perm.Unit{PathCFs: row.PathCfs}
-	if row.Cf != nil {
-		u.CF = *row.Cf
+	u, err := s.loadUnit(r.Context(), id)
+	if err != nil {
+		return false, unitAccess{}, err
 	}
 	module := chi.URLParam(r, "module")
 	ua := unitAccess{unit: u, module: module}
@@ -161,7 +153,7 @@ func (s *Server) checkUnit(r *http.Request, pred UnitPredicate) (bool, unitAcces
 	case ModuleView:
 		return p.Perms.ModuleView(u, module), ua, nil
 	}
-	// Writes: only the grant is checked here (403); the handler refuses a
+	// Writes: only the grant is checked here (403); the domain refuses a
 	// year that is not open with 409 year_not_open / year_closed (D5).
 	switch pred {
 	case ModuleEdit:
@@ -171,6 +163,23 @@ func (s *Server) checkUnit(r *http.Request, pred UnitPredicate) (bool, unitAcces
 	default:
 		return p.Perms.ModuleValidate(u, true), ua, nil
 	}
+}
+
+// loadUnit is the one unit loader of the permission checks: the unit's cf
+// and the cfs of its ancestors (404 when unknown).
+func (s *Server) loadUnit(ctx context.Context, id int64) (perm.Unit, error) {
+	row, err := dbsqlc.New(s.Pool).UnitGet(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return perm.Unit{}, apperr.NotFound("unit %d not found", id)
+	}
+	if err != nil {
+		return perm.Unit{}, fmt.Errorf("error reading unit %d: %w", id, err)
+	}
+	u := perm.Unit{PathCFs: row.PathCfs}
+	if row.Cf != nil {
+		u.CF = *row.Cf
+	}
+	return u, nil
 }
 
 // requirePipelineVisible lets through callers who may see the pipeline
@@ -200,11 +209,7 @@ func (s *Server) requirePipelineVisible(next http.Handler) http.Handler {
 		}
 		visible := pl.CreatedBy != nil && *pl.CreatedBy == p.User.ID
 		if !visible && pl.UnitID != nil && pl.Module != nil {
-			if row, err := dbsqlc.New(s.Pool).UnitGet(r.Context(), *pl.UnitID); err == nil {
-				u := perm.Unit{PathCFs: row.PathCfs}
-				if row.Cf != nil {
-					u.CF = *row.Cf
-				}
+			if u, err := s.loadUnit(r.Context(), *pl.UnitID); err == nil {
 				visible = p.Perms.ModuleSync(u, *pl.Module, true)
 			}
 		}

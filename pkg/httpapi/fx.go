@@ -1,12 +1,13 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 type fxRate struct {
@@ -18,24 +19,21 @@ type fxRate struct {
 	FetchedAt     time.Time `json:"fetched_at"`
 }
 
-// fxRates answers GET /fx-rates?year=.
-// TODO(identity): bo(configuration, view) check arrives with the auth issue.
-func (s *Server) fxRates(w http.ResponseWriter, r *http.Request) {
-	raw := r.URL.Query().Get("year")
-	year, err := strconv.Atoi(raw)
-	if err != nil || year < 1990 || year > 2200 {
-		writeError(w, r, s.Logger, apperr.Validation("invalid query parameter",
-			apperr.FieldError{Field: "year", Code: "out_of_range", Message: "year is required, an integer between 1990 and 2200"}))
-		return
+func fromDBFXRate(x dbsqlc.FxRate) fxRate {
+	return fxRate{Year: x.Year, Currency: x.Currency, PerEUR: x.PerEur, Source: x.Source, MonthsCovered: x.MonthsCovered, FetchedAt: x.FetchedAt}
+}
+
+// fxRates answers GET /fx-rates?year= (bo(configuration, view)).
+func (s *Server) fxRates(r *http.Request) (response, error) {
+	// The year is required: a missing or invalid one is 422 on the field.
+	year, err := queryYear(r, "year")
+	if err != nil || year == nil {
+		return response{}, apperr.Validation("invalid query parameter", apperr.FieldError{Field: "year", Code: "out_of_range",
+			Message: fmt.Sprintf("year is required, a year between %d and %d", years.Min, years.Max)})
 	}
-	rows, err := dbsqlc.New(s.Pool).FXRatesByYear(r.Context(), int32(year)) //nolint:gosec // range checked
+	rows, err := dbsqlc.New(s.Pool).FXRatesByYear(r.Context(), *year)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, fmt.Errorf("error reading the rates of %d: %w", *year, err)
 	}
-	out := make([]fxRate, 0, len(rows))
-	for _, x := range rows {
-		out = append(out, fxRate{Year: x.Year, Currency: x.Currency, PerEUR: x.PerEur, Source: x.Source, MonthsCovered: x.MonthsCovered, FetchedAt: x.FetchedAt})
-	}
-	writeJSON(w, http.StatusOK, out)
+	return ok(mapItems(rows, fromDBFXRate)), nil
 }

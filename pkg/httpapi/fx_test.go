@@ -25,8 +25,8 @@ func TestFXRates(t *testing.T) {
 			"/api/v1/fx-rates?year=",
 			"/api/v1/fx-rates?year=abc",
 			"/api/v1/fx-rates?year=2025.5",
-			"/api/v1/fx-rates?year=1989",
-			"/api/v1/fx-rates?year=2201",
+			"/api/v1/fx-rates?year=1999",
+			"/api/v1/fx-rates?year=2101",
 		} {
 			rec := serve(t, router, http.MethodGet, url, nil)
 			require.Equal(t, http.StatusUnprocessableEntity, rec.Code, url)
@@ -39,7 +39,7 @@ func TestFXRates(t *testing.T) {
 
 	t.Run("Empty", func(t *testing.T) {
 		t.Parallel()
-		rec := serve(t, router, http.MethodGet, "/api/v1/fx-rates?year=1990", nil)
+		rec := serve(t, router, http.MethodGet, "/api/v1/fx-rates?year=2000", nil)
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
 		require.JSONEq(t, `[]`, rec.Body.String())

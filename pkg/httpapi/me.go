@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 type meUser struct {
@@ -29,15 +31,15 @@ type meResponse struct {
 }
 
 // me answers GET /me (a pure DB read: the session row of requireAuth).
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+func (s *Server) me(r *http.Request) (response, error) {
 	p := principalFrom(r.Context())
 	u := p.User
-	writeJSON(w, http.StatusOK, meResponse{
+	return ok(meResponse{
 		User: meUser{ID: u.ID, Sciper: u.Sciper, Email: u.Email, DisplayName: u.DisplayName, FunctionTitle: u.FunctionTitle,
 			Provider: u.Provider, LastLoginAt: u.LastLoginAt},
 		Roles: p.Perms.Roles(), Permissions: p.Perms.Grants(), BackofficePages: p.Perms.BackofficePages(),
 		IsDevUser: u.Provider == "dev",
-	})
+	}), nil
 }
 
 type meUnitReport struct {
@@ -54,26 +56,20 @@ type meUnit struct {
 }
 
 // meUnits answers GET /me/units.
-func (s *Server) meUnits(w http.ResponseWriter, r *http.Request) {
+func (s *Server) meUnits(r *http.Request) (response, error) {
 	p := principalFrom(r.Context())
 	q := dbsqlc.New(s.Pool)
 	rows, err := q.MeUnits(r.Context(), p.User.ID)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, fmt.Errorf("error listing the units of user %d: %w", p.User.ID, err)
 	}
 	ids := make([]int64, 0, len(rows))
 	for _, row := range rows {
 		ids = append(ids, row.Unit.ID)
 	}
-	statuses := []string{"open", "closed"}
-	if p.Perms.IsAdmin() {
-		statuses = []string{"setting_up", "setup_failed", "ready", "open", "closed"}
-	}
-	reports, err := q.MeUnitReports(r.Context(), dbsqlc.MeUnitReportsParams{UnitIds: ids, Statuses: statuses})
+	reports, err := q.MeUnitReports(r.Context(), dbsqlc.MeUnitReportsParams{UnitIds: ids, Statuses: years.VisibleTo(p.Perms.IsAdmin())})
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, fmt.Errorf("error listing reports: %w", err)
 	}
 	out := make([]meUnit, 0, len(rows))
 	for _, row := range rows {
@@ -96,5 +92,5 @@ func (s *Server) meUnits(w http.ResponseWriter, r *http.Request) {
 		}
 		return 0
 	})
-	writeJSON(w, http.StatusOK, out)
+	return ok(out), nil
 }

@@ -2,17 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -20,12 +15,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// maxJSONBody is the JSON body limit (api.md §1: 1 MiB → 413).
-const maxJSONBody = 1 << 20
-
-// Module data handlers (api.md §5). Permissions (module_view, module_edit)
-// are applied by middleware around the route groups in router.go; the
-// handlers only take the caller from Deps.Actor (own scope, D7).
+// Module data handlers (docs/api.md §5). Permissions (module_view,
+// module_edit) are applied by middleware around the route groups in
+// router.go; the handlers only take the caller from Deps.Actor (own scope,
+// D7).
 
 func (s *Server) actor(r *http.Request) entry.Actor {
 	if s.Actor != nil {
@@ -34,79 +27,28 @@ func (s *Server) actor(r *http.Request) entry.Actor {
 	return entry.Actor{}
 }
 
-// entryScope parses /units/{unit_id}/years/{year}/modules/{module}/{submodule};
-// malformed ids are 404 like unknown ones.
-func entryScope(r *http.Request) (entry.Scope, error) {
-	unitID, err1 := strconv.ParseInt(chi.URLParam(r, "unit_id"), 10, 64)
-	year, err2 := strconv.ParseInt(chi.URLParam(r, "year"), 10, 32)
-	sc := entry.Scope{
-		UnitID: unitID, Year: int32(year),
-		Module:    emission.ModuleKey(chi.URLParam(r, "module")),
-		Submodule: emission.SubmoduleKey(chi.URLParam(r, "submodule")),
-	}
-	if err1 != nil || err2 != nil {
-		return sc, apperr.NotFound("no such unit or year")
-	}
-	return sc, entry.CheckSubmodule(sc.Module, sc.Submodule)
+// entryRequest is the body of POST and PATCH of an entry: {"data": {...}}.
+type entryRequest struct {
+	Data json.RawMessage `json:"data"`
 }
 
-func entryID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "entry_id"), 10, 64)
-	if err != nil {
-		return 0, apperr.NotFound("entry not found")
-	}
-	return id, nil
-}
-
-// readJSONObject reads a JSON object body of at most 1 MiB (413 beyond,
-// 400 when malformed).
-func readJSONObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, apperr.New(apperr.CodeTooLarge, "request body exceeds %d bytes", maxJSONBody)
-		}
-		return nil, apperr.Invalid("error reading the request body")
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		return nil, apperr.Invalid("request body must be a JSON object")
-	}
-	return m, nil
-}
-
-// entryBody reads {"data": {...}}; other members are unknown fields.
-func entryBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
-	m, err := readJSONObject(w, r)
-	if err != nil {
-		return nil, err
-	}
-	var fields []apperr.FieldError
-	for k := range m {
-		if k != "data" {
-			fields = append(fields, apperr.FieldError{Field: k, Code: "unknown_field", Message: "unknown field"})
-		}
-	}
-	if len(fields) > 0 {
-		slices.SortFunc(fields, func(a, b apperr.FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return nil, apperr.Validation(fmt.Sprintf("%d fields are invalid", len(fields)), fields...)
-	}
-	return m["data"], nil
-}
-
-// entryETag is the entry ETag of api.md §9.2.
+// entryETag is the ETag of an entry (docs/api.md §1 "Caching").
 func entryETag(e *entry.Entry) string { return fmt.Sprintf(`W/"e%d-v%d"`, e.Row.ID, e.Row.Version) }
 
-// ifMatchVersion parses If-Match against the entry id: nil when absent or
-// "*", else the version; a tag of another entry or a malformed tag is 412.
-// entryWriteTarget parses what PATCH and DELETE of an entry address: the
-// scope, the entry id and the optional If-Match version.
-func entryWriteTarget(r *http.Request) (entry.Scope, int64, *int32, error) {
-	sc, err := entryScope(r)
+// entryTarget parses what GET, PATCH and DELETE of an entry address: the
+// scope and the entry id.
+func entryTarget(r *http.Request) (entry.Scope, int64, error) {
+	sc, err := pathEntryScope(r)
 	if err != nil {
-		return sc, 0, nil, err
+		return sc, 0, err
 	}
-	id, err := entryID(r)
+	id, err := pathEntryID(r)
+	return sc, id, err
+}
+
+// entryWriteTarget is entryTarget with the optional If-Match version.
+func entryWriteTarget(r *http.Request) (entry.Scope, int64, *int32, error) {
+	sc, id, err := entryTarget(r)
 	if err != nil {
 		return sc, 0, nil, err
 	}
@@ -114,6 +56,8 @@ func entryWriteTarget(r *http.Request) (entry.Scope, int64, *int32, error) {
 	return sc, id, version, err
 }
 
+// ifMatchVersion parses If-Match against the entry id: nil when absent or
+// "*", else the version; a tag of another entry or a malformed tag is 412.
 func ifMatchVersion(r *http.Request, id int64) (*int32, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
@@ -294,189 +238,131 @@ type summaryJSON struct {
 }
 
 type entryListJSON struct {
-	Items   []entryJSON `json:"items"`
-	Page    int         `json:"page"`
-	Limit   int         `json:"limit"`
-	Total   int64       `json:"total"`
-	HasMore bool        `json:"has_more"`
+	page[entryJSON]
 	Summary summaryJSON `json:"summary"`
 }
 
-func intParam(r *http.Request, name string) (int, error) {
-	raw := r.URL.Query().Get(name)
-	if raw == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 {
-		e := apperr.Invalid("invalid query parameter %s", name)
-		e.Fields = []apperr.FieldError{{Field: name, Code: "invalid_format", Message: "must be a positive integer"}}
-		return 0, e
-	}
-	return n, nil
-}
-
 // listEntries answers GET P/{submodule}/entries (module_view).
-func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
+func (s *Server) listEntries(r *http.Request) (response, error) {
+	sc, err := pathEntryScope(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	p, err := listParams(r, sc.Submodule)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	res, err := s.entries.List(r.Context(), s.actor(r), sc, p)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	out := entryListJSON{
-		Items: make([]entryJSON, 0, len(res.Items)), Page: res.Page, Limit: res.Limit, Total: res.Total, HasMore: res.HasMore,
-		Summary: summaryJSON{Count: res.Summary.Count, KgCO2eq: round(res.Summary.KgCO2eq, 2), CalcIssues: res.Summary.CalcIssues},
-	}
+	items := make([]entryJSON, len(res.Items))
 	for i := range res.Items {
-		out.Items = append(out.Items, fromEntry(&res.Items[i], false))
+		items[i] = fromEntry(&res.Items[i], false)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return ok(entryListJSON{
+		page:    newPage(items, pageParams{Page: res.Page, Limit: res.Limit}, res.Total),
+		Summary: summaryJSON{Count: res.Summary.Count, KgCO2eq: round(res.Summary.KgCO2eq, 2), CalcIssues: res.Summary.CalcIssues},
+	}), nil
 }
 
 func listParams(r *http.Request, sub emission.SubmoduleKey) (entry.ListParams, error) {
 	var p entry.ListParams
-	var err error
-	if p.Page, err = intParam(r, "page"); err != nil {
+	pp, err := queryPage(r)
+	if err != nil {
 		return p, err
 	}
-	if p.Limit, err = intParam(r, "limit"); err != nil {
-		return p, err
-	}
-	if p.Limit > entry.MaxLimit {
-		e := apperr.Invalid("invalid query parameter limit")
-		e.Fields = []apperr.FieldError{{Field: "limit", Code: "out_of_range", Message: "must be between 1 and 1000"}}
-		return p, e
-	}
+	p.Page, p.Limit = pp.Page, pp.Limit
 	query := r.URL.Query()
 	if p.Sort, err = entry.ParseSort(sub, query.Get("sort")); err != nil {
 		return p, err
 	}
 	p.Q, p.Source, p.CalcStatus = query.Get("q"), query.Get("source"), query.Get("calc_status")
-	switch query.Get("above_threshold") {
-	case "", "false":
-	case "true":
-		p.AboveThreshold = true
-	default:
-		e := apperr.WithReason(apperr.CodeInvalid, "invalid_filter", "invalid filter above_threshold")
-		e.Fields = []apperr.FieldError{{Field: "above_threshold", Code: "invalid_filter", Message: "must be true or false"}}
-		return p, e
+	above, err := queryBool(r, "above_threshold")
+	if err != nil {
+		return p, err
 	}
+	p.AboveThreshold = above != nil && *above
 	return p, nil
 }
 
 // createEntry answers POST P/{submodule}/entries (module_edit).
-func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
+func (s *Server) createEntry(r *http.Request) (response, error) {
+	sc, err := pathEntryScope(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	data, err := entryBody(w, r)
+	var body entryRequest
+	if err := decodeJSON(r, &body); err != nil {
+		return response{}, err
+	}
+	e, err := s.entries.Create(r.Context(), s.actor(r), sc, body.Data)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	e, err := s.entries.Create(r.Context(), s.actor(r), sc, data)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	w.Header().Set("ETag", entryETag(e))
-	writeJSON(w, http.StatusCreated, fromEntry(e, true))
+	return created(fromEntry(e, true)).with("ETag", entryETag(e)), nil
 }
 
 // getEntry answers GET P/{submodule}/entries/{entry_id} (module_view).
-func (s *Server) getEntry(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
+func (s *Server) getEntry(r *http.Request) (response, error) {
+	sc, id, err := entryTarget(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	id, err := entryID(r)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	e, err := s.entries.Get(r.Context(), s.actor(r), sc, id)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	tag := entryETag(e)
-	w.Header().Set("ETag", tag)
 	if noneMatch(r, tag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
+		return notModified().with("ETag", tag), nil
 	}
-	writeJSON(w, http.StatusOK, fromEntry(e, true))
+	return ok(fromEntry(e, true)).with("ETag", tag), nil
 }
 
 // patchEntry answers PATCH P/{submodule}/entries/{entry_id} (module_edit).
-func (s *Server) patchEntry(w http.ResponseWriter, r *http.Request) {
+func (s *Server) patchEntry(r *http.Request) (response, error) {
 	sc, id, version, err := entryWriteTarget(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	data, err := entryBody(w, r)
+	var body entryRequest
+	if err := decodeJSON(r, &body); err != nil {
+		return response{}, err
+	}
+	e, err := s.entries.Update(r.Context(), s.actor(r), sc, id, body.Data, version)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	e, err := s.entries.Update(r.Context(), s.actor(r), sc, id, data, version)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	w.Header().Set("ETag", entryETag(e))
-	writeJSON(w, http.StatusOK, fromEntry(e, true))
+	return ok(fromEntry(e, true)).with("ETag", entryETag(e)), nil
 }
 
 // deleteEntry answers DELETE P/{submodule}/entries/{entry_id} (module_edit).
-func (s *Server) deleteEntry(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteEntry(r *http.Request) (response, error) {
 	sc, id, version, err := entryWriteTarget(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	if err := s.entries.Delete(r.Context(), s.actor(r), sc, id, version); err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	return noContent(), nil
 }
 
 // checkUnique answers GET P/{submodule}/entries/check-unique (module_view).
-func (s *Server) checkUnique(w http.ResponseWriter, r *http.Request) {
-	sc, err := entryScope(r)
+func (s *Server) checkUnique(r *http.Request) (response, error) {
+	sc, err := pathEntryScope(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	query := r.URL.Query()
 	var exclude *int64
-	if raw := query.Get("exclude_id"); raw != "" {
+	if raw := r.URL.Query().Get("exclude_id"); raw != "" {
 		id, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil {
-			writeError(w, r, s.Logger, apperr.Invalid("exclude_id must be an integer"))
-			return
+			return response{}, badQuery("exclude_id", "invalid_format", "exclude_id must be an integer")
 		}
 		exclude = &id
 	}
-	res, err := s.entries.CheckUnique(r.Context(), sc, query.Get("field"), query.Get("value"), exclude)
-	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	q := r.URL.Query()
+	return reply(s.entries.CheckUnique(r.Context(), sc, q.Get("field"), q.Get("value"), exclude))
 }

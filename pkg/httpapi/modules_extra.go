@@ -2,27 +2,22 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strconv"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
-	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// Module overview and module extras (api.md §5): GET P, P/breakdown,
+// Module overview and module extras (docs/api.md §5): GET P, P/breakdown,
 // .../modules/headcount/members and .../modules/professional_travel/trips-map.
 
 // aggregateEnqueuer inserts aggregate{year} with River in the write's
-// transaction (jobs.md §2.3); a unique duplicate answer is fine.
+// transaction (docs/jobs.md §2.3); a unique duplicate answer is fine.
 func aggregateEnqueuer(client pipeline.Inserter) entry.AggregateEnqueuer {
 	return func(ctx context.Context, tx pgx.Tx, year int32) error {
 		_, err := client.InsertTx(ctx, tx, jobs.AggregateArgs{Year: int(year)}, nil)
@@ -38,7 +33,11 @@ func (s *Server) requireModuleView(modules ...string) func(http.Handler) http.Ha
 	return func(next http.Handler) http.Handler {
 		return s.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p := principalFrom(r.Context())
-			u, err := s.pathUnit(r)
+			id, err := pathUnitID(r)
+			var u perm.Unit
+			if err == nil {
+				u, err = s.loadUnit(r.Context(), id)
+			}
 			if err != nil {
 				writeError(w, r, s.Logger, err)
 				return
@@ -55,70 +54,31 @@ func (s *Server) requireModuleView(modules ...string) func(http.Handler) http.Ha
 	}
 }
 
-// pathUnit loads the unit {unit_id} for a permission check.
-func (s *Server) pathUnit(r *http.Request) (perm.Unit, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "unit_id"), 10, 64)
-	if err != nil {
-		return perm.Unit{}, apperr.NotFound("unit not found")
-	}
-	row, err := dbsqlc.New(s.Pool).UnitGet(r.Context(), id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return perm.Unit{}, apperr.NotFound("unit %d not found", id)
-	}
-	if err != nil {
-		return perm.Unit{}, err
-	}
-	u := perm.Unit{PathCFs: row.PathCfs}
-	if row.Cf != nil {
-		u.CF = *row.Cf
-	}
-	return u, nil
-}
-
-// moduleScope parses /units/{unit_id}/years/{year}/modules/{module}; an
-// unknown module is 404.
-func moduleScope(r *http.Request) (entry.ModuleScope, error) {
-	unitID, year, err := unitYearPath(r)
-	if err != nil {
-		return entry.ModuleScope{}, err
-	}
-	sc := entry.ModuleScope{UnitID: unitID, Year: year, Module: emission.ModuleKey(chi.URLParam(r, "module"))}
-	if _, ok := emission.LookupModule(sc.Module); !ok {
-		return sc, apperr.NotFound("unknown module %q", sc.Module)
-	}
-	return sc, nil
-}
-
 // moduleOverview answers GET P (module_view).
-func (s *Server) moduleOverview(w http.ResponseWriter, r *http.Request) {
-	sc, err := moduleScope(r)
+func (s *Server) moduleOverview(r *http.Request) (response, error) {
+	sc, err := pathModuleScope(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	v, err := s.entries.Overview(r.Context(), s.actor(r), sc)
-	s.respond(w, r, http.StatusOK, v, err)
+	return reply(s.entries.Overview(r.Context(), s.actor(r), sc))
 }
 
 // moduleBreakdown answers GET P/breakdown?by=class|top_class (module_view).
-func (s *Server) moduleBreakdown(w http.ResponseWriter, r *http.Request) {
-	sc, err := moduleScope(r)
+func (s *Server) moduleBreakdown(r *http.Request) (response, error) {
+	sc, err := pathModuleScope(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	v, err := s.entries.Breakdown(r.Context(), s.actor(r), sc, r.URL.Query().Get("by"))
-	s.respond(w, r, http.StatusOK, v, err)
+	return reply(s.entries.Breakdown(r.Context(), s.actor(r), sc, r.URL.Query().Get("by")))
 }
 
 // headcountMembers answers GET .../modules/headcount/members (module_view
 // on headcount or professional_travel): callers without a unit-scoped
 // grant on either module get only themselves.
-func (s *Server) headcountMembers(w http.ResponseWriter, r *http.Request) {
-	unitID, year, err := unitYearPath(r)
+func (s *Server) headcountMembers(r *http.Request) (response, error) {
+	unitID, year, err := pathUnitYear(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	only := ""
 	if p := principalFrom(r.Context()); p != nil {
@@ -131,18 +91,15 @@ func (s *Server) headcountMembers(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	v, err := s.entries.Members(r.Context(), unitID, year, only)
-	s.respond(w, r, http.StatusOK, v, err)
+	return reply(s.entries.Members(r.Context(), unitID, year, only))
 }
 
 // tripsMap answers GET .../modules/professional_travel/trips-map
 // (module_view; own scope applies).
-func (s *Server) tripsMap(w http.ResponseWriter, r *http.Request) {
-	unitID, year, err := unitYearPath(r)
+func (s *Server) tripsMap(r *http.Request) (response, error) {
+	unitID, year, err := pathUnitYear(r)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	v, err := s.entries.TripsMap(r.Context(), s.actor(r), unitID, year)
-	s.respond(w, r, http.StatusOK, v, err)
+	return reply(s.entries.TripsMap(r.Context(), s.actor(r), unitID, year))
 }

@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,7 +18,6 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
-	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
@@ -107,9 +105,7 @@ func TestEntryWritesAudited(t *testing.T) {
 	e := newExtraEnv(ctx, t)
 	client, err := jobs.NewInsertClient(e.schema.Pool)
 	require.NoError(t, err)
-	hooks := audit.NewHooks(nil)
-	router := e.router(t, httpapi.Deps{River: client, EntryAuditor: hooks, ReportAudit: hooks},
-		e.principal(perm.New(perm.RolePrincipal, e.cf)))
+	router := e.router(t, httpapi.Deps{River: client}, e.principal(perm.New(perm.RolePrincipal, e.cf)))
 	members := e.url("headcount/member/entries")
 
 	rec := serveEntry(t, router, http.MethodPost, members,
@@ -187,18 +183,6 @@ func TestEntryWritesAudited(t *testing.T) {
 	require.Equal(t, 1, n)
 }
 
-type failingAuditor struct{}
-
-var errAuditDown = errors.New("audit store down")
-
-func (failingAuditor) RecordEntry(context.Context, postgres.DBTX, entry.AuditEvent) error {
-	return errAuditDown
-}
-
-func (failingAuditor) ModuleStatusChanged(context.Context, postgres.DBTX, report.StatusChange) error {
-	return errAuditDown
-}
-
 func TestFailingAuditAbortsWrite(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -207,10 +191,14 @@ func TestFailingAuditAbortsWrite(t *testing.T) {
 	require.NoError(t, err)
 	members := e.url("headcount/member/entries")
 	p := e.principal(perm.New(perm.RolePrincipal, e.cf))
-	ok := e.router(t, httpapi.Deps{River: client}, p)
-	failing := e.router(t, httpapi.Deps{River: client, EntryAuditor: failingAuditor{}, ReportAudit: failingAuditor{}}, p)
+	router := e.router(t, httpapi.Deps{River: client}, p)
+	// failing breaks the audit store of the schema until restored.
+	failing := func() (restore func()) {
+		return testdb.FailInserts(ctx, t, e.schema, "audit_events", "audit store down")
+	}
 
-	rec := serveEntry(t, failing, http.MethodPost, members,
+	restore := failing()
+	rec := serveEntry(t, router, http.MethodPost, members,
 		`{"data": {"name": "Ada", "sius_code": "53", "user_institutional_id": "123456", "fte": 0.8}}`, nil)
 	require.Equal(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
 	var entries, jobsN int
@@ -225,21 +213,25 @@ func TestFailingAuditAbortsWrite(t *testing.T) {
 	require.Nil(t, rm.StatsDirtyAt)
 
 	// Update and delete roll back too.
-	rec = serveEntry(t, ok, http.MethodPost, members,
+	restore()
+	rec = serveEntry(t, router, http.MethodPost, members,
 		`{"data": {"name": "Ada", "sius_code": "53", "user_institutional_id": "123456", "fte": 0.8}}`, nil)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	ada := decodeEntry[entryResp](t, rec)
 	item := fmt.Sprintf("%s/%d", members, ada.ID)
-	rec = serveEntry(t, failing, http.MethodPatch, item, `{"data": {"fte": 1}}`, nil)
+	restore = failing()
+	rec = serveEntry(t, router, http.MethodPatch, item, `{"data": {"fte": 1}}`, nil)
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
-	rec = serveEntry(t, failing, http.MethodDelete, item, "", nil)
+	rec = serveEntry(t, router, http.MethodDelete, item, "", nil)
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
-	rec = serveEntry(t, ok, http.MethodGet, item, "", nil)
+	restore()
+	rec = serveEntry(t, router, http.MethodGet, item, "", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Equal(t, 1, decodeEntry[entryResp](t, rec).Version)
 
 	// A status change is refused with its audit event.
-	rec = serveJSON(t, failing, http.MethodPatch, e.url("headcount/status"), `{"status": "validated"}`)
+	failing()
+	rec = serveJSON(t, router, http.MethodPatch, e.url("headcount/status"), `{"status": "validated"}`)
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	rm, err = dbsqlc.New(e.schema.Pool).ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{
 		UnitID: e.rep.Report.UnitID, Year: 2025, Module: "headcount"})

@@ -75,13 +75,14 @@ func mergeInto(dst, src map[string]any, where string) error {
 // OpenAPIDocument returns the merged contract as JSON.
 func OpenAPIDocument() ([]byte, error) { return openAPIJSON() }
 
-func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+func (s *Server) openAPI(*http.Request) (response, error) {
 	b, err := openAPIJSON()
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(b)
+	return stream(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(b)
+	}), nil
 }

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -20,7 +19,8 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-type pipelineHandlers struct {
+// pipelineStreams holds what the pipeline reads and streams need.
+type pipelineStreams struct {
 	pool     *pgxpool.Pool
 	listener *pipeline.Listener
 	logger   *slog.Logger
@@ -31,67 +31,64 @@ type pipelineHandlers struct {
 
 func etag(version int64) string { return fmt.Sprintf(`W/"p-%d"`, version) }
 
-func parsePipelineID(r *http.Request) (uuid.UUID, error) {
-	id, err := uuid.Parse(chi.URLParam(r, "id"))
-	if err != nil {
-		return uuid.Nil, apperr.NotFound("pipeline %q not found", chi.URLParam(r, "id"))
-	}
-	return id, nil
-}
+func pathPipelineID(r *http.Request) (uuid.UUID, error) { return pathUUID(r, "id", "pipeline") }
 
-// get answers GET /pipelines/{id}. A matching If-None-Match is answered 304
-// after one indexed read of the version.
-func (h *pipelineHandlers) get(w http.ResponseWriter, r *http.Request) {
-	id, err := parsePipelineID(r)
+// getPipeline answers GET /pipelines/{id}. A matching If-None-Match is
+// answered 304 after one indexed read of the version.
+func (s *Server) getPipeline(r *http.Request) (response, error) {
+	h := s.pipelines
+	id, err := pathPipelineID(r)
 	if err != nil {
-		writeError(w, r, h.logger, err)
-		return
+		return response{}, err
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		pv, err := dbsqlc.New(h.pool).PipelineVersion(r.Context(), id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			writeError(w, r, h.logger, apperr.NotFound("pipeline %s not found", id))
-			return
+			return response{}, apperr.NotFound("pipeline %s not found", id)
 		}
 		if err != nil {
-			writeError(w, r, h.logger, err)
-			return
+			return response{}, fmt.Errorf("error reading the version of pipeline %s: %w", id, err)
 		}
 		if inm == etag(pv.Version) {
-			w.Header().Set("ETag", etag(pv.Version))
-			w.WriteHeader(http.StatusNotModified)
-			return
+			return notModified().with("ETag", etag(pv.Version)), nil
 		}
 	}
 	p, jobs, err := pipeline.Get(r.Context(), h.pool, id)
 	if err != nil {
-		writeError(w, r, h.logger, err)
-		return
+		return response{}, err
 	}
-	w.Header().Set("ETag", etag(p.Version))
-	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, pipeline.ToView(p, jobs))
+	return ok(pipeline.ToView(p, jobs)).with("ETag", etag(p.Version)).with("Cache-Control", "no-cache"), nil
 }
 
-// events streams the pipeline as Server-Sent Events (api.md §10.1).
-func (h *pipelineHandlers) events(w http.ResponseWriter, r *http.Request) {
-	id, err := parsePipelineID(r)
+// pipelineEvents streams the pipeline as Server-Sent Events (docs/api.md
+// §10.1). Existence is checked before the stream opens (404 as JSON).
+func (s *Server) pipelineEvents(r *http.Request) (response, error) {
+	id, err := pathPipelineID(r)
 	if err != nil {
-		writeError(w, r, h.logger, err)
-		return
+		return response{}, err
 	}
-	ctx := r.Context()
+	h := s.pipelines
 	var changed <-chan struct{}
+	unsubscribe := func() {}
 	if h.listener != nil {
-		ch, unsubscribe := h.listener.Subscribe(id) // before the first read: no update is missed
-		defer unsubscribe()
-		changed = ch
+		changed, unsubscribe = h.listener.Subscribe(id) // before the first read: no update is missed
 	}
-	p, jobs, err := pipeline.Get(ctx, h.pool, id)
+	p, jobs, err := pipeline.Get(r.Context(), h.pool, id)
 	if err != nil {
-		writeError(w, r, h.logger, err)
-		return
+		unsubscribe()
+		return response{}, err
 	}
+	return stream(func(w http.ResponseWriter, r *http.Request) {
+		defer unsubscribe()
+		h.events(w, r, id, changed, p, jobs)
+	}), nil
+}
+
+// events writes the stream of pipeline id from its first state.
+func (h *pipelineStreams) events(w http.ResponseWriter, r *http.Request, id uuid.UUID, changed <-chan struct{},
+	p dbsqlc.Pipeline, jobs []dbsqlc.PipelineJob,
+) {
+	ctx := r.Context()
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		writeError(w, r, h.logger, errors.New("streaming unsupported by the response writer"))

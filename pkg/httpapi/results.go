@@ -1,16 +1,18 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
-// Results (api.md §6, R2.8). Every route needs unit_results(u) (principal
-// or standard user of the unit, back-office in scope — D8), enforced by the
-// auth middleware wrapping the route group. Figures come from the stored
-// statistics (one indexed read of the report modules), never from a scan of
-// emission rows.
+// Results (docs/api.md §6, R2.8). Every route needs unit_results(u)
+// (principal or standard user of the unit, back-office in scope — D8),
+// enforced by the middleware wrapping the route group. Figures come from
+// the stored statistics (one indexed read of the report modules), never
+// from a scan of emission rows.
 
 // resultsOptions parses scope and exclude_modules.
 func (s *Server) resultsOptions(r *http.Request) (report.Options, error) {
@@ -26,58 +28,41 @@ func (s *Server) resultsOptions(r *http.Request) (report.Options, error) {
 	return report.Options{Scope: scope, ExcludeModules: ex, CarKgPerKm: s.CarKgPerKm}, nil
 }
 
-func (s *Server) resultsSummary(w http.ResponseWriter, r *http.Request) {
-	unitID, year, err := unitYearPath(r)
-	if err == nil {
-		var opt report.Options
-		if opt, err = s.resultsOptions(r); err == nil {
-			var v report.Summary
-			v, err = report.GetSummary(r.Context(), s.Pool, unitID, year, opt)
-			s.respond(w, r, http.StatusOK, v, err)
-			return
+// unitYearResults is the endpoint of a unit-year results view.
+func unitYearResults[T any](s *Server, get func(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt report.Options) (T, error)) endpoint {
+	return func(r *http.Request) (response, error) {
+		unitID, year, err := pathUnitYear(r)
+		if err != nil {
+			return response{}, err
 		}
+		opt, err := s.resultsOptions(r)
+		if err != nil {
+			return response{}, err
+		}
+		return reply(get(r.Context(), s.Pool, unitID, year, opt))
 	}
-	writeError(w, r, s.Logger, err)
 }
 
-func (s *Server) resultsBreakdown(w http.ResponseWriter, r *http.Request) {
-	unitID, year, err := unitYearPath(r)
-	if err == nil {
-		var opt report.Options
-		if opt, err = s.resultsOptions(r); err == nil {
-			var v report.Breakdown
-			v, err = report.GetBreakdown(r.Context(), s.Pool, unitID, year, opt)
-			s.respond(w, r, http.StatusOK, v, err)
-			return
-		}
-	}
-	writeError(w, r, s.Logger, err)
+func (s *Server) resultsSummary(r *http.Request) (response, error) {
+	return unitYearResults(s, report.GetSummary)(r)
 }
 
-func (s *Server) resultsIT(w http.ResponseWriter, r *http.Request) {
-	unitID, year, err := unitYearPath(r)
-	if err == nil {
-		var opt report.Options
-		if opt, err = s.resultsOptions(r); err == nil {
-			var v report.IT
-			v, err = report.GetIT(r.Context(), s.Pool, unitID, year, opt)
-			s.respond(w, r, http.StatusOK, v, err)
-			return
-		}
-	}
-	writeError(w, r, s.Logger, err)
+func (s *Server) resultsBreakdown(r *http.Request) (response, error) {
+	return unitYearResults(s, report.GetBreakdown)(r)
 }
 
-func (s *Server) resultsYearly(w http.ResponseWriter, r *http.Request) {
-	unitID, err := unitPath(r)
-	if err == nil {
-		var opt report.Options
-		if opt, err = s.resultsOptions(r); err == nil {
-			var v []report.YearPoint
-			v, err = report.GetYearly(r.Context(), s.Pool, unitID, opt)
-			s.respond(w, r, http.StatusOK, v, err)
-			return
-		}
+func (s *Server) resultsIT(r *http.Request) (response, error) {
+	return unitYearResults(s, report.GetIT)(r)
+}
+
+func (s *Server) resultsYearly(r *http.Request) (response, error) {
+	unitID, err := pathUnitID(r)
+	if err != nil {
+		return response{}, err
 	}
-	writeError(w, r, s.Logger, err)
+	opt, err := s.resultsOptions(r)
+	if err != nil {
+		return response{}, err
+	}
+	return reply(report.GetYearly(r.Context(), s.Pool, unitID, opt))
 }

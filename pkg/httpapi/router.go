@@ -1,12 +1,15 @@
 // Package httpapi is the REST adapter of cmd/api: the chi router with the
-// whole route table in one place (router.go), one handler per endpoint, the
-// one mapping from application errors to HTTP (errors.go) and the OpenAPI
-// document served at /api/v1/openapi.json (openapi.yaml), which a test keeps
-// in step with the routes.
+// whole route table in one place (router.go), one short endpoint per route
+// written with the handler kit (endpoint.go: (response, error); params.go:
+// path, query, pagination and body parsing), the permission middleware
+// (authz.go), the one mapping from application errors to HTTP (errors.go)
+// and the OpenAPI document served at /api/v1/openapi.json (openapi/*.yaml),
+// which a test keeps in step with the routes and with docs/api.md.
+// Handlers hold no business rules: they parse, call a domain package
+// (entry, report, imports, pipeline, auth) and render.
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -18,14 +21,13 @@ import (
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
-	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/entry"
+	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres"
-	"github.com/co2-calculator/co2-calculator/pkg/report"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
 
@@ -51,25 +53,6 @@ type Deps struct {
 	// Actor returns the caller of module data routes (own scope, D7); nil
 	// treats every caller as unscoped.
 	Actor func(*http.Request) entry.Actor
-	// EntryAuditor records entry writes and personal-data lists (package
-	// audit); nil records nothing.
-	EntryAuditor entry.Auditor
-
-	// ReportAudit records report_module.status events (package audit, in
-	// the change's transaction); nil records nothing.
-	ReportAudit report.StatusAuditor
-	// UploadAudit records upload.create in the upload's transaction and
-	// upload.download before a file is served (package audit); nil: not
-	// audited.
-	UploadAudit interface {
-		UploadCreated(ctx context.Context, db postgres.DBTX, up audit.Upload) error
-		UploadDownloaded(ctx context.Context, db postgres.DBTX, up audit.Upload, by *int64) error
-	}
-	// PipelineAudit records pipeline.cancel in the cancel's transaction
-	// (package audit); nil: not audited.
-	PipelineAudit interface {
-		PipelineCancelled(ctx context.Context, db postgres.DBTX, c audit.PipelineCancel) error
-	}
 	// SentryDSN is APP_SENTRY_DSN, served to the SPA by GET /config
 	// (empty: no error reporting).
 	SentryDSN string
@@ -92,25 +75,30 @@ type VersionInfo struct {
 	DevOIDC       bool   `json:"dev_oidc_enabled"`
 }
 
-// Server holds the handlers' dependencies.
+// Server holds the handlers' dependencies and the domain services they
+// call.
 type Server struct {
 	Deps
-	pipelines *pipelineHandlers
+	pipelines *pipelineStreams
 	entries   *entry.Service
+	imports   *imports.Service
 }
 
 // NewRouter builds the public router: /healthz, /readyz and /api/v1/...
 func NewRouter(d Deps) http.Handler { return newServer(d).handler() }
 
 func newServer(d Deps) *Server {
-	entries := &entry.Service{Auditor: d.EntryAuditor}
+	entries := &entry.Service{}
+	imp := &imports.Service{Blob: d.Blob, MaxBytes: d.UploadMaxBytes, Logger: d.Logger}
 	if d.Pool != nil {
-		entries.DB = d.Pool
+		entries.DB, imp.DB = d.Pool, d.Pool
 	}
 	if d.River != nil {
 		entries.EnqueueAggregate = aggregateEnqueuer(d.River)
+		imp.Enqueue = jobs.EnqueueImport(d.River)
 	}
-	return &Server{Deps: d, entries: entries, pipelines: &pipelineHandlers{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
+	return &Server{Deps: d, entries: entries, imports: imp,
+		pipelines: &pipelineStreams{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
 }
 
 // handler wraps the route table with OpenTelemetry.
@@ -141,94 +129,96 @@ func (s *Server) routes() chi.Router {
 	// authz.go (requireAuth, requireBO, requireUnit, requirePipelineVisible)
 	// unless it is public; TestRouteAuthorization walks them all.
 	r.Route("/api/v1", func(r chi.Router) {
+		h := s.handle
 		r.Use(s.csrf)
-		r.Get("/openapi.json", s.openAPI)
-		r.Get("/version", s.version)
-		r.Get("/config", s.clientConfig)
+		r.Get("/openapi.json", h(s.openAPI))
+		r.Get("/version", h(s.version))
+		r.Get("/config", h(s.clientConfig))
 
-		r.Get("/auth/login", s.authLogin)
-		r.Get("/auth/callback", s.authCallback)
-		r.Post("/auth/refresh", s.authRefresh)
-		r.With(s.requireAuth).Post("/auth/logout", s.authLogout)
-		r.With(s.requireAuth).Get("/me", s.me)
-		r.With(s.requireAuth).Get("/me/units", s.meUnits)
+		r.Get("/auth/login", h(s.authLogin))
+		r.Get("/auth/callback", h(s.authCallback))
+		r.Post("/auth/refresh", h(s.authRefresh))
+		r.With(s.requireAuth).Post("/auth/logout", h(s.authLogout))
+		r.With(s.requireAuth).Get("/me", h(s.me))
+		r.With(s.requireAuth).Get("/me/units", h(s.meUnits))
 
-		r.With(s.requirePipelineVisible).Get("/pipelines/{id}", s.pipelines.get)
-		r.With(s.requirePipelineVisible).Get("/pipelines/{id}/events", s.pipelines.events)
-		r.With(s.requireAuth).Get("/pipelines", s.listPipelines)                                         // visible pipelines (clamped by the query)
-		r.With(s.requirePipelineCancel, s.auditRequest).Post("/pipelines/{id}/cancel", s.cancelPipeline) // creator or bo(pipeline_operations, edit); pipeline.cancel
-		r.With(s.requireAuth).Get("/templates/{kind}/{group}.csv", s.getTemplate)
+		r.With(s.requirePipelineVisible).Get("/pipelines/{id}", h(s.getPipeline))
+		r.With(s.requirePipelineVisible).Get("/pipelines/{id}/events", h(s.pipelineEvents))
+		r.With(s.requireAuth).Get("/pipelines", h(s.listPipelines))                                         // visible pipelines (clamped by the query)
+		r.With(s.requirePipelineCancel, s.auditRequest).Post("/pipelines/{id}/cancel", h(s.cancelPipeline)) // creator or bo(pipeline_operations, edit); pipeline.cancel
+		r.With(s.requireAuth).Get("/templates/{kind}/{group}.csv", h(s.getTemplate))
 
-		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", s.fxRates)
+		r.With(s.requireBO("configuration", "view")).Get("/fx-rates", h(s.fxRates))
 
-		// Uploads (api.md §9, §5 P/uploads).
-		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", s.postUpload)
-		r.With(s.requireUploadCopy, s.auditRequest).Post("/uploads/copy", s.postUploadCopy) // bo(configuration, edit), or module_sync on a unit-scope source's unit
-		r.With(s.requireBO("configuration", "view")).Get("/uploads", s.listUploads)
-		r.With(s.requireAuth).Get("/uploads/{id}/errors.csv", s.getUploadErrors) // bo(configuration, view) or uploader (handler)
+		// Uploads (docs/api.md §9, §5 P/uploads).
+		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", h(s.postUpload))
+		r.With(s.requireUploadCopy, s.auditRequest).Post("/uploads/copy", h(s.postUploadCopy)) // bo(configuration, edit), or module_sync on a unit-scope source's unit
+		r.With(s.requireBO("configuration", "view")).Get("/uploads", h(s.listUploads))
+		r.With(s.requireAuth).Get("/uploads/{id}/errors.csv", h(s.getUploadErrors)) // bo(configuration, view) or uploader (handler)
 
-		r.With(s.requireAuth).Get("/uploads/{id}", s.getUpload)                          // bo(configuration, view) or uploader (handler)
-		r.With(s.requireAuth, s.auditRequest).Get("/uploads/{id}/file", s.getUploadFile) // idem; upload.download
-		r.Group(func(r chi.Router) {                                                     // module_sync(u, m)
+		r.With(s.requireAuth).Get("/uploads/{id}", h(s.getUpload))                          // bo(configuration, view) or uploader (handler)
+		r.With(s.requireAuth, s.auditRequest).Get("/uploads/{id}/file", h(s.getUploadFile)) // idem; upload.download
+		r.Group(func(r chi.Router) {                                                        // module_sync(u, m)
 			r.Use(s.requireUnit(ModuleSync), s.auditRequest)
-			r.Post("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.postModuleUpload)
-			r.Get("/units/{unit_id}/years/{year}/modules/{module}/uploads", s.listModuleUploads)
+			r.Post("/units/{unit_id}/years/{year}/modules/{module}/uploads", h(s.postModuleUpload))
+			r.Get("/units/{unit_id}/years/{year}/modules/{module}/uploads", h(s.listModuleUploads))
 		})
 
-		// Module data (api.md §5) and entry-form lookups (§8): one group per
-		// permission predicate, to be wrapped by its middleware.
+		// Module data (docs/api.md §5) and entry-form lookups (§8): one
+		// group per permission predicate, to be wrapped by its middleware.
 		const modulePath = "/units/{unit_id}/years/{year}/modules/{module}"
 		const entries = modulePath + "/{submodule}/entries"
 		r.Group(func(r chi.Router) { // module_view(u, m)
 			r.Use(s.requireUnit(ModuleView), s.auditRequest)
-			r.Get(modulePath, s.moduleOverview)
-			r.Get(modulePath+"/breakdown", s.moduleBreakdown)
-			r.Get(entries, s.listEntries)
-			r.Get(entries+"/check-unique", s.checkUnique)
-			r.Get(entries+"/{entry_id}", s.getEntry)
+			r.Get(modulePath, h(s.moduleOverview))
+			r.Get(modulePath+"/breakdown", h(s.moduleBreakdown))
+			r.Get(entries, h(s.listEntries))
+			r.Get(entries+"/check-unique", h(s.checkUnique))
+			r.Get(entries+"/{entry_id}", h(s.getEntry))
 		})
 		r.Group(func(r chi.Router) { // module_view(u, headcount or professional_travel)
 			r.Use(s.requireModuleView(string(emission.ModuleHeadcount), string(emission.ModuleProfessionalTravel)))
-			r.Get("/units/{unit_id}/years/{year}/modules/headcount/members", s.headcountMembers)
+			r.Get("/units/{unit_id}/years/{year}/modules/headcount/members", h(s.headcountMembers))
 		})
 		r.Group(func(r chi.Router) { // module_view(u, professional_travel)
 			r.Use(s.requireModuleView(string(emission.ModuleProfessionalTravel)))
-			r.Get("/units/{unit_id}/years/{year}/modules/professional_travel/trips-map", s.tripsMap)
+			r.Get("/units/{unit_id}/years/{year}/modules/professional_travel/trips-map", h(s.tripsMap))
 		})
 		r.Group(func(r chi.Router) { // module_edit(u, m)
 			r.Use(s.requireUnit(ModuleEdit), s.auditRequest)
-			r.Post(entries, s.createEntry)
-			r.Patch(entries+"/{entry_id}", s.patchEntry)
-			r.Delete(entries+"/{entry_id}", s.deleteEntry)
+			r.Post(entries, h(s.createEntry))
+			r.Patch(entries+"/{entry_id}", h(s.patchEntry))
+			r.Delete(entries+"/{entry_id}", h(s.deleteEntry))
 		})
 		r.Group(func(r chi.Router) { // auth
 			r.Use(s.requireAuth)
-			r.Get("/taxonomies/{submodule}", s.taxonomy)
-			r.Get("/locations", s.locations)
-			r.Get("/locations/distance", s.locationDistance)
-			r.Get("/building-rooms/buildings", s.buildings)
-			r.Get("/building-rooms", s.rooms)
+			r.Get("/taxonomies/{submodule}", h(s.taxonomy))
+			r.Get("/locations", h(s.locations))
+			r.Get("/locations/distance", h(s.locationDistance))
+			r.Get("/building-rooms/buildings", h(s.buildings))
+			r.Get("/building-rooms", h(s.rooms))
 		})
 
-		// Units, reports, module status (api.md §4) and results (§6): one
-		// group per permission predicate, to be wrapped by its middleware.
+		// Units, reports, module status (docs/api.md §4) and results (§6):
+		// one group per permission predicate, to be wrapped by its
+		// middleware.
 		r.Group(func(r chi.Router) { // unit_results(u)
 			r.Use(s.requireUnit(UnitResults))
-			r.Get("/units/{unit_id}", s.getUnit)
-			r.Get("/units/{unit_id}/reports", s.listReports)
-			r.Get("/units/{unit_id}/years/{year}/report", s.getReport)
-			r.Get("/units/{unit_id}/years/{year}/results/summary", s.resultsSummary)
-			r.Get("/units/{unit_id}/years/{year}/results/breakdown", s.resultsBreakdown)
-			r.Get("/units/{unit_id}/years/{year}/results/it", s.resultsIT)
-			r.Get("/units/{unit_id}/results/yearly", s.resultsYearly)
+			r.Get("/units/{unit_id}", h(s.getUnit))
+			r.Get("/units/{unit_id}/reports", h(s.listReports))
+			r.Get("/units/{unit_id}/years/{year}/report", h(s.getReport))
+			r.Get("/units/{unit_id}/years/{year}/results/summary", h(s.resultsSummary))
+			r.Get("/units/{unit_id}/years/{year}/results/breakdown", h(s.resultsBreakdown))
+			r.Get("/units/{unit_id}/years/{year}/results/it", h(s.resultsIT))
+			r.Get("/units/{unit_id}/results/yearly", h(s.resultsYearly))
 		})
-		r.Group(func(r chi.Router) { // unit_member(u); year open checked by the handler
+		r.Group(func(r chi.Router) { // unit_member(u); year open checked by the domain
 			r.Use(s.requireUnit(UnitMember))
-			r.Put("/units/{unit_id}/years/{year}/report", s.putReport)
+			r.Put("/units/{unit_id}/years/{year}/report", h(s.putReport))
 		})
-		r.Group(func(r chi.Router) { // module_validate(u); year open checked by the handler
+		r.Group(func(r chi.Router) { // module_validate(u); year open checked by the domain
 			r.Use(s.requireUnit(ModuleValidate), s.auditRequest)
-			r.Patch("/units/{unit_id}/years/{year}/modules/{module}/status", s.patchModuleStatus)
+			r.Patch("/units/{unit_id}/years/{year}/modules/{module}/status", h(s.patchModuleStatus))
 		})
 	})
 	if s.SPA != nil {
@@ -244,9 +234,7 @@ func (s *Server) routes() chi.Router {
 	return r
 }
 
-func (s *Server) version(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Version)
-}
+func (s *Server) version(*http.Request) (response, error) { return ok(s.Version), nil }
 
 // ClientConfig is served at /api/v1/config: what the SPA reads at boot.
 type ClientConfig struct {
@@ -256,6 +244,6 @@ type ClientConfig struct {
 	Env string `json:"env"`
 }
 
-func (s *Server) clientConfig(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, ClientConfig{SentryDSN: s.SentryDSN, Env: s.Version.Env})
+func (s *Server) clientConfig(*http.Request) (response, error) {
+	return ok(ClientConfig{SentryDSN: s.SentryDSN, Env: s.Version.Env}), nil
 }

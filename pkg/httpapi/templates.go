@@ -11,7 +11,7 @@ import (
 
 // templateTable resolves GET /templates/{kind}/{group}.csv to its CSV
 // table: data_<group> (per-year layout), factors_<group>,
-// reference_<dataset> (jobs.md §5).
+// reference_<dataset> (docs/jobs.md §5).
 func templateTable(kind, group string) (*ingest.Table, error) {
 	var (
 		t   *ingest.Table
@@ -35,21 +35,22 @@ func templateTable(kind, group string) (*ingest.Table, error) {
 
 // getTemplate is GET /templates/{kind}/{group}.csv (auth): the header line
 // of an upload group, as a CSV attachment.
-func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getTemplate(r *http.Request) (response, error) {
 	kind, group := chi.URLParam(r, "kind"), chi.URLParam(r, "group")
 	t, err := templateTable(kind, group)
 	if err != nil {
-		writeError(w, r, s.Logger, err)
-		return
+		return response{}, err
 	}
 	header := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		header[i] = c.Name
 	}
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	cw := newCSVResponse(w, templatePrefix(kind)+group+".csv")
-	_ = cw.Write(header)
-	cw.Flush()
+	return stream(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		cw := newCSVResponse(w, templatePrefix(kind)+group+".csv")
+		_ = cw.Write(header)
+		cw.Flush()
+	}), nil
 }
 
 func templatePrefix(kind string) string {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -27,11 +26,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
-	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -61,7 +58,6 @@ func newCopyEnv(ctx context.Context, t *testing.T) *copyEnv {
 	from := testfactory.Year(ctx, t, e.schema.Pool, &testfactory.YearOpts{Year: new(int32(2030))})
 	to := testfactory.Year(ctx, t, e.schema.Pool, &testfactory.YearOpts{Year: new(int32(2031))})
 	e.deps.Blob, e.deps.River, e.deps.UploadMaxBytes = store, client, 1<<20
-	e.deps.UploadAudit = audit.NewHooks(nil)
 	unit, err := dbsqlc.New(e.schema.Pool).UnitGetByCF(ctx, "7918")
 	require.NoError(t, err)
 	return &copyEnv{authEnv: e, store: store, blobDir: dir, pool: e.schema.Pool, from: from.Year, to: to.Year, labDemo: unit,
@@ -147,16 +143,6 @@ func (e *copyEnv) requireNothingCopied(ctx context.Context, t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, files, "files under uploads/%s", d.Name())
 	}
-}
-
-type failingUploadAudit struct{}
-
-func (failingUploadAudit) UploadCreated(context.Context, postgres.DBTX, audit.Upload) error {
-	return errors.New("audit store down")
-}
-
-func (failingUploadAudit) UploadDownloaded(context.Context, postgres.DBTX, audit.Upload, *int64) error {
-	return errors.New("audit store down")
 }
 
 type copyResponse struct {
@@ -363,7 +349,7 @@ func TestUploadCopy(t *testing.T) {
 		t.Parallel()
 		e := newCopyEnv(ctx, t)
 		src := e.source(ctx, t, sourceSpec{kind: "data", scope: "year", module: "process_emissions", submodule: "process_gas", status: pipeline.StatusSuccess})
-		e.deps.UploadAudit = failingUploadAudit{}
+		testdb.FailInserts(ctx, t, e.schema, "audit_events", "audit store down")
 		rec := e.copy(t, e.admin, src.ID.String(), e.to)
 		require.Equal(t, http.StatusInternalServerError, rec.Code, rec.Body.String())
 		e.requireNothingCopied(ctx, t)
@@ -435,7 +421,7 @@ func TestUploadDownloadAudited(t *testing.T) {
 	require.Len(t, auditRows(ctx, t, e.pool), len(rows))
 
 	// A download that cannot be audited is refused.
-	e.deps.UploadAudit = failingUploadAudit{}
+	testdb.FailInserts(ctx, t, e.schema, "audit_events", "audit store down")
 	rec = e.admin.do(t, http.MethodGet, "/api/v1/uploads/"+src.ID.String()+"/file", nil)
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	require.NotContains(t, rec.Body.String(), "7918")

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
-	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
@@ -44,7 +43,6 @@ func TestUploads(t *testing.T) {
 		y := testfactory.Year(ctx, t, e.schema.Pool, &testfactory.YearOpts{Year: new(int32(2031))})
 		deps := e.deps
 		deps.Blob, deps.River, deps.UploadMaxBytes = store, client, 1<<20
-		deps.UploadAudit = audit.NewHooks(nil)
 		e.deps = deps
 		return &testBundle{router: httpapi.NewRouter(deps), admin: e.login(t, "admin"), store: store, pool: e.schema.Pool, year: y.Year}
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/audit"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/years"
@@ -21,28 +23,18 @@ const (
 	StatusValidated  = "validated"
 )
 
+// EventModuleStatus is the audit event of an explicit status change (entity
+// report_module/<id>, docs/jobs.md §11.1).
+const EventModuleStatus = "report_module.status"
+
+const entityReportModule = "report_module"
+
 // ReasonInvalidTransition is the 409 code of a status change the workflow
 // refuses (docs/api.md §1.1).
 const ReasonInvalidTransition apperr.Reason = "invalid_transition"
 
 func conflict(reason apperr.Reason, format string, args ...any) *apperr.Error {
 	return apperr.WithReason(apperr.CodeConflict, reason, format, args...)
-}
-
-// StatusChange is what the audit hook receives (event report_module.status).
-type StatusChange struct {
-	ReportModuleID int64
-	UnitID         int64
-	Year           int32
-	Module         string
-	From, To       string
-	ActorID        *int64
-}
-
-// StatusAuditor writes the audit event of a status change in the change's
-// transaction (a failure aborts the change). A nil StatusAuditor is a no-op.
-type StatusAuditor interface {
-	ModuleStatusChanged(ctx context.Context, db postgres.DBTX, ev StatusChange) error
 }
 
 // SetStatusInput is a PATCH .../modules/{module}/status request.
@@ -57,9 +49,9 @@ type SetStatusInput struct {
 // SetModuleStatus applies an explicit status change by a principal: only
 // validated and in_progress (else 422), year open (else 409 year_not_open /
 // year_closed), module enabled (else 409 invalid_transition). The report's
-// derived status is refreshed and the change is audited through audit
-// (nil: no audit). Run it in a transaction.
-func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput, audit StatusAuditor) (ModuleView, error) {
+// derived status is refreshed and the change is audited
+// (report_module.status). Run it in a transaction.
+func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput) (ModuleView, error) {
 	if in.Status != StatusValidated && in.Status != StatusInProgress {
 		return ModuleView{}, apperr.Validation("invalid status", apperr.FieldError{
 			Field: "status", Code: detailInvalidEnum, Message: "must be validated or in_progress",
@@ -96,13 +88,14 @@ func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput, a
 	if err := RefreshReports(ctx, db, []int64{rm.ReportID}, time.Now()); err != nil {
 		return ModuleView{}, err
 	}
-	if audit != nil {
-		if err := audit.ModuleStatusChanged(ctx, db, StatusChange{
-			ReportModuleID: rm.ID, UnitID: in.UnitID, Year: in.Year, Module: in.Module,
-			From: changed.PreviousStatus, To: in.Status, ActorID: in.ActorID,
-		}); err != nil {
-			return ModuleView{}, fmt.Errorf("error auditing status change: %w", err)
-		}
+	if err := audit.Record(ctx, db, in.ActorID, audit.Event{
+		Action: audit.ActionUpdate, Event: EventModuleStatus, EntityType: entityReportModule, EntityID: strconv.FormatInt(rm.ID, 10),
+		Snapshot: map[string]any{
+			"unit_id": in.UnitID, "year": in.Year, "module": in.Module, "status": in.Status, "previous_status": changed.PreviousStatus,
+		},
+		RequestPayload: map[string]any{"status": in.Status},
+	}); err != nil {
+		return ModuleView{}, fmt.Errorf("error auditing status change: %w", err)
 	}
 	views, err := moduleViews(ctx, q, rm.ReportID, cfg)
 	if err != nil {

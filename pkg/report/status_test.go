@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,11 +16,25 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
 )
 
-type recordingAuditor struct{ events []report.StatusChange }
+// statusEvent is a report_module.status audit row.
+type statusEvent struct {
+	EntityID, Sciper string
+	Snapshot         map[string]any
+}
 
-func (a *recordingAuditor) ModuleStatusChanged(_ context.Context, _ postgres.DBTX, ev report.StatusChange) error {
-	a.events = append(a.events, ev)
-	return nil
+func statusEvents(ctx context.Context, t *testing.T, db postgres.DBTX) []statusEvent {
+	t.Helper()
+	rows, err := db.Query(ctx, `SELECT entity_id, actor_sciper, snapshot FROM audit_events
+		WHERE event = 'report_module.status' ORDER BY seq`)
+	require.NoError(t, err)
+	var out []statusEvent
+	for rows.Next() {
+		var e statusEvent
+		require.NoError(t, rows.Scan(&e.EntityID, &e.Sciper, &e.Snapshot))
+		out = append(out, e)
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
 
 func TestSetModuleStatus(t *testing.T) {
@@ -31,7 +46,6 @@ func TestSetModuleStatus(t *testing.T) {
 		tx := testdb.TestTx(ctx, t)
 		f := newFixture(ctx, t, tx, nil)
 		user := testfactory.User(ctx, t, tx, &testfactory.UserOpts{DisplayName: new("Dev Principal")})
-		audit := &recordingAuditor{}
 		rm := f.rep.Module(emission.ModuleProcessEmissions)
 		require.Equal(t, report.StatusNotStarted, rm.Status)
 
@@ -46,7 +60,7 @@ func TestSetModuleStatus(t *testing.T) {
 		} {
 			v, err := report.SetModuleStatus(ctx, tx, report.SetStatusInput{
 				UnitID: f.unit.ID, Year: f.year, Module: "process_emissions", Status: step.to, ActorID: &user.ID,
-			}, audit)
+			})
 			require.NoError(t, err, "step %d", i)
 			require.Equal(t, step.to, v.Status)
 			require.True(t, v.Enabled)
@@ -58,10 +72,13 @@ func TestSetModuleStatus(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, step.overall, r.OverallStatus)
 		}
-		require.Len(t, audit.events, 3)
-		require.Equal(t, report.StatusChange{ReportModuleID: rm.ID, UnitID: f.unit.ID, Year: f.year,
-			Module: "process_emissions", From: "not_started", To: "in_progress", ActorID: &user.ID}, audit.events[0])
-		require.Equal(t, "validated", audit.events[1].To)
+		events := statusEvents(ctx, t, tx)
+		require.Len(t, events, 3, "every change is audited in its transaction")
+		require.Equal(t, statusEvent{EntityID: strconv.FormatInt(rm.ID, 10), Sciper: user.Sciper, Snapshot: map[string]any{
+			"unit_id": float64(f.unit.ID), "year": float64(f.year), "module": "process_emissions",
+			"status": "in_progress", "previous_status": "not_started",
+		}}, events[0])
+		require.Equal(t, "validated", events[1].Snapshot["status"])
 	})
 
 	t.Run("AllValidated", func(t *testing.T) {
@@ -75,7 +92,7 @@ func TestSetModuleStatus(t *testing.T) {
 			}
 		}
 		f := newFixture(ctx, t, tx, &testfactory.YearOpts{Config: cfg})
-		_, err := report.SetModuleStatus(ctx, tx, report.SetStatusInput{UnitID: f.unit.ID, Year: f.year, Module: "headcount", Status: "validated"}, nil)
+		_, err := report.SetModuleStatus(ctx, tx, report.SetStatusInput{UnitID: f.unit.ID, Year: f.year, Module: "headcount", Status: "validated"})
 		require.NoError(t, err)
 		r, err := dbsqlc.New(tx).ReportGet(ctx, f.rep.Report.ID)
 		require.NoError(t, err)
@@ -117,7 +134,7 @@ func TestSetModuleStatus(t *testing.T) {
 				if tt.wrongUni {
 					in.UnitID = -1
 				}
-				_, err := report.SetModuleStatus(ctx, tx, in, nil)
+				_, err := report.SetModuleStatus(ctx, tx, in)
 				require.Error(t, err)
 				require.Equal(t, tt.code, apperr.CodeOf(err), err.Error())
 				if tt.reason != "" {

@@ -234,3 +234,35 @@ func URLWithoutPoolParams() string { return stripPoolParams(URL()) }
 
 // QuietLogger discards everything (for code under test that logs).
 func QuietLogger() *slog.Logger { return quietLogger() }
+
+// FailInserts makes every INSERT into table of schema s fail with message,
+// as a broken store would (a BEFORE INSERT trigger that raises), until the
+// returned restore is called (also at cleanup). Tests use it to show that a
+// write whose audit event cannot be stored is rolled back as a whole.
+func FailInserts(ctx context.Context, tb testing.TB, s Schema, table, message string) (restore func()) {
+	tb.Helper()
+	fn := pgx.Identifier{s.Name, "fail_" + table}.Sanitize()
+	trigger := pgx.Identifier{"fail_" + table}.Sanitize()
+	target := pgx.Identifier{s.Name, table}.Sanitize()
+	if _, err := s.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION '%', `+quoteLiteral(message)+`; END $$`); err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	if _, err := s.Pool.Exec(ctx, `CREATE TRIGGER `+trigger+` BEFORE INSERT ON `+target+` FOR EACH ROW EXECUTE FUNCTION `+fn+`()`); err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	restored := false
+	restore = func() {
+		if restored {
+			return
+		}
+		restored = true
+		if _, err := s.Pool.Exec(context.WithoutCancel(ctx), `DROP TRIGGER IF EXISTS `+trigger+` ON `+target); err != nil {
+			tb.Errorf("testdb: %v", err)
+		}
+	}
+	tb.Cleanup(restore)
+	return restore
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -157,3 +157,16 @@ func Get(ctx context.Context, q Reader, y int32) (dbsqlc.Year, error) {
 	}
 	return row, nil
 }
+
+// VisibleTo lists the statuses of the years a user sees (docs/domain.md
+// §11.1): administrators see every year, others only open and closed ones.
+func VisibleTo(admin bool) []string {
+	if admin {
+		out := make([]string, 0, len(Statuses()))
+		for _, st := range Statuses() {
+			out = append(out, string(st))
+		}
+		return out
+	}
+	return []string{string(StatusOpen), string(StatusClosed)}
+}
