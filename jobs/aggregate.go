@@ -15,7 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
-// AggregateArgs refreshes the dirty statistics of a year (jobs.md §4.5).
+// AggregateArgs refreshes the dirty statistics of a year (docs/jobs.md §4.5).
 type AggregateArgs struct {
 	Year int `json:"year" river:"unique"`
 }
@@ -24,7 +24,7 @@ type AggregateArgs struct {
 func (AggregateArgs) Kind() string { return "aggregate" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts: unique by year
-// (coalescing, jobs.md §2.3).
+// (coalescing, docs/jobs.md §2.3).
 func (AggregateArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue: QueueCompute, MaxAttempts: 10,

@@ -14,7 +14,7 @@ import (
 )
 
 // coalescingStates are the unique states of emission_recalc and aggregate
-// (jobs.md §2.3). River's default also contains completed, which would make
+// (docs/jobs.md §2.3). River's default also contains completed, which would make
 // a completed job swallow every new request until the cleaner removes it
 // (72 h) and would make the follow-up rule impossible (the follow-up is
 // inserted right after JobCompleteTx). Running stays in the set: a request
@@ -30,7 +30,7 @@ var coalescingStates = []rivertype.JobState{
 
 // insertFollowUpTx inserts a follow-up job in the completion transaction of
 // job and links it as a child to every pipeline whose link to job was
-// attached at or after the job started (jobs.md §2.3): those requests were
+// attached at or after the job started (docs/jobs.md §2.3): those requests were
 // merged into a job that had already read its inputs.
 func insertFollowUpTx(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow, args river.JobArgs) error {
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)

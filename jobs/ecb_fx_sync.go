@@ -23,7 +23,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
-// ECBFXSyncArgs fetches ECB reference rates into fx_rates (jobs.md §4.7).
+// ECBFXSyncArgs fetches ECB reference rates into fx_rates (docs/jobs.md §4.7).
 // Empty Years (the daily schedule) means the current and the previous year.
 type ECBFXSyncArgs struct {
 	Years []int `json:"years,omitempty"`
@@ -103,7 +103,7 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 			}
 		}
 		// Rates changed: recalculate the FX-dependent modules of those
-		// years (domain.md §11.3), inserted after JobCompleteTx below.
+		// years (docs/domain.md §11.3), inserted after JobCompleteTx below.
 		recalcs, err := fxRecalcRequests(ctx, q, changedYears)
 		if err != nil {
 			return err

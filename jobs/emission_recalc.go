@@ -17,12 +17,12 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
-	"github.com/co2-calculator/co2-calculator/pkg/years"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // EmissionRecalcArgs recomputes the emissions of one module-year
-// (jobs.md §4.4).
+// (docs/jobs.md §4.4).
 type EmissionRecalcArgs struct {
 	Year   int    `json:"year"   river:"unique"`
 	Module string `json:"module" river:"unique"`
@@ -32,7 +32,7 @@ type EmissionRecalcArgs struct {
 func (EmissionRecalcArgs) Kind() string { return "emission_recalc" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts: unique by (year,
-// module) (coalescing, jobs.md §2.3).
+// module) (coalescing, docs/jobs.md §2.3).
 func (EmissionRecalcArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{
 		Queue: QueueCompute, MaxAttempts: 5,

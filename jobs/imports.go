@@ -59,7 +59,7 @@ func finishImportTx[T river.JobArgs](ctx context.Context, tx pgx.Tx, job *river.
 // importFailure records the counters and row errors of a rejected file on
 // the job's pipeline link, then maps the error like every job (failure).
 func importFailure(ctx context.Context, db postgres.DBTX, jobID int64, err error) error {
-	var rej *imports.Rejected
+	var rej *imports.RejectedError
 	if errors.As(err, &rej) && (rej.Counters != nil || rej.RowErrors != nil) {
 		ctrs, errs := rej.Counters, rej.RowErrors
 		if ctrs == nil {

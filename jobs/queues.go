@@ -13,7 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// Queue names (jobs.md §1.1).
+// Queue names (docs/jobs.md §1.1).
 const (
 	QueueDefault      = "default"
 	QueueImports      = "imports"
@@ -59,7 +59,7 @@ func ParseQueues(s string) (map[string]river.QueueConfig, error) {
 }
 
 // RetryPolicy is min(10 s × 2^(attempt−1), 10 min) ± 10 % jitter
-// (jobs.md §1.1).
+// (docs/jobs.md §1.1).
 type RetryPolicy struct{}
 
 var _ river.ClientRetryPolicy = RetryPolicy{}

@@ -45,7 +45,7 @@ func Workers(d Deps) *river.Workers {
 }
 
 // AutoPipelines lists job kinds whose scheduled runs get a pipeline of their
-// own (jobs.md §2.2).
+// own (docs/jobs.md §2.2).
 func AutoPipelines() map[string]pipeline.Kind {
 	return map[string]pipeline.Kind{
 		ECBFXSyncArgs{}.Kind(): pipeline.KindECBSync,

@@ -17,7 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// RoleSyncArgs refreshes the roles of one user (jobs.md §4.9). The API
+// RoleSyncArgs refreshes the roles of one user (docs/jobs.md §4.9). The API
 // enqueues it from POST /auth/refresh when the roles are older than 15 min;
 // it is unique by user and 15-minute period.
 type RoleSyncArgs struct {

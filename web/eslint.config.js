@@ -8,6 +8,13 @@ import tseslint from 'typescript-eslint'
 
 const { disableTypeChecked } = tseslint.configs
 
+// API paths live in src/api/ (one module per resource); elsewhere a string
+// that starts with one of these roots is a hand-built URL. test/api-paths.test.ts
+// checks the same over every file, .vue templates included.
+const API_ROOTS = 'units|uploads|pipelines|me|auth|taxonomies|locations|building-rooms|fx-rates|templates|version|config'
+const API_PATH = `/^\\/(?:api\\/v1\\/)?(?:${API_ROOTS})(?:[\\/?#]|$)/`
+const API_MESSAGE = 'Build API URLs in src/api/ only: call the module of the resource (session, units, entries, uploads, pipelines, …).'
+
 export default withVueTs(
   { rootDir: import.meta.dirname },
   {
@@ -43,6 +50,22 @@ export default withVueTs(
     name: 'app/browser',
     files: ['src/**/*.{ts,vue}'],
     languageOptions: { globals: globals.browser },
+  },
+  {
+    name: 'app/api-modules',
+    files: ['src/**/*.{ts,vue}'],
+    ignores: ['src/api/**', 'src/boot/api.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)api/client$', importNames: ['api', 'createApiClient'], message: API_MESSAGE }] },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: `Literal[value=${API_PATH}]`, message: API_MESSAGE },
+        { selector: `TemplateElement[value.raw=${API_PATH}]`, message: API_MESSAGE },
+      ],
+    },
   },
   {
     name: 'app/tests',

@@ -1,5 +1,5 @@
 -- Pipelines group the River jobs caused by one user action or schedule tick
--- (spec jobs.md §2). Status and progress are derived from pipeline_jobs.
+-- (spec docs/jobs.md §2). Status and progress are derived from pipeline_jobs.
 CREATE TABLE pipelines (
     id                  uuid PRIMARY KEY,
     kind                text NOT NULL CHECK (kind IN (

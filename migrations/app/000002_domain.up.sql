@@ -1,4 +1,4 @@
--- Domain schema (spec domain.md §3, jobs.md §11.2): organisation and identity,
+-- Domain schema (spec docs/domain.md §3, docs/jobs.md §11.2): organisation and identity,
 -- years and reports, data entries and emissions, factors and reference data,
 -- uploads, exports and the audit trail.
 --
@@ -6,7 +6,7 @@
 --   * Enumerations are CHECK constraints on lower-case snake_case keys (the
 --     keys are stable forever, README R1).
 --   * (module, submodule) pairs are checked against the catalogue of
---     domain.md §4 (kept in sync with pkg/emission/catalogue.go by the tests
+--     docs/domain.md §4 (kept in sync with pkg/emission/catalogue.go by the tests
 --     of pkg/postgres).
 --   * Denormalised columns (unit_id, year, module on report modules and data
 --     entries, report_module_id on emissions) are pinned to their parent by
@@ -93,7 +93,7 @@ CREATE TABLE users (
     CONSTRAINT users_provider_oidc_subject_key UNIQUE (provider, oidc_subject)
 );
 
--- Rebuilt on every role change (domain.md §2.2).
+-- Rebuilt on every role change (docs/domain.md §2.2).
 CREATE TABLE unit_users (
     unit_id bigint NOT NULL REFERENCES units (id) ON DELETE CASCADE,
     user_id bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -138,7 +138,7 @@ CREATE TABLE years (
     year               integer PRIMARY KEY CHECK (year BETWEEN 2000 AND 2100),
     status             text NOT NULL DEFAULT 'setting_up'
                            CHECK (status IN ('setting_up', 'setup_failed', 'ready', 'open', 'closed')),
-    config             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(config) = 'object'), -- domain.md §11.2
+    config             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(config) = 'object'), -- docs/domain.md §11.2
     setup_pipeline_id  uuid REFERENCES pipelines (id) ON DELETE SET NULL,
     setup_completed_at timestamptz,
     opened_at          timestamptz,
@@ -157,7 +157,7 @@ CREATE TABLE carbon_reports (
                           CHECK (overall_status IN ('not_started', 'in_progress', 'validated')),
     validated_modules smallint NOT NULL DEFAULT 0 CHECK (validated_modules BETWEEN 0 AND 8),
     enabled_modules   smallint NOT NULL DEFAULT 8 CHECK (enabled_modules BETWEEN 0 AND 8),
-    stats             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(stats) = 'object'), -- domain.md §12.2
+    stats             jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(stats) = 'object'), -- docs/domain.md §12.2
     stats_computed_at timestamptz,
     data_updated_at   timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
@@ -182,7 +182,7 @@ CREATE TABLE report_modules (
     status_changed_at           timestamptz,
     status_changed_by           bigint REFERENCES users (id) ON DELETE SET NULL,
     recomputed_after_validation boolean NOT NULL DEFAULT false, -- D6
-    stats                       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(stats) = 'object'), -- domain.md §12.1
+    stats                       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(stats) = 'object'), -- docs/domain.md §12.1
     stats_computed_at           timestamptz,
     stats_dirty_at              timestamptz,
     data_updated_at             timestamptz,
@@ -196,7 +196,7 @@ CREATE TABLE report_modules (
 CREATE INDEX report_modules_year_module_idx ON report_modules (year, module);
 CREATE INDEX report_modules_dirty_idx ON report_modules (year, stats_dirty_at) WHERE stats_dirty_at IS NOT NULL;
 
--- Recalculation bookkeeping per (year, module) (domain.md §11.3, jobs.md §2.3).
+-- Recalculation bookkeeping per (year, module) (docs/domain.md §11.3, docs/jobs.md §2.3).
 CREATE TABLE module_year_state (
     year                    integer NOT NULL REFERENCES years (year) ON DELETE CASCADE,
     module                  text NOT NULL CHECK (module IN (
@@ -311,7 +311,7 @@ CREATE TABLE factors (
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     updated_by     bigint REFERENCES users (id) ON DELETE SET NULL,
-    -- Factor identity (domain.md §6.2). Its index also serves lookups by
+    -- Factor identity (docs/domain.md §6.2). Its index also serves lookups by
     -- (year, submodule).
     CONSTRAINT factors_year_submodule_class_key_key UNIQUE (year, submodule, class_key),
     CONSTRAINT factors_submodule_of_module CHECK ((module, submodule) IN (
@@ -361,7 +361,7 @@ CREATE INDEX locations_search_text_trgm_idx ON locations USING gin (search_text 
 
 -- Staging area of reference_import: rows are COPYed here under a load id,
 -- then merged into locations by natural key (COPY cannot ON CONFLICT, and a
--- re-import keeps the ids of surviving natural keys, domain.md §8).
+-- re-import keeps the ids of surviving natural keys, docs/domain.md §8).
 CREATE UNLOGGED TABLE locations_staging (
     load_id        uuid NOT NULL,
     transport_mode text NOT NULL,
@@ -459,7 +459,7 @@ CREATE TABLE emissions (
     id               bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
     entry_id         bigint NOT NULL,
     report_module_id bigint NOT NULL,
-    emission_type    text NOT NULL CHECK (emission_type ~ '^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$'), -- a leaf (domain.md §5)
+    emission_type    text NOT NULL CHECK (emission_type ~ '^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$'), -- a leaf (docs/domain.md §5)
     scope            smallint NOT NULL CHECK (scope BETWEEN 1 AND 3),
     category         text NOT NULL CHECK (category IN (
                          'process_emissions', 'buildings_energy_combustion', 'buildings_room', 'equipment',
@@ -506,7 +506,7 @@ CREATE INDEX pipelines_upload_id_idx ON pipelines (upload_id) WHERE upload_id IS
 CREATE INDEX pipelines_export_id_idx ON pipelines (export_id) WHERE export_id IS NOT NULL;
 
 -- ---------------------------------------------------------------------------
--- Audit trail (jobs.md §11.2)
+-- Audit trail (docs/jobs.md §11.2)
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE audit_events (

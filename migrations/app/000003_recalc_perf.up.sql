@@ -1,4 +1,4 @@
--- Recalculation performance (jobs.md §4.4).
+-- Recalculation performance (docs/jobs.md §4.4).
 --
 -- Keyset pages of a module-year (EntriesByYearModuleAfter: year, module,
 -- id > after ORDER BY id) read only that module's entries instead of

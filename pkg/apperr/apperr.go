@@ -30,7 +30,7 @@ const (
 )
 
 // FieldError is one field-level problem of a request body or query.
-// Context holds extra keys of the detail object (api.md §1.1 "context
+// Context holds extra keys of the detail object (docs/api.md §1.1 "context
 // keys", e.g. conflicting_entry_id); they never override field, code or
 // message.
 type FieldError struct {
@@ -55,7 +55,7 @@ type Error struct {
 	Fields  []FieldError
 	Cause   error
 	// Reason, when set, is the specific code shown instead of the
-	// generic one of Code (api.md §1.1: invalid_sort, year_closed,
+	// generic one of Code (docs/api.md §1.1: invalid_sort, year_closed,
 	// duplicate_institutional_id …); the HTTP status still comes from Code.
 	Reason Reason
 }

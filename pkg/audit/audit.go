@@ -169,7 +169,7 @@ func (w *Writer) Write(ctx context.Context, tx postgres.DBTX, ev Event) (Written
 	return Written{ID: id, Seq: rec.Seq, EntityVersion: version, Hash: hash}, nil
 }
 
-// ChainRecord holds the hashed fields of an event (jobs.md §11.3).
+// ChainRecord holds the hashed fields of an event (docs/jobs.md §11.3).
 type ChainRecord struct {
 	Seq           int64
 	OccurredAt    time.Time

@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { testdb.WrapTestMain(m) }
 
-// The two test vectors of jobs.md §11.3.
+// The two test vectors of docs/jobs.md §11.3.
 func TestHashVectors(t *testing.T) {
 	t.Parallel()
 	ip := netip.MustParseAddr("192.0.2.10")

@@ -26,7 +26,7 @@ type Broken struct {
 	ExpectedHash string `json:"expected_hash"`
 }
 
-// Report is the result of Verify (api.md §13 /audit/verify).
+// Report is the result of Verify (docs/api.md §13 /audit/verify).
 type Report struct {
 	OK       bool    `json:"ok"`
 	Checked  int     `json:"checked"`

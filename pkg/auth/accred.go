@@ -14,7 +14,7 @@ import (
 )
 
 // Accred is the client of the Accred API for persons and authorizations
-// (jobs.md §9.2), and the "accred" role provider.
+// (docs/jobs.md §9.2), and the "accred" role provider.
 type Accred struct {
 	BaseURL  string
 	Username string
@@ -95,7 +95,7 @@ func (a *Accred) Authorizations(ctx context.Context, sciper string) ([]AccredAut
 	return body.Authorizations, err
 }
 
-// RolesFromAccred maps authorizations to roles (domain.md §2.2): keep
+// RolesFromAccred maps authorizations to roles (docs/domain.md §2.2): keep
 // active rights named after one of the four roles that carry both
 // accredunitid and reason.resource.cf.
 func RolesFromAccred(auths []AccredAuthorization) []perm.Assignment {

@@ -15,7 +15,7 @@ import (
 
 const accredFixtures = "../../../shared/data/external/accred"
 
-// The expected role mapping of data/README.md §6.3, through the real HTTP
+// The expected role mapping of docs/jobs.md §9.2, through the real HTTP
 // client and the fake Accred server.
 func TestAccredRoles(t *testing.T) {
 	t.Parallel()

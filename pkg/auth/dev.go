@@ -13,7 +13,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// DevUser is a fixture user of domain.md §2.1.
+// DevUser is a fixture user of docs/domain.md §2.1.
 type DevUser struct {
 	Key      string // login_hint of the dev OIDC provider
 	Sciper   string
@@ -53,7 +53,7 @@ func DevUserByKey(key string) (DevUser, bool) {
 	return DevUsers[i], true
 }
 
-// DevUnit is a fixture unit of domain.md §2.1.
+// DevUnit is a fixture unit of docs/domain.md §2.1.
 type DevUnit struct {
 	Code, CF, Name string
 	Level          int16

@@ -1,4 +1,4 @@
-// Package auth is the identity side of cmd/api (api.md §3, R7): signing
+// Package auth is the identity side of cmd/api (docs/api.md §3, R7): signing
 // keys and access tokens (HS256 JWT), the sealed oidc_flow cookie, the OIDC
 // relying party (go-oidc + x/oauth2, code flow with PKCE S256), the role
 // providers (accred, oidc, dev) and the session store with refresh-token

@@ -384,7 +384,7 @@ func (s *Service) loginTx(ctx context.Context, id Identity, res Resolved, fresh,
 }
 
 // ApplyRoles stores roles (with roles_synced_at = now) and rebuilds the
-// user's unit_users rows (domain.md §2.2).
+// user's unit_users rows (docs/domain.md §2.2).
 func (s *Service) applyRoles(ctx context.Context, tx pgx.Tx, u dbsqlc.User, roles []perm.Assignment, now time.Time) (dbsqlc.User, error) {
 	return ApplyRoles(ctx, tx, u, roles, now)
 }
@@ -495,7 +495,7 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 	return &Principal{User: row.User, SessionID: sid, Roles: roles, Perms: perm.For(roles)}, nil
 }
 
-// Refresh rotates a refresh token (api.md §3.1). A rotated token presented
+// Refresh rotates a refresh token (docs/api.md §3.1). A rotated token presented
 // again within RefreshGrace yields one more fresh token (the grace is then
 // spent, marked by replaced_by pointing to the token itself); any other
 // reuse revokes the session (reuse_detected) and answers ErrSessionExpired.
@@ -585,7 +585,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, meta Meta) error {
 }
 
 // auditBestEffort writes an auth event in a savepoint; a failure is logged
-// (audit_failure=true) and does not fail the request (jobs.md §11.1).
+// (audit_failure=true) and does not fail the request (docs/jobs.md §11.1).
 func (s *Service) auditBestEffort(ctx context.Context, tx pgx.Tx, ev audit.Event) {
 	err := postgres.WithTx(ctx, tx, func(ctx context.Context, sp pgx.Tx) error {
 		_, err := s.audit.Write(ctx, sp, ev)

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Audience and token type of access tokens (api.md §3.1).
+// Audience and token type of access tokens (docs/api.md §3.1).
 const (
 	Audience   = "co2-api"
 	typeAccess = "access"

@@ -1,4 +1,4 @@
-// Package blob stores uploaded files and generated exports (spec jobs.md §6).
+// Package blob stores uploaded files and generated exports (spec docs/jobs.md §6).
 //
 // A Store is either an S3 bucket (aws-sdk-go-v2; AWS, MinIO, versitygw, …)
 // or a local directory. Both stream: Put reads its input in bounded chunks
@@ -87,7 +87,7 @@ type Store interface {
 }
 
 // Config selects and configures a backend (BLOB_* and S3_* variables,
-// spec README §5).
+// docs/architecture.md §5).
 type Config struct {
 	// Backend is BackendS3 or BackendLocal; empty means BackendLocal.
 	Backend string

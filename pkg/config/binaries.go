@@ -24,7 +24,7 @@ type API struct {
 	CarKgPerKm    float64 // CAR_KG_PER_KM: "equivalent car km" display constant
 	SentryDSN     string  // APP_SENTRY_DSN: served to the SPA by GET /api/v1/config
 
-	// Identity and access (api.md §3).
+	// Identity and access (docs/api.md §3).
 	SigningKeys      string // AUTH_SIGNING_KEYS as given; empty in dev/test means a random per-process key
 	AccessTokenTTL   time.Duration
 	RefreshTokenTTL  time.Duration
@@ -66,7 +66,7 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	return c, e.err()
 }
 
-// Blob configures the blob store (api and worker; spec README §5). The
+// Blob configures the blob store (api and worker; docs/architecture.md §5). The
 // S3 credentials come from the standard AWS chain.
 type Blob struct {
 	BlobBackend  string // local or s3

@@ -1,7 +1,7 @@
-// Package devoidc is the built-in development OIDC provider (api.md §3):
+// Package devoidc is the built-in development OIDC provider (docs/api.md §3):
 // a real issuer built on zitadel/oidc v3 pkg/op, mounted by cmd/api under
 // /dev-oidc when DEV_OIDC_ENABLED is true. Its login page offers the
-// fixture users of domain.md §2.1 as buttons; the standard login_hint
+// fixture users of docs/domain.md §2.1 as buttons; the standard login_hint
 // parameter (a fixture key such as "principal") skips the page, so scripts
 // and tests log in through the real /auth/login → /dev-oidc → /auth/callback
 // redirects. It keeps everything in memory and signs with a per-process

@@ -5,7 +5,7 @@ import "slices"
 // ModuleKey identifies one of the eight footprint modules (README R1).
 type ModuleKey string
 
-// Module keys, in display order (domain.md §4).
+// Module keys, in display order (docs/domain.md §4).
 const (
 	ModuleHeadcount          ModuleKey = "headcount"
 	ModuleProfessionalTravel ModuleKey = "professional_travel"
@@ -21,7 +21,7 @@ const (
 // belongs to exactly one submodule.
 type SubmoduleKey string
 
-// Submodule keys (domain.md §4).
+// Submodule keys (docs/domain.md §4).
 const (
 	SubMember                    SubmoduleKey = "member"
 	SubStudent                   SubmoduleKey = "student"
@@ -61,7 +61,7 @@ type SubmoduleInfo struct {
 	// Reference is the reference dataset the submodule needs, if any
 	// (locations_plane, locations_train, building_rooms).
 	Reference string
-	// OverrideAllowed tells whether a kg override applies (domain.md §6.1
+	// OverrideAllowed tells whether a kg override applies (docs/domain.md §6.1
 	// step 3); for member, student and room it is ignored.
 	OverrideAllowed bool
 	// MaxOnePerReport is true for student (one entry per report module).
@@ -73,7 +73,7 @@ type ModuleInfo struct {
 	Key        ModuleKey
 	Submodules []SubmoduleKey
 	// Roots are the emission-type tree roots whose rows belong to the
-	// module's statistics (domain.md §5).
+	// module's statistics (docs/domain.md §5).
 	Roots []EmissionType
 }
 

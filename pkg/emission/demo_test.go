@@ -8,7 +8,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-// demoTol is the tolerance of samples/README.md: totals are exact or
+// demoTol is the tolerance of docs/domain.md Appendix A: totals are exact or
 // rounded to 3 decimals, compared unrounded with 0.001 kg.
 const demoTol = 0.001
 
@@ -48,7 +48,7 @@ func (d *demoResult) totals(filter func(demoComputed) bool) (emission.Totals, in
 
 // TestDemoLab loads the fourteen sample files of LAB-DEMO with the 2025
 // factors, reference data and FX rates, computes every entry and compares
-// with the expected totals of ../../../shared/data/samples/README.md.
+// with the expected totals of docs/domain.md Appendix A.
 func TestDemoLab(t *testing.T) {
 	t.Parallel()
 

@@ -13,7 +13,7 @@ type Kg float64
 // Tonnes converts to tonnes.
 func (k Kg) Tonnes() float64 { return float64(k) / 1000 }
 
-// Physical quantity units of emission rows (domain.md §5).
+// Physical quantity units of emission rows (docs/domain.md §5).
 const (
 	UnitKm      = "km"
 	UnitKg      = "kg"
@@ -88,7 +88,7 @@ type RowMeta struct {
 }
 
 // Details are per-entry derived values shown by the API next to the entry
-// (api.md §2 "computed" extra keys). Only the fields of the entry's
+// (docs/api.md §2 "computed" extra keys). Only the fields of the entry's
 // submodule are set.
 type Details struct {
 	// travel
@@ -183,7 +183,7 @@ type calc struct {
 	start int
 	out   Outcome
 
-	// What an override row needs (domain.md §6.1 step 3).
+	// What an override row needs (docs/domain.md §6.1 step 3).
 	leaf     *Node
 	factorID FactorID
 	qty      float64
@@ -379,7 +379,7 @@ func (si *subIndex) get2(a, b string) []*cfactor {
 	return si.by[string(k)]
 }
 
-// resolve2 applies the key sets (a, b); (a, b absent) of domain.md §6.3.
+// resolve2 applies the key sets (a, b); (a, b absent) of docs/domain.md §6.3.
 func (si *subIndex) resolve2(a, b string) (*cfactor, match) {
 	f, m := pick(si.get2(a, b))
 	if m != matchNone || isBlank(b) {

@@ -19,7 +19,7 @@ type wantRow struct {
 	factor emission.FactorID
 }
 
-// TestWorkedExamples covers every worked example of domain.md §13 (and the
+// TestWorkedExamples covers every worked example of docs/domain.md §13 (and the
 // §6.4 FX examples). Expected kg are the exact values of the formulas; the
 // values printed in the spec (2 decimals) are checked with printedKg.
 func TestWorkedExamples(t *testing.T) {
@@ -273,7 +273,7 @@ func TestWorkedExamples(t *testing.T) {
 }
 
 // TestWorkedExampleDistances checks h, d1 and distance_km of P1–P3 and
-// T1–T2 (domain.md §7.2).
+// T1–T2 (docs/domain.md §7.2).
 func TestWorkedExampleDistances(t *testing.T) {
 	t.Parallel()
 	locs := fixtureLocations()
@@ -316,7 +316,7 @@ func TestWorkedExampleDistances(t *testing.T) {
 	}
 }
 
-// TestWorkedExampleR1 checks the results example R1 (domain.md §12.3) as
+// TestWorkedExampleR1 checks the results example R1 (docs/domain.md §12.3) as
 // far as the engine is concerned: the main/additional split of row sums
 // and the derived headline arithmetic.
 func TestWorkedExampleR1(t *testing.T) {

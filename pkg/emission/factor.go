@@ -53,7 +53,7 @@ var (
 // submodule are meaningful.
 type cfactor struct {
 	id   FactorID
-	node *Node // factor emission type (domain.md §6.2)
+	node *Node // factor emission type (docs/domain.md §6.2)
 	unit string
 
 	ef float64 // the factor's main coefficient (per unit, km, kWh, kg, currency, m2; grams per request for ai)
@@ -94,7 +94,7 @@ type cfactor struct {
 	country string
 }
 
-// animal-facility sources (domain.md §7.6).
+// animal-facility sources (docs/domain.md §7.6).
 var animalSources = []string{
 	"process_emissions", "buildings_energy_combustion", "buildings_rooms",
 	"purchases_common", "purchases_additional", "equipment",
@@ -119,7 +119,7 @@ type FactorIndex struct {
 }
 
 // keyFields are the classification keys named by a submodule's key sets
-// (domain.md §6.3), in key order.
+// (docs/domain.md §6.3), in key order.
 func keyFields(sub SubmoduleKey) []string {
 	switch {
 	case IsEquipmentSubmodule(sub):
@@ -233,7 +233,7 @@ func (x *FactorIndex) sub(sub SubmoduleKey) *subIndex {
 }
 
 // FactorEmissionType derives the emission type of a factor from its
-// submodule and classification (domain.md §6.2). It returns an error
+// submodule and classification (docs/domain.md §6.2). It returns an error
 // wrapping ErrClassificationNotInTree when the classification maps to no
 // node of the tree.
 func FactorEmissionType(sub SubmoduleKey, classification map[string]string) (EmissionType, error) {
@@ -337,7 +337,7 @@ func factorNode(sub SubmoduleKey, cls map[string]string) (*Node, error) {
 	return nil, fmt.Errorf("%w %q", ErrUnknownSubmodule, sub)
 }
 
-// ClassKey returns the canonical class key of a classification (domain.md
+// ClassKey returns the canonical class key of a classification (docs/domain.md
 // §3.4): keys sorted, "key=value" with the value folded, empty values
 // omitted, pairs joined by "|".
 func ClassKey(classification map[string]string) string {
@@ -564,7 +564,7 @@ func compileFactor(f *Factor) (*cfactor, error) {
 		c.unit = UnitEUR
 	case SubAI:
 		// Grams per request; the CSV alias ef_kg_co2eq_per_request also
-		// holds grams despite its name (domain.md §7.7).
+		// holds grams despite its name (docs/domain.md §7.7).
 		c.ef = r.req("ef_g_co2eq_per_request", "ef_kg_co2eq_per_request")
 		c.unit = UnitRequest
 	case SubProcessGas:
@@ -580,7 +580,7 @@ func compileFactor(f *Factor) (*cfactor, error) {
 	return c, nil
 }
 
-// Leaf derivations shared by factors and entries (domain.md §6.2) ----------
+// Leaf derivations shared by factors and entries (docs/domain.md §6.2) ----------
 
 var combustionFuels = []string{"natural_gas", "heating_oil", "biomethane", "pellets", "forest_chips", "wood_logs"}
 
@@ -639,7 +639,7 @@ func processCategory(s string) string {
 
 var aiProviderLeaves = []string{"google", "mistral_ai", "anthropic", "openai", "cohere", "others"}
 
-// AIProviderLeaf maps an AI provider text to its leaf (domain.md §7.7,
+// AIProviderLeaf maps an AI provider text to its leaf (docs/domain.md §7.7,
 // R2.1): first match wins on the folded text.
 func AIProviderLeaf(provider string) Node {
 	return *aiLeaf(provider)

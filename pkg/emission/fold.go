@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// Fold returns the matching form of a text value (domain.md §1, rule D3):
+// Fold returns the matching form of a text value (docs/domain.md §1, rule D3):
 // trimmed, inner whitespace runs collapsed to one space, case-folded
 // (Unicode simple folding to lower case). Two values match when their folded
 // forms are equal. Fold does not allocate when s is already folded.

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Headcount (domain.md §7.1) ------------------------------------------------
+// Headcount (docs/domain.md §7.1) ------------------------------------------------
 
 // headcount emits one row per factor of the submodule's set.
 func (c *calc) headcount(fte float64) {
@@ -31,7 +31,7 @@ func (c *calc) student(p *Student) {
 	}
 }
 
-// Professional travel (domain.md §7.2) --------------------------------------
+// Professional travel (docs/domain.md §7.2) --------------------------------------
 
 var (
 	planeLeaves = map[string]*Node{
@@ -186,7 +186,7 @@ func firstNonBlank(a, b string) string {
 	return strings.TrimSpace(b)
 }
 
-// Buildings (domain.md §7.3) ------------------------------------------------
+// Buildings (docs/domain.md §7.3) ------------------------------------------------
 
 // roomLeaves[roomType][energy] is the leaf of an operational room row.
 var roomLeaves = func() [][]*Node {
@@ -292,7 +292,7 @@ func (c *calc) energyCombustion(p *EnergyCombustion) {
 	c.emit(f.node, p.Quantity*f.ef, p.Quantity, f.unit, f.id, c.meta)
 }
 
-// Equipment (domain.md §7.4) ------------------------------------------------
+// Equipment (docs/domain.md §7.4) ------------------------------------------------
 
 var equipmentLeaves = map[SubmoduleKey]*Node{
 	SubScientific: mustNode("equipment.scientific"),
@@ -337,7 +337,7 @@ func (c *calc) equipment(p *Equipment) {
 	c.emit(c.leaf, kwh*f.ef, kwh, UnitKWh, f.id, c.meta)
 }
 
-// Purchases (domain.md §7.5) ------------------------------------------------
+// Purchases (docs/domain.md §7.5) ------------------------------------------------
 
 // purchaseFactor applies the purchase rule within the entry's submodule.
 func (c *calc) purchaseFactor(p *Purchase) (*cfactor, bool) {
@@ -417,7 +417,7 @@ func (c *calc) quietEUR(amount float64, cur string) {
 	}
 }
 
-// spend emits the spend-based row of domain.md §6.4.
+// spend emits the spend-based row of docs/domain.md §6.4.
 func (c *calc) spend(amount float64, cur string, f *cfactor) {
 	rate, ok := c.lk.FX.PerEUR(cur)
 	if !ok {
@@ -454,7 +454,7 @@ func (c *calc) additional(p *Additional) {
 	c.emit(f.node, qkg*f.ef, qkg, UnitKg, f.id, c.meta)
 }
 
-// Research facilities (domain.md §7.6) --------------------------------------
+// Research facilities (docs/domain.md §7.6) --------------------------------------
 
 // facilityUse records the facility factor, checks the use unit and returns
 // the entry's share of the facility's total use.
@@ -521,7 +521,7 @@ func (c *calc) animalFacility(p *AnimalFacility) {
 	c.emit(f.node, kg, p.Use, f.useUnit, f.id, c.meta)
 }
 
-// External cloud and AI (domain.md §7.7) ------------------------------------
+// External cloud and AI (docs/domain.md §7.7) ------------------------------------
 
 var cloudLeaves = map[string]*Node{
 	"virtualisation": mustNode("external_cloud_ai.clouds.virtualisation"),
@@ -588,7 +588,7 @@ func (c *calc) ai(p *AI) {
 	c.emit(c.leaf, requests*f.ef/1000, requests, UnitRequest, f.id, c.meta)
 }
 
-// Process emissions (domain.md §7.8) ----------------------------------------
+// Process emissions (docs/domain.md §7.8) ----------------------------------------
 
 var processLeaves = map[string]*Node{
 	"ch4":          mustNode("process_emissions.ch4"),

@@ -3,7 +3,7 @@ package emission
 import "math"
 
 // EarthRadiusKm is the mean Earth radius used for great-circle distances
-// (domain.md §7.2): 6 371.0088 km, not 6 371 or 6 378.137.
+// (docs/domain.md §7.2): 6 371.0088 km, not 6 371 or 6 378.137.
 const EarthRadiusKm = 6371.0088
 
 // PlaneDetourKm is added to the rounded great-circle distance of a flight.
@@ -29,7 +29,7 @@ func GreatCircleKm(lat1, lon1, lat2, lon2 float64) float64 {
 }
 
 // RoundHalfAwayFromZero rounds to the nearest integer, halves away from
-// zero (the spec's round()).
+// zero (the round() of docs/domain.md §1).
 func RoundHalfAwayFromZero(x float64) float64 { return math.Round(x) }
 
 // PlaneTripKm returns the one-trip plane distance d1 = round(h) + 95.
@@ -40,7 +40,7 @@ func TrainTripKm(h float64) float64 { return math.Round(math.Round(h) * TrainDet
 
 // normalizeCoords swaps latitude and longitude when the latitude is out of
 // range while the longitude would be a valid latitude (swapped reference
-// data, domain.md §7.2).
+// data, docs/domain.md §7.2).
 func normalizeCoords(lat, lon float64) (float64, float64, bool) {
 	if (lat < -90 || lat > 90) && lon >= -90 && lon <= 90 {
 		return lon, lat, true

@@ -14,7 +14,7 @@ type cls = map[string]string
 
 type vals = map[string]any
 
-// fixtureFactors are the factors of the worked examples of domain.md §7.
+// fixtureFactors are the factors of the worked examples of docs/domain.md §7.
 // Ids are grouped by submodule (1xx headcount, 2xx plane, …).
 func fixtureFactors() []emission.Factor {
 	f := func(id emission.FactorID, sub emission.SubmoduleKey, c cls, v vals) emission.Factor {
@@ -28,7 +28,7 @@ func fixtureFactors() []emission.Factor {
 			vals{"number_of_unit_per_fte": 2000.0, "ef_kg_co2eq_per_unit": 0.15, "unit": "km"}),
 		f(103, "student", cls{"headcount_category": "food", "headcount_class": "vegetarian"},
 			vals{"number_of_unit_per_fte": 100.0, "ef_kg_co2eq_per_unit": 2.0}),
-		// Plane band table (domain.md §7.2), RFI 2.
+		// Plane band table (docs/domain.md §7.2), RFI 2.
 		f(201, "plane", cls{"category": "very_short_haul", "cabin_class": "economy"}, band(0.258, 0, 500)),
 		f(202, "plane", cls{"category": "very_short_haul", "cabin_class": "business"}, band(0.387, 0, 500)),
 		f(203, "plane", cls{"category": "very_short_haul", "cabin_class": "first"}, band(0.516, 0, 500)),
@@ -101,7 +101,7 @@ func band(ef, minD, maxD float64) vals {
 	return vals{"ef_kg_co2eq_per_km": ef, "rfi_adjustment": 2.0, "min_distance": minD, "max_distance": maxD}
 }
 
-// fixtureLocations are the reference coordinates of domain.md §7.2.
+// fixtureLocations are the reference coordinates of docs/domain.md §7.2.
 func fixtureLocations() []emission.Location {
 	return []emission.Location{
 		{Mode: "plane", IATA: "GVA", Name: "Geneva", CountryCode: "CH", Latitude: 46.238098, Longitude: 6.10895},

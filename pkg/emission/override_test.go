@@ -8,7 +8,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-// TestComputeOverride covers R2.5 / domain.md §6.1 step 3: a kg override
+// TestComputeOverride covers R2.5 / docs/domain.md §6.1 step 3: a kg override
 // yields exactly one row on the resolved (or payload-derived) leaf.
 func TestComputeOverride(t *testing.T) {
 	t.Parallel()

@@ -6,7 +6,7 @@ import (
 )
 
 // Payload is the typed, validated data of an entry: one struct per
-// submodule (domain.md §7). Field names and JSON tags are the spec's field
+// submodule (docs/domain.md §7). Field names and JSON tags are the documented field
 // names, so a payload stored as JSONB decodes into these structs
 // ([DecodePayload]). Both the struct and a pointer to it may be used as a
 // Payload; pointers avoid a copy.

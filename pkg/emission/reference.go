@@ -10,7 +10,7 @@ const (
 	ModeTrain = "train"
 )
 
-// Location is a reference airport or train station (domain.md §3.4).
+// Location is a reference airport or train station (docs/domain.md §3.4).
 type Location struct {
 	Mode        string // "plane" or "train"
 	IATA        string // airports
@@ -92,7 +92,7 @@ func (x *Locations) StationByName(name, countryCode string) (*Location, bool) {
 	return l, ok
 }
 
-// Room is a reference building room (domain.md §3.4 building_rooms).
+// Room is a reference building room (docs/domain.md §3.4 building_rooms).
 type Room struct {
 	BuildingLocation string
 	BuildingName     string

@@ -16,7 +16,7 @@ func dropIDs(ids ...emission.FactorID) *lookupOpts {
 }
 
 // TestComputeNoRow covers every "no factor / missing input → no row" rule
-// of domain.md §6–§7: the entry gets no emission row and a calc status with
+// of docs/domain.md §6–§7: the entry gets no emission row and a calc status with
 // a message.
 func TestComputeNoRow(t *testing.T) {
 	t.Parallel()
@@ -150,7 +150,7 @@ func TestComputeNoRow(t *testing.T) {
 }
 
 // TestComputeFallbacksAndMatching covers the key-set fallbacks of
-// domain.md §6.3, the per-submodule rules and folded matching (D3).
+// docs/domain.md §6.3, the per-submodule rules and folded matching (D3).
 func TestComputeFallbacksAndMatching(t *testing.T) {
 	t.Parallel()
 

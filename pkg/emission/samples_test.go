@@ -15,7 +15,7 @@ import (
 )
 
 // Minimal CSV loading of ../../../shared/data for tests only; the
-// production reader lives elsewhere. Files follow jobs.md §5 with canonical
+// production reader lives elsewhere. Files follow docs/jobs.md §5 with canonical
 // column names.
 
 const sharedData = "../../../shared/data"
@@ -48,7 +48,7 @@ func parseFloat(t testing.TB, s string) float64 {
 }
 
 // factorClassification lists the classification columns of each factor
-// upload group (jobs.md §5.4); routing columns are listed separately.
+// upload group (docs/jobs.md §5.4); routing columns are listed separately.
 var factorClassification = map[string][]string{
 	"member":            {"headcount_category", "headcount_class", "headcount_subclass"},
 	"student":           {"headcount_category", "headcount_class", "headcount_subclass"},
@@ -188,7 +188,7 @@ func loadSamples(t testing.TB) []sampleEntry {
 }
 
 // demoLookup builds the 2025 lookup of the demo lab: the factor files, the
-// reference data and the 2025 ECB annual rates (samples/README.md).
+// reference data and the 2025 ECB annual rates (docs/domain.md Appendix A).
 func demoLookup(t testing.TB) *emission.Lookup {
 	t.Helper()
 	idx, err := emission.NewFactorIndex(loadFactors(t))

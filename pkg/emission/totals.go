@@ -6,7 +6,7 @@ type Quantity struct {
 	Unit  string  `json:"unit"`
 }
 
-// Totals sums emission rows the way statistics do (domain.md §12.1): there
+// Totals sums emission rows the way statistics do (docs/domain.md §12.1): there
 // are no rollup rows (D1), every figure is a sum over leaf rows. The zero
 // value is ready to use.
 type Totals struct {

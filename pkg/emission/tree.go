@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// EmissionType is a dotted path of the emission-type tree (domain.md §5),
+// EmissionType is a dotted path of the emission-type tree (docs/domain.md §5),
 // e.g. "professional_travel.plane.economy".
 type EmissionType string
 
@@ -20,7 +20,7 @@ const (
 	Scope3 Scope = 3
 )
 
-// Category is a chart category (domain.md §5).
+// Category is a chart category (docs/domain.md §5).
 type Category string
 
 // Chart categories, in chart order.
@@ -99,7 +99,7 @@ type Node struct {
 	Category Category
 }
 
-// roomTypes are the six room types, in tree order (domain.md §7.3).
+// roomTypes are the six room types, in tree order (docs/domain.md §7.3).
 var roomTypes = []string{"office", "laboratories", "archives", "libraries", "auditoriums", "miscellaneous"}
 
 // RoomTypes returns the six room types in tree order.

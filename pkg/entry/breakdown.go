@@ -11,7 +11,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// Breakdown kinds (api.md §5 P/breakdown?by=).
+// Breakdown kinds (docs/api.md §5 P/breakdown?by=).
 const (
 	BreakdownClass    = "class"
 	BreakdownTopClass = "top_class"
@@ -43,7 +43,7 @@ func invalidBreakdown(format string, args ...any) error {
 	return e
 }
 
-// Breakdown returns the module breakdown of api.md §5: by=class for
+// Breakdown returns the module breakdown of docs/api.md §5: by=class for
 // professional_travel (mode → cabin class, percent of the module total),
 // by=top_class for equipment (equipment_class), purchases
 // (purchase_institutional_code, labelled from the factor) and
@@ -91,7 +91,7 @@ func (s *Service) classTotals(ctx context.Context, r *resolvedModule, actor Acto
 	if ownTravel(actor, r.Module) {
 		owner = &actor.OwnSciper
 	}
-	// The class key per module (domain.md §4 taxonomies).
+	// The class key per module (docs/domain.md §4 taxonomies).
 	key := "cabin_class"
 	if by == BreakdownTopClass {
 		switch r.Module { //nolint:exhaustive // checked by Breakdown

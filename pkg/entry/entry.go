@@ -1,6 +1,6 @@
 // Package entry is the module data service: validation of entry payloads
-// per submodule (domain.md §7), the interactive create / get / list /
-// update / delete of data entries with their emissions (domain.md §9), and
+// per submodule (docs/domain.md §7), the interactive create / get / list /
+// update / delete of data entries with their emissions (docs/domain.md §9), and
 // the reference lookups the entry forms use (taxonomies, locations,
 // distance preview, building rooms, check-unique). It is pure business
 // logic over a database handle (a pool or a transaction); the HTTP adapter
@@ -26,7 +26,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// DefaultCurrencies is the default ECB_CURRENCIES list (README §5).
+// DefaultCurrencies is the default ECB_CURRENCIES list (docs/architecture.md §5).
 var DefaultCurrencies = []string{"AUD", "CAD", "CHF", "CNY", "GBP", "JPY", "SEK", "USD"}
 
 // Actor is the caller of a service method.
@@ -35,7 +35,7 @@ type Actor struct {
 	// callers in tests).
 	UserID *int64
 	// OwnSciper, when not empty, restricts the caller to its own trips
-	// (own-scope rules, domain.md §9.3, D7): lists of plane/train show only
+	// (own-scope rules, docs/domain.md §9.3, D7): lists of plane/train show only
 	// its trips, other trips are 404 and creates for others are refused.
 	OwnSciper string
 }
@@ -60,7 +60,7 @@ type Entry struct {
 	Row dbsqlc.DataEntry
 	// Data holds every field of the submodule (nil when absent).
 	Data map[string]any
-	// Details are the engine's derived values (api.md §2 computed keys).
+	// Details are the engine's derived values (docs/api.md §2 computed keys).
 	Details        emission.Details
 	ReadOnly       bool
 	AboveThreshold bool
@@ -82,7 +82,7 @@ type Service struct {
 	Currencies []string
 	// EnqueueAggregate inserts the aggregate job of a year in the write's
 	// transaction (whoever changes emissions enqueues aggregate{year},
-	// jobs.md §2.3; a unique duplicate is fine); nil enqueues nothing.
+	// docs/jobs.md §2.3; a unique duplicate is fine); nil enqueues nothing.
 	EnqueueAggregate AggregateEnqueuer
 }
 

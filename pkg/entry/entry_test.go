@@ -80,7 +80,7 @@ func requireFieldError(t *testing.T, err error, field, code string) {
 	require.Failf(t, "field error not found", "want %s/%s in %+v", field, code, ae.Fields)
 }
 
-// Coordinates of the worked examples (domain.md §7.2).
+// Coordinates of the worked examples (docs/domain.md §7.2).
 var (
 	gva = [2]float64{46.238098, 6.10895}
 	zrh = [2]float64{47.458056, 8.548056}

@@ -38,7 +38,7 @@ const (
 	accSystem                 // set only by imports/Tableau; rejected on the API
 )
 
-// field is the validation rule of one payload field (domain.md §7).
+// field is the validation rule of one payload field (docs/domain.md §7).
 type field struct {
 	name     string
 	kind     kind
@@ -70,7 +70,7 @@ var (
 // jsonNull is the JSON null literal (merge patch: clears a field).
 const jsonNull = "null"
 
-// Soft limits (domain.md §1).
+// Soft limits (docs/domain.md §1).
 const (
 	maxNote = 1000
 	maxName = 300
@@ -262,7 +262,7 @@ func fieldsOf(sub emission.SubmoduleKey) []field {
 }
 
 // SortKeys returns the sort keys accepted by the entries list of a
-// submodule (api.md §5): the columns, every data field, and the computed
+// submodule (docs/api.md §5): the columns, every data field, and the computed
 // travel/room keys.
 func SortKeys(sub emission.SubmoduleKey) []string {
 	keys := []string{"id", "created_at", "updated_at", "kg_co2eq"}
@@ -469,7 +469,7 @@ func checkRequired(sub emission.SubmoduleKey, data map[string]any, invalid map[s
 }
 
 // renderData returns the stored data with every field of the submodule
-// present (null when absent), as the API shows it (api.md §2). System
+// present (null when absent), as the API shows it (docs/api.md §2). System
 // fields appear only when set.
 func renderData(sub emission.SubmoduleKey, raw json.RawMessage) map[string]any {
 	var stored map[string]any

@@ -15,7 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// Pagination limits (api.md §1).
+// Pagination limits (docs/api.md §1).
 const (
 	DefaultLimit = 50
 	MaxLimit     = 1000
@@ -95,7 +95,7 @@ func invalidFilter(name, format string, args ...any) error {
 }
 
 // List returns one page of a submodule's entries with the summary over all
-// filtered entries (api.md §5).
+// filtered entries (docs/api.md §5).
 func (s *Service) List(ctx context.Context, actor Actor, sc Scope, p ListParams) (*ListResult, error) {
 	if err := CheckSubmodule(sc.Module, sc.Submodule); err != nil {
 		return nil, err

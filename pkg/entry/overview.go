@@ -44,7 +44,7 @@ type OverviewTotals struct {
 	KWh               *float64           `json:"kwh,omitempty"`
 }
 
-// Overview is the module overview of api.md §5 (GET P).
+// Overview is the module overview of docs/api.md §5 (GET P).
 type Overview struct {
 	UnitID                    int64               `json:"unit_id"`
 	Year                      int32               `json:"year"`
@@ -62,7 +62,7 @@ type Overview struct {
 	StatsPending              bool                `json:"stats_pending"`
 }
 
-// moduleConfig is the year configuration of one module (domain.md §11.2).
+// moduleConfig is the year configuration of one module (docs/domain.md §11.2).
 type moduleConfig struct {
 	Enabled     *bool  `json:"enabled"`
 	Uncertainty string `json:"uncertainty"`
@@ -108,7 +108,7 @@ func resolveModule(ctx context.Context, q *dbsqlc.Queries, sc ModuleScope) (*res
 }
 
 // ownTravel reports whether the caller sees only its own trips in a module
-// (own-scope rules, domain.md §9.3).
+// (own-scope rules, docs/domain.md §9.3).
 func ownTravel(actor Actor, module emission.ModuleKey) bool {
 	return actor.OwnSciper != "" && module == emission.ModuleProfessionalTravel
 }
@@ -123,7 +123,7 @@ func roundMap(m map[string]float64) map[string]float64 {
 	return out
 }
 
-// Overview returns the module overview (api.md §5 GET P): totals and
+// Overview returns the module overview (docs/api.md §5 GET P): totals and
 // breakdowns from the module's stored stats, submodule counts and kg from
 // its entries. For own-scoped travel viewers every figure covers their own
 // trips only and is computed from their entries.

@@ -23,7 +23,7 @@ type Member struct {
 }
 
 // Members returns the members of the unit's headcount for the year, sorted
-// by name (api.md §5 .../modules/headcount/members). onlySciper, when not
+// by name (docs/api.md §5 .../modules/headcount/members). onlySciper, when not
 // empty, restricts the list to that person (own-scoped callers).
 func (s *Service) Members(ctx context.Context, unitID int64, year int32, onlySciper string) ([]Member, error) {
 	r, err := resolveModule(ctx, dbsqlc.New(s.DB), ModuleScope{UnitID: unitID, Year: year, Module: emission.ModuleHeadcount})
@@ -87,7 +87,7 @@ type tripData struct {
 }
 
 // TripsMap returns the plane and train trips of a report with the
-// coordinates of their ends (api.md §5); trips whose ends have no
+// coordinates of their ends (docs/api.md §5); trips whose ends have no
 // coordinates are dropped and counted. Own-scoped callers see their own
 // trips only.
 func (s *Service) TripsMap(ctx context.Context, actor Actor, unitID int64, year int32) (*TripsMap, error) {

@@ -51,7 +51,7 @@ func (p *prepared) json() (json.RawMessage, error) {
 	return b, nil
 }
 
-// prepare validates a payload and fills the system fields (domain.md §9.2:
+// prepare validates a payload and fills the system fields (docs/domain.md §9.2:
 // validate → defaults). merged is the payload after the merge patch (the
 // whole body on create); sent holds the keys of this request's data;
 // stored is the previous normalized data (nil on create).
@@ -122,7 +122,7 @@ func deriveTrainKeys(m map[string]json.RawMessage, sent map[string]bool) {
 	}
 }
 
-// studentFTE derives fte from the helper fields (domain.md §7.1).
+// studentFTE derives fte from the helper fields (docs/domain.md §7.1).
 func studentFTE(data map[string]any, sent map[string]bool, patch bool, v *validator) {
 	st, okS := data["students"].(float64)
 	mo, okM := data["months"].(float64)
@@ -271,7 +271,7 @@ func trainRules(ctx context.Context, q *dbsqlc.Queries, data map[string]any, v *
 }
 
 // equipmentHours copies absent hours from the equipment factor
-// (domain.md §7.4, §9.2) and maintains hours_defaulted.
+// (docs/domain.md §7.4, §9.2) and maintains hours_defaulted.
 func equipmentHours(ctx context.Context, q *dbsqlc.Queries, r *resolved, data map[string]any, sent map[string]bool, stored map[string]any) error {
 	defaulted := false
 	if stored != nil {
@@ -311,7 +311,7 @@ func equipmentHours(ctx context.Context, q *dbsqlc.Queries, r *resolved, data ma
 }
 
 // equipmentFactorValues returns the numeric values of the equipment factor
-// matching (class, sub_class), else (class) (domain.md §6.3).
+// matching (class, sub_class), else (class) (docs/domain.md §6.3).
 func equipmentFactorValues(ctx context.Context, q *dbsqlc.Queries, r *resolved, class, subClass string) (map[string]float64, error) {
 	rows, err := q.FactorsByYearSubmodule(ctx, dbsqlc.FactorsByYearSubmoduleParams{Year: r.Year, Submodule: string(r.Submodule)})
 	if err != nil {

@@ -23,7 +23,7 @@ type TaxonomyNode struct {
 	Children []TaxonomyNode `json:"children"`
 }
 
-// Taxonomy is the dropdown tree of a submodule for a year (api.md §8).
+// Taxonomy is the dropdown tree of a submodule for a year (docs/api.md §8).
 type Taxonomy struct {
 	Submodule    string         `json:"submodule"`
 	Year         int32          `json:"year"`
@@ -230,7 +230,7 @@ func checkMode(mode string) error {
 }
 
 // SearchLocations searches airports (IATA, name, city) or stations
-// (domain.md §8); q ≥ 2 characters, limit 1–20 (0: 8).
+// (docs/domain.md §8); q ≥ 2 characters, limit 1–20 (0: 8).
 func (s *Service) SearchLocations(ctx context.Context, mode, q string, limit int) ([]Location, error) {
 	if err := checkMode(mode); err != nil {
 		return nil, err
@@ -260,8 +260,8 @@ func (s *Service) SearchLocations(ctx context.Context, mode, q string, limit int
 	return out, nil
 }
 
-// Distance is a distance preview (api.md §8), computed as the engine does
-// (domain.md §7.2).
+// Distance is a distance preview (docs/api.md §8), computed as the engine does
+// (docs/domain.md §7.2).
 type Distance struct {
 	GreatCircleKm float64 `json:"great_circle_km"`
 	OneTripKm     float64 `json:"one_trip_km"`
@@ -315,7 +315,7 @@ func (s *Service) PreviewDistance(ctx context.Context, mode, origin, destination
 }
 
 // swapped undoes swapped reference coordinates as the engine does
-// (domain.md §7.2).
+// (docs/domain.md §7.2).
 func swapped(lat, lon float64) (float64, float64) {
 	if (lat < -90 || lat > 90) && lon >= -90 && lon <= 90 {
 		return lon, lat

@@ -11,7 +11,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
-// subConfig is the year configuration of one submodule (domain.md §11.2).
+// subConfig is the year configuration of one submodule (docs/domain.md §11.2).
 type subConfig struct {
 	ModuleEnabled  bool
 	Enabled        bool

@@ -18,7 +18,7 @@ import (
 const sourceTableau = "tableau"
 
 // Create validates data (the request's "data" object) and creates an entry
-// of the scope's submodule with its emissions (api.md §5 POST).
+// of the scope's submodule with its emissions (docs/api.md §5 POST).
 func (s *Service) Create(ctx context.Context, actor Actor, sc Scope, data json.RawMessage) (*Entry, error) {
 	body, err := decodeObject(data, "data")
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, sc Scope, data json.R
 }
 
 // Update applies a JSON merge patch to the data of an entry, revalidates
-// the merged payload and recomputes its emissions (api.md §5 PATCH).
+// the merged payload and recomputes its emissions (docs/api.md §5 PATCH).
 // expectedVersion is the If-Match version (nil: last write wins).
 func (s *Service) Update(ctx context.Context, actor Actor, sc Scope, id int64, patch json.RawMessage, expectedVersion *int32) (*Entry, error) {
 	body, err := decodeObject(patch, "data")
@@ -131,7 +131,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, sc Scope, id int64, p
 	})
 }
 
-// Delete removes an entry and its emissions (api.md §5 DELETE).
+// Delete removes an entry and its emissions (docs/api.md §5 DELETE).
 func (s *Service) Delete(ctx context.Context, actor Actor, sc Scope, id int64, expectedVersion *int32) error {
 	return postgres.WithTx(ctx, s.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
@@ -289,7 +289,7 @@ func markChanged(ctx context.Context, q *dbsqlc.Queries, r *resolved, actor Acto
 	return nil
 }
 
-// Get returns one entry with its emissions (api.md §5 GET item).
+// Get returns one entry with its emissions (docs/api.md §5 GET item).
 func (s *Service) Get(ctx context.Context, actor Actor, sc Scope, id int64) (*Entry, error) {
 	q := dbsqlc.New(s.DB)
 	r, err := resolve(ctx, q, sc, false)
@@ -386,7 +386,7 @@ func (s *Service) decorate(ctx context.Context, q *dbsqlc.Queries, r *resolved, 
 }
 
 // enqueueAggregate inserts aggregate{year} in the write's transaction so
-// that the dirty stats of the module are refreshed (jobs.md §2.3).
+// that the dirty stats of the module are refreshed (docs/jobs.md §2.3).
 func (s *Service) enqueueAggregate(ctx context.Context, tx pgx.Tx, year int32) error {
 	if s.EnqueueAggregate == nil {
 		return nil

@@ -14,7 +14,7 @@ import (
 
 var accredSciperRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,32}$`)
 
-// Accred is a fake of the Accred API (jobs.md §9.3) serving the fixture
+// Accred is a fake of the Accred API (docs/jobs.md §9.3) serving the fixture
 // files of a directory (units.json, persons/<sciper>.json,
 // authorizations/<sciper>.json):
 //

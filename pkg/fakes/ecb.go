@@ -37,7 +37,7 @@ var (
 	ecbMonthRe    = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 )
 
-// ECB is a fake of the ECB SDMX data API for the EXR dataflow (jobs.md §10):
+// ECB is a fake of the ECB SDMX data API for the EXR dataflow (docs/jobs.md §10):
 //
 //	GET .../data/EXR/{A|M}.{CUR1+CUR2+…}.EUR.SP00.A?startPeriod=…&endPeriod=…&format=csvdata
 //

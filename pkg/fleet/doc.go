@@ -1,4 +1,4 @@
-// Package fleet keeps track of the worker processes (jobs.md §1): every
+// Package fleet keeps track of the worker processes (docs/jobs.md §1): every
 // worker records itself in the workers table (Heartbeat) and runs a Reaper
 // that hands back to River the running jobs of workers that stopped
 // heartbeating.

@@ -23,7 +23,7 @@ const (
 	// MaxReapInterval bounds the time between two reaper runs.
 	MaxReapInterval = 10 * time.Second
 	// DefaultForgetAfter is how long the row of a dead worker is kept (the
-	// ops page lists it as not live for an hour, api.md §10).
+	// ops page lists it as not live for an hour, docs/api.md §10).
 	DefaultForgetAfter = time.Hour
 	// DefaultOrphanGrace is how long after its fetch a job that river_job
 	// says this worker runs, and that this worker never started, is handed

@@ -145,7 +145,7 @@ func hasKey[K comparable, V any](m map[K]V, k K) bool {
 	return ok
 }
 
-// seriesURL builds the SDMX request URL of jobs.md §10.
+// seriesURL builds the SDMX request URL of docs/jobs.md §10.
 func (c *Client) seriesURL(freq, start, end string) string {
 	key := freq + "." + strings.Join(c.currencies, "+") + ".EUR.SP00.A"
 	q := url.Values{}

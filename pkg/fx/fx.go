@@ -6,7 +6,7 @@
 // amount / PerEUR. The package holds no database code; the ecb_fx_sync job
 // calls [Client.RatesForYear] and upserts the returned [Rate] values.
 //
-// Year rules (jobs.md §4.7 and §10):
+// Year rules (docs/jobs.md §4.7 and §10):
 //
 //   - a past year uses the annual series ([SourceAnnual]); a configured
 //     currency without an annual value falls back to the mean of the monthly

@@ -10,7 +10,7 @@ import (
 )
 
 // RatesForYear returns one rate per configured currency for year, sorted by
-// currency, following the rules of jobs.md §4.7 with now as the clock:
+// currency, following the rules of docs/jobs.md §4.7 with now as the clock:
 //
 //   - year < now.Year(): the annual series (SourceAnnual). Configured
 //     currencies missing from it (or all of them, when the annual series has

@@ -9,7 +9,7 @@ import (
 
 // auditRequest stores the audit metadata of the request (actor, client IP,
 // user agent, request id, route pattern, query) in the context for the
-// audit hooks of package audit (jobs.md §11.2). It runs after the
+// audit hooks of package audit (docs/jobs.md §11.2). It runs after the
 // permission middleware of a route group, when the principal is known and
 // the route pattern is final.
 func (s *Server) auditRequest(next http.Handler) http.Handler {

@@ -17,7 +17,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
 )
 
-// Cookie names and paths (api.md §3.1).
+// Cookie names and paths (docs/api.md §3.1).
 const (
 	cookieAuth    = "auth_token"
 	cookieRefresh = "refresh_token"
@@ -53,7 +53,7 @@ func errSessionExpired() error {
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, name, value, path string, maxAge time.Duration, httpOnly bool) {
-	c := &http.Cookie{ //nolint:gosec // Secure is COOKIE_SECURE (false only for http://localhost); HttpOnly false only for csrf_token (api.md §3.1)
+	c := &http.Cookie{ //nolint:gosec // Secure is COOKIE_SECURE (false only for http://localhost); HttpOnly false only for csrf_token (docs/api.md §3.1)
 		Name: name, Value: value, Path: path, HttpOnly: httpOnly, Secure: s.Auth.CookieSecure, SameSite: http.SameSiteLaxMode}
 	if maxAge < 0 {
 		c.MaxAge, c.Value = -1, ""
@@ -157,7 +157,7 @@ func (s *Server) authCallback(r *http.Request) (response, error) {
 	if err == nil {
 		return answer(func(w http.ResponseWriter, r *http.Request) {
 			s.setSessionCookies(w, iss)
-			http.Redirect(w, r, auth.SafeReturnTo(flow.ReturnTo), http.StatusFound)
+			http.Redirect(w, r, auth.SafeReturnTo(flow.ReturnTo), http.StatusFound) //nolint:gosec // SafeReturnTo keeps same-origin relative paths only
 		}), nil
 	}
 	lang := "en"

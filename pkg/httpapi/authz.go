@@ -88,7 +88,7 @@ func (s *Server) requireBO(resource, action string) func(http.Handler) http.Hand
 	}
 }
 
-// UnitPredicate is one of the unit-scoped predicates of domain.md §2.3.
+// UnitPredicate is one of the unit-scoped predicates of docs/domain.md §2.3.
 type UnitPredicate int
 
 // The unit predicates.
@@ -183,7 +183,7 @@ func (s *Server) loadUnit(ctx context.Context, id int64) (perm.Unit, error) {
 }
 
 // requirePipelineVisible lets through callers who may see the pipeline
-// {id} (api.md §10): its creator, module_sync on its unit, or
+// {id} (docs/api.md §10): its creator, module_sync on its unit, or
 // bo(pipeline_operations|configuration, view); others get 404. An unknown
 // pipeline is left to the handler (404).
 func (s *Server) requirePipelineVisible(next http.Handler) http.Handler {
@@ -222,7 +222,7 @@ func (s *Server) requirePipelineVisible(next http.Handler) http.Handler {
 }
 
 // csrf enforces the double-submit token and the Origin check on
-// state-changing methods (api.md §1).
+// state-changing methods (docs/api.md §1).
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {

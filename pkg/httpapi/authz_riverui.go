@@ -13,7 +13,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 )
 
-// RiverUIPrefix is where the River UI is mounted (api.md §15).
+// RiverUIPrefix is where the River UI is mounted (docs/api.md §15).
 const RiverUIPrefix = "/system/jobs"
 
 // NewRiverUI builds the River UI handler on the (insert-only) client and

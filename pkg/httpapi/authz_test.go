@@ -20,7 +20,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
 
-// access is the permission api.md assigns to a route.
+// access is the permission docs/api.md assigns to a route.
 type access string
 
 const (
@@ -91,7 +91,7 @@ var routeAccess = map[string]access{
 	"PUT /units/{unit_id}/years/{year}/report":                    accMember,
 	"PATCH /units/{unit_id}/years/{year}/modules/{module}/status": accValidate,
 
-	// Module overview and extras (api.md §5).
+	// Module overview and extras (docs/api.md §5).
 	"GET /units/{unit_id}/years/{year}/modules/{module}":                      accView,
 	"GET /units/{unit_id}/years/{year}/modules/{module}/breakdown":            accView,
 	"GET /units/{unit_id}/years/{year}/modules/headcount/members":             accViewHcTr,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
 )
 
@@ -79,9 +80,7 @@ func (s *Server) handle(fn endpoint) http.HandlerFunc {
 			writeError(w, r, s.Logger, err)
 			return
 		}
-		for k, v := range resp.header {
-			w.Header()[k] = v
-		}
+		maps.Copy(w.Header(), resp.header)
 		switch {
 		case resp.write != nil:
 			resp.write(w, r)

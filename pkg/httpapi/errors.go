@@ -9,7 +9,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 )
 
-// errorBody is the JSON error envelope of api.md §1.1.
+// errorBody is the JSON error envelope of docs/api.md §1.1.
 type errorBody struct {
 	Error errorPayload `json:"error"`
 }

@@ -83,7 +83,7 @@ type errorEnvelope struct {
 	} `json:"error"`
 }
 
-// requireErrorEnvelope checks the api.md §1.1 error body and returns it.
+// requireErrorEnvelope checks the docs/api.md §1.1 error body and returns it.
 func requireErrorEnvelope(t *testing.T, rec *httptest.ResponseRecorder) errorEnvelope {
 	t.Helper()
 	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))

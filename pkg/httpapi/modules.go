@@ -87,7 +87,7 @@ func noneMatch(r *http.Request, tag string) bool {
 	return false
 }
 
-// Entry JSON (api.md §2).
+// Entry JSON (docs/api.md §2).
 
 type userRef struct {
 	ID   int64  `json:"id"`
@@ -120,7 +120,7 @@ type entryJSON struct {
 	Emissions      *[]emissionJSON `json:"emissions,omitempty"`
 }
 
-// round rounds half away from zero to n decimals (domain.md §1).
+// round rounds half away from zero to n decimals (docs/domain.md §1).
 func round(x float64, n int) float64 {
 	p := math.Pow(10, float64(n))
 	return math.Round(x*p) / p
@@ -154,7 +154,7 @@ func fromEmission(em dbsqlc.Emission) emissionJSON {
 }
 
 // computedJSON is the "computed" object: totals, status, and the
-// submodule's derived keys (api.md §2).
+// submodule's derived keys (docs/api.md §2).
 func computedJSON(e *entry.Entry) map[string]any {
 	row, d := e.Row, e.Details
 	ok := row.CalcStatus == string(emission.StatusOK) || row.CalcStatus == string(emission.StatusOverride)
@@ -216,7 +216,7 @@ func computedJSON(e *entry.Entry) map[string]any {
 	return c
 }
 
-// distance renders km as an integer (domain.md §1), null when unknown.
+// distance renders km as an integer (docs/domain.md §1), null when unknown.
 func distance(km float64) any {
 	if km == 0 {
 		return nil

@@ -113,7 +113,7 @@ func TestModuleEntriesHTTP(t *testing.T) {
 	f := newModuleFixture(ctx, t)
 	members := f.url(f.unitID, f.year, "headcount/member/entries")
 
-	// Create: 201, ETag, the api.md §2 shape.
+	// Create: 201, ETag, the docs/api.md §2 shape.
 	rec := serveEntry(t, f.router, http.MethodPost, members,
 		`{"data": {"name": "Ada Lovelace", "sius_code": "53", "user_institutional_id": "123456", "fte": 0.8}}`, nil)
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())

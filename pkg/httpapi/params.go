@@ -109,6 +109,10 @@ func pathUUID(r *http.Request, name, what string) (uuid.UUID, error) {
 // badQuery is the 400 of a query parameter: code is bad_request unless
 // reason (invalid_filter, invalid_sort) is given.
 func badQuery(name, detail, format string, args ...any) error {
+	return queryError(name, detail, format, args...)
+}
+
+func queryError(name, detail, format string, args ...any) *apperr.Error {
 	msg := fmt.Sprintf(format, args...)
 	return &apperr.Error{Code: apperr.CodeInvalid, Message: msg,
 		Fields: []apperr.FieldError{{Field: name, Code: detail, Message: msg}}}
@@ -116,7 +120,7 @@ func badQuery(name, detail, format string, args ...any) error {
 
 // badFilter is the 400 invalid_filter of a filter parameter.
 func badFilter(name, format string, args ...any) error {
-	e := badQuery(name, "invalid_format", format, args...).(*apperr.Error) //nolint:forcetypeassert // built above
+	e := queryError(name, "invalid_format", format, args...)
 	e.Reason = "invalid_filter"
 	return e
 }

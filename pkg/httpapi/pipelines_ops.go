@@ -38,7 +38,7 @@ var pipelineStatuses = []pipeline.Status{pipeline.StatusNotStarted, pipeline.Sta
 	pipeline.StatusSuccess, pipeline.StatusPartial, pipeline.StatusFailed}
 
 // syncKeys lists "<cf>/<module>" for every module_sync grant of the caller
-// (unit or own scope: domain.md §2.3).
+// (unit or own scope: docs/domain.md §2.3).
 func syncKeys(s *perm.Set) []string {
 	out := []string{}
 	for _, g := range s.Grants() {

@@ -60,7 +60,7 @@ func TestGetPipeline(t *testing.T) {
 		require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
 		require.Equal(t, etagOf(tp.Version), rec.Header().Get("ETag"))
 
-		// The fields of jobs.md §2.4.
+		// The fields of docs/jobs.md §2.4.
 		var got map[string]any
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
 		for _, k := range []string{

@@ -224,7 +224,7 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unit
 	subs := d.submodules()
 	student := d.group == string(emission.SubStudent)
 
-	// Fingerprints before, then the replacement (jobs.md §4.1 table).
+	// Fingerprints before, then the replacement (docs/jobs.md §4.1 table).
 	touched := map[int64]bool{}
 	var fpSource *string
 	if !student {
@@ -524,7 +524,7 @@ type batchShared struct {
 	lk   *emission.Lookup
 	now  time.Time
 	errs *RowErrors // written by the batch writer only
-	ls   *loadStats         // written by the batch writer only
+	ls   *loadStats // written by the batch writer only
 }
 
 // recordErrs are the errors of one record of a batch; row is the record's

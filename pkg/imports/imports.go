@@ -1,8 +1,8 @@
 // Package imports holds what the upload endpoints and the CSV import jobs
-// share (jobs.md §4.1–§4.3, §5): the upload kinds, scopes and options, the
+// share (docs/jobs.md §4.1–§4.3, §5): the upload kinds, scopes and options, the
 // CSV table of an upload (used by the API's synchronous header check and by
 // the jobs), and the bounded collection of row errors and counters
-// (jobs.md §3).
+// (docs/jobs.md §3).
 package imports
 
 import (
@@ -36,7 +36,7 @@ const (
 	SourceCSVUnit = "csv_unit"
 )
 
-// MaxRowErrors is the number of row errors kept per job (jobs.md §3).
+// MaxRowErrors is the number of row errors kept per job (docs/jobs.md §3).
 const MaxRowErrors = 100
 
 // ErrUnknownGroup is returned for a module/submodule/dataset combination

@@ -62,21 +62,21 @@ type ModuleYear struct {
 // jobs there, so the pipeline turns SUCCESS exactly when the rows commit.
 type Finish func(ctx context.Context, tx pgx.Tx, out Outcome) error
 
-// Rejected is a whole-file rejection: nothing was changed. Err carries the
+// RejectedError is a whole-file rejection: nothing was changed. Err carries the
 // failure code (empty_file, no_valid_rows, missing_columns,
 // overlapping_bands, …); Counters and RowErrors, when set, are what the
 // file showed until the rejection and are kept on the pipeline.
-type Rejected struct {
+type RejectedError struct {
 	Err       *apperr.Error
 	Counters  map[string]any
 	RowErrors *RowErrors
 }
 
-func (r *Rejected) Error() string { return r.Err.Label() + ": " + r.Err.Message }
+func (r *RejectedError) Error() string { return r.Err.Label() + ": " + r.Err.Message }
 
-func (r *Rejected) Unwrap() error { return r.Err }
+func (r *RejectedError) Unwrap() error { return r.Err }
 
-// reject turns err into a Rejected when it is a file error (a reader or
+// reject turns err into a RejectedError when it is a file error (a reader or
 // parser verdict on the whole file); other errors pass through.
 func reject(err error, ctrs map[string]any, errs *RowErrors) error {
 	var fe *ingest.FileError
@@ -84,7 +84,7 @@ func reject(err error, ctrs map[string]any, errs *RowErrors) error {
 		return err
 	}
 	ae := apperr.WithReason(apperr.CodeValidation, apperr.Reason(fe.Code), "%s", fe.Message)
-	return &Rejected{Err: ae, Counters: ctrs, RowErrors: errs}
+	return &RejectedError{Err: ae, Counters: ctrs, RowErrors: errs}
 }
 
 func errEmptyFile() error {
@@ -136,7 +136,7 @@ func YearOp(scope string) years.Op {
 }
 
 // Load imports an opened upload according to its kind and calls finish in
-// the load transaction. Errors: *Rejected for a rejected file, other
+// the load transaction. Errors: *RejectedError for a rejected file, other
 // application errors for uploads that cannot be imported, anything else
 // for I/O failures worth a retry.
 func (s *Service) Load(ctx context.Context, up dbsqlc.Upload, finish Finish) error {

@@ -11,7 +11,7 @@ import (
 )
 
 // MergeLocations replaces the locations of one transport mode with rows
-// (jobs.md §4.3): COPY into the staging table, merge by natural key (ids of
+// (docs/jobs.md §4.3): COPY into the staging table, merge by natural key (ids of
 // surviving keys are kept), delete the locations of that mode absent from
 // rows, clear the staging rows. Used by reference_import and the seed.
 func MergeLocations(ctx context.Context, q *dbsqlc.Queries, mode string, rows []ingest.LocationRow) (upserted, deleted int64, err error) {
@@ -41,7 +41,7 @@ func MergeLocations(ctx context.Context, q *dbsqlc.Queries, mode string, rows []
 }
 
 // ReplaceRooms deletes every building room and loads rows with COPY
-// (jobs.md §4.3). It returns the number of rooms deleted.
+// (docs/jobs.md §4.3). It returns the number of rooms deleted.
 func ReplaceRooms(ctx context.Context, q *dbsqlc.Queries, rows []ingest.RoomRow) (deleted int64, err error) {
 	if deleted, err = q.BuildingRoomsDeleteAll(ctx); err != nil {
 		return 0, fmt.Errorf("error deleting building rooms: %w", err)

@@ -18,7 +18,7 @@ var (
 	ErrInvalidEnum    = errors.New("not an allowed value")
 )
 
-// ParseNumber parses a decimal number (jobs.md §5.1): `.` as decimal
+// ParseNumber parses a decimal number (docs/jobs.md §5.1): `.` as decimal
 // separator, optional sign and exponent, no thousands separators; with
 // decimalComma (the file uses `;`) a single `,` is accepted instead of `.`
 // (`12,5`). NaN, Inf, hexadecimal and out-of-range values are rejected.
@@ -79,7 +79,7 @@ func isDecimal(s string) bool {
 // maxExactInt is the largest integer a float64 holds exactly.
 const maxExactInt = 1 << 53
 
-// ParseInt parses an integral value (`3`, `3.0`, `3e2`; jobs.md §5.1).
+// ParseInt parses an integral value (`3`, `3.0`, `3e2`; docs/jobs.md §5.1).
 func ParseInt(s string, decimalComma bool) (int64, error) {
 	f, err := ParseNumber(s, decimalComma)
 	if err != nil || f != math.Trunc(f) || math.Abs(f) > maxExactInt {
@@ -90,7 +90,7 @@ func ParseInt(s string, decimalComma bool) (int64, error) {
 
 var dateLayouts = []string{"2006-01-02", "2006/01/02", "02.01.2006", "20060102"}
 
-// ParseDate parses YYYY-MM-DD, YYYY/MM/DD, DD.MM.YYYY or YYYYMMDD (jobs.md
+// ParseDate parses YYYY-MM-DD, YYYY/MM/DD, DD.MM.YYYY or YYYYMMDD (docs/jobs.md
 // §5.1) into a UTC date.
 func ParseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
@@ -128,7 +128,7 @@ func ParseEnum(s string, allowed ...string) (string, error) {
 	return "", fmt.Errorf("%w: %q (allowed: %s)", ErrInvalidEnum, s, strings.Join(allowed, ", "))
 }
 
-// NormalizeUnitCF normalises a unit_institutional_id cell (jobs.md §4.1):
+// NormalizeUnitCF normalises a unit_institutional_id cell (docs/jobs.md §4.1):
 // trimmed; a leading letter followed only by digits is stripped (`F0828`
 // → `0828`).
 func NormalizeUnitCF(s string) string {

@@ -12,13 +12,13 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-// Module-file data groups (routed per row, jobs.md §5.2).
+// Module-file data groups (routed per row, docs/jobs.md §5.2).
 const (
 	GroupEquipment = "equipment"
 	GroupPurchases = "purchases"
 )
 
-// dataSpec lists the columns and aliases of a data group (jobs.md §5.2).
+// dataSpec lists the columns and aliases of a data group (docs/jobs.md §5.2).
 type dataSpec struct {
 	cols    []Column
 	aliases map[string]string

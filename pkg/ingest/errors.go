@@ -9,13 +9,13 @@ import (
 // Severity tells whether a row error skips the row.
 type Severity string
 
-// Severities (jobs.md §3).
+// Severities (docs/jobs.md §3).
 const (
 	SeverityError   Severity = "error"   // the row is skipped
 	SeverityWarning Severity = "warning" // the row is loaded
 )
 
-// Row error codes (jobs.md §3).
+// Row error codes (docs/jobs.md §3).
 const (
 	CodeRequired                 = "required"
 	CodeInvalidNumber            = "invalid_number"
@@ -40,7 +40,7 @@ const (
 	CodeModeMismatch             = "mode_mismatch"
 )
 
-// Job-level (whole file) failure codes (jobs.md §3).
+// Job-level (whole file) failure codes (docs/jobs.md §3).
 const (
 	CodeEmptyFile          = "empty_file"
 	CodeEncodingInvalid    = "csv_encoding_invalid"
@@ -55,7 +55,7 @@ const (
 	maxColumnNameInMessage = 20
 )
 
-// RowError is one problem of one record (jobs.md §3). Column is the
+// RowError is one problem of one record (docs/jobs.md §3). Column is the
 // normalised column name, or "" for the row as a whole (JSON null).
 type RowError struct {
 	Row      int      `json:"row"`
@@ -94,7 +94,7 @@ func HasErrors(errs []RowError) bool {
 	return false
 }
 
-// FileError rejects a whole file (a job-level failure of jobs.md §3).
+// FileError rejects a whole file (a job-level failure of docs/jobs.md §3).
 // Codes beyond §3 (csv_malformed, record_too_large, too_many_columns) are
 // reported by the jobs as file rejections with their message.
 type FileError struct {

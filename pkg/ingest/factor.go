@@ -19,7 +19,7 @@ const (
 	numNonNeg   numKind = iota // ≥ 0
 	numShare                   // in [0, 1]
 	numPositive                // > 0
-	numRFI                     // ≥ 1 (domain.md §7.2)
+	numRFI                     // ≥ 1 (docs/domain.md §7.2)
 	numHours                   // 0..168
 )
 
@@ -38,7 +38,7 @@ type strSpec struct {
 	enum     []string
 }
 
-// factorSpec describes a factor upload group (jobs.md §5.4).
+// factorSpec describes a factor upload group (docs/jobs.md §5.4).
 type factorSpec struct {
 	cls      []Column // classification columns (required ones bold in §5.4)
 	route    string   // routing column of module files
@@ -164,7 +164,7 @@ var factorSpecs = func() map[string]factorSpec {
 	return m
 }()
 
-// FactorGroups returns the factor upload groups (domain.md §4), sorted.
+// FactorGroups returns the factor upload groups (docs/domain.md §4), sorted.
 func FactorGroups() []string {
 	out := make([]string, 0, len(factorSpecs))
 	for g := range factorSpecs {
@@ -202,7 +202,7 @@ func mapsValues(m map[string]emission.SubmoduleKey) []emission.SubmoduleKey {
 	return out
 }
 
-// FactorTable returns the CSV table of a factor upload group (jobs.md §5.4).
+// FactorTable returns the CSV table of a factor upload group (docs/jobs.md §5.4).
 // A `year` column is ignored like any unknown column.
 func FactorTable(group string) (*Table, error) {
 	spec, ok := factorSpecs[group]

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// Default limits (jobs.md §5.1).
+// Default limits (docs/jobs.md §5.1).
 const (
 	DefaultMaxRecords     = 1_000_000
 	DefaultMaxCellChars   = 10_000
@@ -56,7 +56,7 @@ func (o *Options) withDefaults() Options {
 	return out
 }
 
-// Counts are the record counters of a read (jobs.md §3): Total counts the
+// Counts are the record counters of a read (docs/jobs.md §3): Total counts the
 // data records that are not entirely empty (template fillers included),
 // Blank the template fillers (every required cell empty), which are
 // skipped. Entirely empty records are neither counted nor returned.
@@ -181,7 +181,7 @@ func checkHeaderCount(commas, semis int, o Options, line int) error {
 	return nil
 }
 
-// NormalizeHeader normalises a header name (jobs.md §5.1): trimmed,
+// NormalizeHeader normalises a header name (docs/jobs.md §5.1): trimmed,
 // lower-case, spaces and `-` replaced by `_`.
 func NormalizeHeader(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))

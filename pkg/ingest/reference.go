@@ -7,7 +7,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-// Reference datasets (jobs.md §5.5).
+// Reference datasets (docs/jobs.md §5.5).
 const (
 	DatasetLocationsPlane = "locations_plane"
 	DatasetLocationsTrain = "locations_train"
@@ -31,7 +31,7 @@ func ReferenceTable(dataset string) (*Table, error) {
 }
 
 // LocationRow is one airport or station, with its natural key
-// (domain.md §3.4).
+// (docs/domain.md §3.4).
 type LocationRow struct {
 	Row, Line     int
 	TransportMode string
@@ -194,7 +194,7 @@ func isAlnum(s string, n int) bool {
 	return true
 }
 
-// ECBTable is the table of an ECB SDMX-CSV answer (jobs.md §10): only
+// ECBTable is the table of an ECB SDMX-CSV answer (docs/jobs.md §10): only
 // CURRENCY, TIME_PERIOD and OBS_VALUE are read; the other columns are
 // ignored.
 func ECBTable() *Table {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Status of a pipeline (spec jobs.md §2.4).
+// Status of a pipeline (spec docs/jobs.md §2.4).
 type Status string
 
 const (
@@ -40,7 +40,7 @@ func (s JobState) Terminal() bool {
 	return s == JobSucceeded || s == JobFailed || s == JobCancelled
 }
 
-// Kind is a pipeline kind; its phases are fixed (jobs.md §2.4).
+// Kind is a pipeline kind; its phases are fixed (docs/jobs.md §2.4).
 type Kind string
 
 const (
@@ -153,7 +153,7 @@ func (d Derived) CountersJSON() json.RawMessage {
 }
 
 // Derive computes the status and progress of a pipeline of kind k from its
-// linked jobs (jobs.md §2.4). It is pure: now is passed in.
+// linked jobs (docs/jobs.md §2.4). It is pure: now is passed in.
 func Derive(k Kind, cancelled bool, jobs []Job, now time.Time) Derived {
 	phases := kindPhases[k]
 	d := Derived{Counters: map[string]float64{}, JobCount: len(jobs)}

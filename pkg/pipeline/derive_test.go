@@ -40,7 +40,7 @@ func with(j pipeline.Job, mod func(*pipeline.Job)) pipeline.Job {
 	return j
 }
 
-// TestDeriveStatus covers every row of the status table of jobs.md §2.4 (the
+// TestDeriveStatus covers every row of the status table of docs/jobs.md §2.4 (the
 // first matching row wins) and the percent rule tied to the status.
 func TestDeriveStatus(t *testing.T) {
 	t.Parallel()

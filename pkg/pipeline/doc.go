@@ -1,4 +1,4 @@
-// Package pipeline implements the pipeline model of the spec (jobs.md §2): a
+// Package pipeline implements the pipeline model (docs/jobs.md §2): a
 // pipeline groups the River jobs caused by one user action or schedule tick
 // and exposes one status and one progress bar.
 //

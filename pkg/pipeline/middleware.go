@@ -21,7 +21,7 @@ import (
 )
 
 // Middleware is the River worker middleware that keeps pipelines up to date
-// (jobs.md §2.2). It records the start of every attempt, puts a progress
+// (docs/jobs.md §2.2). It records the start of every attempt, puts a progress
 // Reporter in the context, and records the outcome: success, retry, failure
 // or cancellation. Bookkeeping problems are logged and never fail the job.
 //

@@ -688,7 +688,7 @@ func (b *outageBundle) job(ctx context.Context, t *testing.T) dbsqlc.PipelineJob
 
 // The database goes away while a job runs: the job fails, and the end
 // bookkeeping retries with backoff until the database answers again, so
-// that the pipeline shows the retry and its reason (jobs.md §1.1, §2.2).
+// that the pipeline shows the retry and its reason (docs/jobs.md §1.1, §2.2).
 func TestMiddlewareDatabaseUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -202,7 +202,7 @@ type unregisteredArgs struct{}
 func (unregisteredArgs) Kind() string { return "unregistered" }
 
 // TestLink covers linking a job that a unique insert answered with an
-// existing job in some other state (coalescing, jobs.md §2.3).
+// existing job in some other state (coalescing, docs/jobs.md §2.3).
 func TestLink(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -9,7 +9,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// View is the JSON shape of a pipeline (jobs.md §2.4).
+// View is the JSON shape of a pipeline (docs/jobs.md §2.4).
 type View struct {
 	ID         uuid.UUID       `json:"id"`
 	Kind       string          `json:"kind"`

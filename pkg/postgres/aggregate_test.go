@@ -14,7 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
 )
 
-// The aggregate queries of the aggregate job (domain.md §12.1) on a small
+// The aggregate queries of the aggregate job (docs/domain.md §12.1) on a small
 // fixture: a headcount module (worked example H1 twice plus a student with
 // a calc issue), a travel module (P1, P2) and another report's module that
 // must not leak in.

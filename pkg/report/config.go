@@ -8,7 +8,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 )
 
-// YearConfig is the part of years.config (domain.md §11.2) this package
+// YearConfig is the part of years.config (docs/domain.md §11.2) this package
 // reads.
 type YearConfig struct {
 	Modules map[string]struct {
@@ -70,12 +70,12 @@ func IsModule(key string) bool {
 }
 
 // ModuleYearLockKey is the key hashed for the module-year advisory lock
-// (1, hashtext(key)) of jobs.md §1 (query LockModuleYear).
+// (1, hashtext(key)) of docs/jobs.md §1 (query LockModuleYear).
 func ModuleYearLockKey(module string, year int32) string {
 	return module + ":" + strconv.Itoa(int(year))
 }
 
-// DefaultYearConfig is the default configuration of a year (domain.md §11.2):
+// DefaultYearConfig is the default configuration of a year (docs/domain.md §11.2):
 // every module and submodule enabled, no thresholds, no uncertainty, empty
 // reduction objectives.
 func DefaultYearConfig() map[string]any {

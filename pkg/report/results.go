@@ -450,7 +450,7 @@ var itCategories = []struct {
 	{"research_facilities_it", "research_facilities", "research_facilities.it_facilities"},
 }
 
-// GetIT computes the IT focus (domain.md §12.3).
+// GetIT computes the IT focus (docs/domain.md §12.3).
 func GetIT(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt Options) (IT, error) {
 	scope, err := ParseScope(opt.Scope)
 	if err != nil {

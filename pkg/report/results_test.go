@@ -21,7 +21,7 @@ func stats(total, main, additional float64, byScope, byCat, byType map[string]fl
 	}
 }
 
-// r1 stores domain.md §13 example R1: validated headcount (FTE 10,
+// r1 stores docs/domain.md §13 example R1: validated headcount (FTE 10,
 // 4 000 kg), travel 6 000 kg, buildings 2 500 kg incl. 500 kg embodied; the
 // previous year has a validated total of 10 000 kg.
 func r1(ctx context.Context, t *testing.T, tx pgx.Tx) (unitID int64, year int32) {

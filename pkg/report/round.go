@@ -2,7 +2,7 @@ package report
 
 import "math"
 
-// Edge rounding (domain.md §1): half away from zero.
+// Edge rounding (docs/domain.md §1): half away from zero.
 
 func roundTo(v float64, decimals int) float64 {
 	p := math.Pow10(decimals)

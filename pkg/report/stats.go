@@ -15,7 +15,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// ModuleStats is report_modules.stats (domain.md §12.1), plus two
+// ModuleStats is report_modules.stats (docs/domain.md §12.1), plus two
 // pre-aggregated blocks the results need (embodied energy by building and
 // the top IT items), so that results never scan emission rows.
 type ModuleStats struct {
@@ -57,7 +57,7 @@ func (s *ModuleStats) Entries() int64 {
 	return n
 }
 
-// itLeaves are the IT leaves outside external_cloud_ai (domain.md §12.1).
+// itLeaves are the IT leaves outside external_cloud_ai (docs/domain.md §12.1).
 var itLeaves = []string{"equipment.it", "purchases.it_equipment", "research_facilities.it_facilities"}
 
 func isIT(et string) bool {
@@ -217,7 +217,7 @@ func DecodeModuleStats(raw []byte) (*ModuleStats, error) {
 
 // RefreshModules recomputes and stores the stats of dirty report modules.
 // The dirty flag of each module is cleared only if it still holds the value
-// read (compare-and-clear, jobs.md §2.3). It returns the ids of the parent
+// read (compare-and-clear, docs/jobs.md §2.3). It returns the ids of the parent
 // reports.
 func RefreshModules(ctx context.Context, db postgres.DBTX, dirty []dbsqlc.ReportModulesDirtyRow, now time.Time) ([]int64, error) {
 	refs := make([]ModuleRef, len(dirty))
@@ -263,7 +263,7 @@ func RefreshModuleIDs(ctx context.Context, db postgres.DBTX, ids []int64, now ti
 	return RefreshReports(ctx, db, reports, now)
 }
 
-// Block is one block of report stats (domain.md §12.2).
+// Block is one block of report stats (docs/domain.md §12.2).
 type Block struct {
 	TotalKg      float64            `json:"total_kg"`
 	MainKg       float64            `json:"main_kg"`
@@ -297,7 +297,7 @@ func (b *Block) add(module string, s *ModuleStats) {
 	}
 }
 
-// ReportStats is carbon_reports.stats (domain.md §12.2).
+// ReportStats is carbon_reports.stats (docs/domain.md §12.2).
 type ReportStats struct {
 	All                   Block     `json:"all"`
 	Validated             Block     `json:"validated"`
@@ -335,7 +335,7 @@ func BuildReportStats(cfg YearConfig, mods []ModuleState, now time.Time) ReportS
 }
 
 // RefreshReports recomputes the stats of reports from their modules' stored
-// stats and their derived status fields (domain.md §10).
+// stats and their derived status fields (docs/domain.md §10).
 func RefreshReports(ctx context.Context, db postgres.DBTX, reportIDs []int64, now time.Time) error {
 	if len(reportIDs) == 0 {
 		return nil

@@ -16,7 +16,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
-// Report module statuses (domain.md §10).
+// Report module statuses (docs/domain.md §10).
 const (
 	StatusNotStarted = "not_started"
 	StatusInProgress = "in_progress"
@@ -27,7 +27,10 @@ const (
 // report_module/<id>, docs/jobs.md §11.1).
 const EventModuleStatus = "report_module.status"
 
-const entityReportModule = "report_module"
+const (
+	entityReportModule = "report_module"
+	fieldStatus        = "status"
+)
 
 // ReasonInvalidTransition is the 409 code of a status change the workflow
 // refuses (docs/api.md §1.1).
@@ -54,7 +57,7 @@ type SetStatusInput struct {
 func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput) (ModuleView, error) {
 	if in.Status != StatusValidated && in.Status != StatusInProgress {
 		return ModuleView{}, apperr.Validation("invalid status", apperr.FieldError{
-			Field: "status", Code: detailInvalidEnum, Message: "must be validated or in_progress",
+			Field: fieldStatus, Code: detailInvalidEnum, Message: "must be validated or in_progress",
 		})
 	}
 	if !IsModule(in.Module) {
@@ -91,9 +94,9 @@ func SetModuleStatus(ctx context.Context, db postgres.DBTX, in SetStatusInput) (
 	if err := audit.Record(ctx, db, in.ActorID, audit.Event{
 		Action: audit.ActionUpdate, Event: EventModuleStatus, EntityType: entityReportModule, EntityID: strconv.FormatInt(rm.ID, 10),
 		Snapshot: map[string]any{
-			"unit_id": in.UnitID, "year": in.Year, "module": in.Module, "status": in.Status, "previous_status": changed.PreviousStatus,
+			"unit_id": in.UnitID, "year": in.Year, "module": in.Module, fieldStatus: in.Status, "previous_status": changed.PreviousStatus,
 		},
-		RequestPayload: map[string]any{"status": in.Status},
+		RequestPayload: map[string]any{fieldStatus: in.Status},
 	}); err != nil {
 		return ModuleView{}, fmt.Errorf("error auditing status change: %w", err)
 	}
@@ -115,7 +118,7 @@ type UserRef struct {
 	Name *string `json:"name"`
 }
 
-// ModuleView is the ReportModule object of api.md §2.
+// ModuleView is the ReportModule object of docs/api.md §2.
 type ModuleView struct {
 	Module                    string     `json:"module"`
 	Enabled                   bool       `json:"enabled"`
@@ -155,7 +158,7 @@ func moduleViews(ctx context.Context, q *dbsqlc.Queries, reportID int64, cfg Yea
 	return out, nil
 }
 
-// View is the Report object of api.md §2.
+// View is the Report object of docs/api.md §2.
 type View struct {
 	ID               int64        `json:"id"`
 	UnitID           int64        `json:"unit_id"`
@@ -247,7 +250,7 @@ func Ensure(ctx context.Context, db postgres.DBTX, unitID int64, yr int32) (View
 	return v, r.Created, err
 }
 
-// Unit is the Unit object of api.md §2.
+// Unit is the Unit object of docs/api.md §2.
 type Unit struct {
 	ID                int64      `json:"id"`
 	InstitutionalCode string     `json:"institutional_code"`
@@ -283,7 +286,7 @@ func GetUnit(ctx context.Context, db postgres.DBTX, unitID int64) (Unit, error) 
 	return ToUnit(u), nil
 }
 
-// ToUnit converts a stored unit to the Unit object of api.md §2.
+// ToUnit converts a stored unit to the Unit object of docs/api.md §2.
 func ToUnit(u dbsqlc.Unit) Unit {
 	out := Unit{
 		ID: u.ID, InstitutionalCode: u.InstitutionalCode, CF: u.Cf, Name: u.Name, LabelEn: u.LabelEn, LabelFr: u.LabelFr,

@@ -21,7 +21,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
-// Demo constants: the demo lab and its year (domain.md §2.1).
+// Demo constants: the demo lab and its year (docs/domain.md §2.1).
 const (
 	DemoYear = 2025
 	DemoCF   = "7918"
@@ -30,7 +30,7 @@ const (
 	fxSource   = "ecb_annual"
 )
 
-// DevUnit is one dev unit fixture (domain.md §2.1).
+// DevUnit is one dev unit fixture (docs/domain.md §2.1).
 type DevUnit struct {
 	InstitutionalCode string
 	CF                string
@@ -320,7 +320,7 @@ func loadFX(ctx context.Context, q *dbsqlc.Queries, path string) (int, error) {
 		v, err := ingest.ParseNumber(rec.Get("obs_value"), false)
 		cur := strings.ToUpper(rec.Get("currency"))
 		if err != nil || v <= 0 || len(cur) != 3 {
-			return nil // malformed rows are skipped (jobs.md §10)
+			return nil // malformed rows are skipped (docs/jobs.md §10)
 		}
 		if _, err := q.FXRateUpsert(ctx, dbsqlc.FXRateUpsertParams{Year: DemoYear, Currency: cur, PerEur: v, Source: fxSource}); err != nil {
 			upsertErr = fmt.Errorf("error storing the %s rate: %w", cur, err)

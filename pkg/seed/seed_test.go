@@ -74,7 +74,7 @@ func TestReferenceData(t *testing.T) {
 	require.EqualValues(t, 50, queryInt(ctx, t, schema.Pool, "SELECT count(*) FROM building_rooms"))
 }
 
-// Expected totals of the demo lab (../shared/data/samples/README.md).
+// Expected totals of the demo lab (docs/domain.md Appendix A).
 var demoTotals = map[emission.ModuleKey]float64{
 	emission.ModuleHeadcount:          20873.0425,
 	emission.ModuleProfessionalTravel: 41995.95,

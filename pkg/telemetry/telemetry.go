@@ -67,7 +67,7 @@ type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
 	// Optional checks are reported but never fail readiness (the blob
-	// store, api.md §15).
+	// store, docs/api.md §15).
 	Optional bool
 }
 

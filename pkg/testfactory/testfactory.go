@@ -198,7 +198,7 @@ func Year(ctx context.Context, tb testing.TB, db postgres.DBTX, opts *YearOpts) 
 	return y
 }
 
-// DefaultYearConfig is the minimal valid year configuration of domain.md
+// DefaultYearConfig is the minimal valid year configuration of docs/domain.md
 // §11.2 (report.DefaultYearConfig): every module and submodule enabled.
 func DefaultYearConfig() map[string]any { return report.DefaultYearConfig() }
 
@@ -545,7 +545,7 @@ func Entry(ctx context.Context, tb testing.TB, db postgres.DBTX, opts *EntryOpts
 	return e
 }
 
-// defaultPayload returns a valid payload of a submodule (domain.md §7).
+// defaultPayload returns a valid payload of a submodule (docs/domain.md §7).
 //
 //nolint:goconst // field names read better inline
 func defaultPayload(sub emission.SubmoduleKey) map[string]any {

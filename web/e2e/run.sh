@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end tests of the SPA against the real system (frontend.md §8).
+# End-to-end tests of the SPA against the real system (docs/frontend.md §8).
 #
 #   web/e2e/run.sh            # from anywhere; `make web/e2e` calls it
 #   web/e2e/run.sh --serve    # start the stack only and wait (manual testing; Ctrl-C stops)

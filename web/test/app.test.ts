@@ -8,7 +8,7 @@ import { createApp, nextTick, type App as VueApp } from 'vue'
 import { createMemoryHistory, createRouter, type Router } from 'vue-router'
 
 import App from '@/App.vue'
-import type { Version } from '@/api/client'
+import type { Version } from '@/api/types'
 import bootApi from '@/boot/api'
 import bootI18n, { i18n } from '@/boot/i18n'
 import { createRoutes } from '@/router/routes'

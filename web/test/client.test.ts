@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 
-import { loginUrl, safeReturnTo } from '@/api/auth'
+import { safeReturnTo } from '@/api/auth'
+import { loginUrl } from '@/api/session'
 import {
   ApiError,
   buildQuery,
@@ -9,9 +10,8 @@ import {
   NETWORK_ERROR,
   readDocumentCookie,
   type ApiClientOptions,
-  type Pipeline,
-  type Version,
 } from '@/api/client'
+import type { Version } from '@/api/types'
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } })
@@ -55,7 +55,7 @@ const version: Version = { version: 'v1.2.3', git_sha: 'abc', build_time: '2026-
 describe('createApiClient', () => {
   it('sends credentials and no CSRF token on GET', async () => {
     const f = fakeFetch(json(200, version))
-    await expect(client(f).getVersion()).resolves.toEqual(version)
+    await expect(client(f).get('/version')).resolves.toEqual(version)
     expect(f.calls).toHaveLength(1)
     expect(f.calls[0]!.url).toBe('/api/v1/version')
     expect(f.calls[0]!.credentials).toBe('include')
@@ -139,7 +139,7 @@ describe('createApiClient', () => {
     it('refreshes once and retries the request', async () => {
       const onUnauthorized = vi.fn()
       const f = fakeFetch(json(401, envelope('unauthorized', 'expired')), new Response(null, { status: 204 }), json(200, version))
-      await expect(client(f, { onUnauthorized }).getVersion()).resolves.toEqual(version)
+      await expect(client(f, { onUnauthorized }).get('/version')).resolves.toEqual(version)
       expect(f.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
         'GET /api/v1/version',
         'POST /api/v1/auth/refresh',
@@ -182,7 +182,7 @@ describe('createApiClient', () => {
         new Response(null, { status: 204 }),
         json(401, envelope('unauthorized', 'still expired')),
       )
-      await expect(client(f, { onUnauthorized }).getVersion()).rejects.toMatchObject({ status: 401, message: 'still expired' })
+      await expect(client(f, { onUnauthorized }).get('/version')).rejects.toMatchObject({ status: 401, message: 'still expired' })
       expect(onUnauthorized).toHaveBeenCalledOnce()
       expect(f.calls).toHaveLength(3)
     })
@@ -202,28 +202,6 @@ describe('createApiClient', () => {
       c.configure({ onUnauthorized })
       await expect(c.get('/version')).rejects.toMatchObject({ status: 401 })
       expect(onUnauthorized).toHaveBeenCalledOnce()
-    })
-  })
-
-  describe('getPipeline', () => {
-    const pipeline = { id: 'p1', status: 'RUNNING', version: 3 } as unknown as Pipeline
-
-    it('returns the pipeline and its ETag', async () => {
-      const f = fakeFetch(json(200, pipeline, { ETag: 'W/"p-3"' }))
-      await expect(client(f).getPipeline('p1')).resolves.toEqual({ notModified: false, etag: 'W/"p-3"', pipeline })
-      expect(f.calls[0]!.url).toBe('/api/v1/pipelines/p1')
-      expect(f.calls[0]!.headers.has('If-None-Match')).toBe(false)
-    })
-
-    it('sends If-None-Match and understands 304', async () => {
-      const f = fakeFetch(new Response(null, { status: 304, headers: { ETag: 'W/"p-3"' } }))
-      await expect(client(f).getPipeline('p1', 'W/"p-3"')).resolves.toEqual({ notModified: true, etag: 'W/"p-3"' })
-      expect(f.calls[0]!.headers.get('If-None-Match')).toBe('W/"p-3"')
-    })
-
-    it('rejects a 404 as ApiError', async () => {
-      const f = fakeFetch(json(404, envelope('not_found', 'pipeline p1 not found')))
-      await expect(client(f).getPipeline('p1')).rejects.toMatchObject({ status: 404, code: 'not_found' })
     })
   })
 })

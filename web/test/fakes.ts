@@ -1,7 +1,9 @@
 // Test doubles for the pipeline follower: an EventSource, a pipeline API, a clock.
 import { vi } from 'vitest'
 
-import { ApiError, type Pipeline, type PipelineFetchResult, type PipelineStatus } from '@/api/client'
+import { ApiError } from '@/api/client'
+import type { PipelineFetchResult } from '@/api/pipelines'
+import type { Pipeline, PipelineStatus } from '@/api/types'
 import type { EventSourceLike, FollowDeps } from '@/pipelines/follow'
 
 export function pipeline(id: string, version: number, status: PipelineStatus = 'RUNNING', percent = 0): Pipeline {
@@ -115,3 +117,35 @@ export function fakeDeps(opts: { sse?: boolean } = {}) {
 
 export const notFound = () => new ApiError(404, 'not_found', 'pipeline not found')
 export const unavailable = () => new ApiError(503, 'http_503', 'Service Unavailable')
+
+/** One request seen by recordingFetch. */
+export interface RecordedCall {
+  method: string
+  url: string
+  headers: Headers
+  body: BodyInit | null | undefined
+}
+
+/**
+ * A fetch that records every request and answers with `answer(call)`
+ * (default: 200 with an empty JSON object), for checking what the API
+ * modules send.
+ */
+export function recordingFetch(answer: (call: RecordedCall) => Response = () => jsonResponse({})) {
+  const calls: RecordedCall[] = []
+  const fetch = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+    const call: RecordedCall = {
+      method: init?.method ?? 'GET',
+      url: input instanceof Request ? input.url : input.toString(),
+      headers: new Headers(init?.headers),
+      body: init?.body,
+    }
+    calls.push(call)
+    return Promise.resolve(answer(call))
+  })
+  return { fetch: fetch as unknown as typeof globalThis.fetch, calls }
+}
+
+export function jsonResponse(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } })
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import type { Pipeline } from '@/api/client'
+import type { Pipeline } from '@/api/types'
 import { followPipeline, isTerminal, pollDelay, type FollowHandlers, type FollowMode } from '@/pipelines/follow'
 import { fakeDeps, notFound, pipeline, unavailable } from './fakes'
 

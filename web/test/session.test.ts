@@ -141,7 +141,7 @@ describe('entry fields', () => {
   const member = fieldsOf('member')
   const spec = (name: string) => member.find((f) => f.name === name)!
 
-  it('validate like the API (domain.md §7)', () => {
+  it('validate like the API (docs/domain.md §7)', () => {
     expect(member.map((f) => f.name)).toEqual(['name', 'sius_code', 'user_institutional_id', 'fte', 'note'])
     expect(validateField(spec('name'), '  ')).toEqual({ key: 'validation.required' })
     expect(validateField(spec('fte'), '1.5')).toEqual({ key: 'validation.between', params: { min: 0, max: 1 } })

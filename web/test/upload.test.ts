@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import { createApiClient, type Pipeline, type PipelineJob } from '@/api/client'
+import { createApiClient } from '@/api/client'
+import type { Pipeline, PipelineJob } from '@/api/types'
 import { followPipeline } from '@/pipelines/follow'
 import { checkFile, createUploader, rowErrorsOf, rowErrorsTotalOf, uploadForm, type UploaderDeps } from '@/uploads/upload'
 import { fakeDeps, pipeline } from './fakes'
@@ -51,7 +52,7 @@ function setup(opts: { accepted: Pipeline; full?: Pipeline; postStatus?: number;
 }
 
 const file = () => new File(['a,b\n1,2\n'], 'plane_2025.csv', { type: 'text/csv' })
-const request = () => ({ unitId: 7, year: 2025, module: 'professional_travel', submodule: 'plane', replaceExisting: true, file: file() })
+const request = () => ({ unitId: 7, year: 2025, module: 'professional_travel' as const, submodule: 'plane', replaceExisting: true, file: file() })
 
 beforeEach(() => {
   vi.useFakeTimers()

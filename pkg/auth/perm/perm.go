@@ -1,4 +1,4 @@
-// Package perm computes permissions from roles (domain.md §2.2–§2.3). It is
+// Package perm computes permissions from roles (docs/domain.md §2.2–§2.3). It is
 // pure: no I/O, no clock. Roles come from a role provider and are stored on
 // users.roles; grants and access predicates are derived on every read and
 // never stored.
@@ -283,7 +283,7 @@ func (s *Set) ModuleView(u Unit, module string) bool {
 }
 
 // ModuleEdit: grant modules.m edit on u and the year is open. Callers apply
-// the own-scope ownership rules (domain.md §9.3) when OwnOnly is true.
+// the own-scope ownership rules (docs/domain.md §9.3) when OwnOnly is true.
 func (s *Set) ModuleEdit(u Unit, module string, yearOpen bool) bool {
 	return yearOpen && s.has("modules."+module, ActionEdit, onUnit(u))
 }
@@ -331,7 +331,7 @@ func (s *Set) IsAdmin() bool {
 	return slices.ContainsFunc(s.roles, func(a Assignment) bool { return a.Scope.Kind == ScopeGlobal })
 }
 
-// BackofficePages lists the back-office pages of /me (api.md §3).
+// BackofficePages lists the back-office pages of /me (docs/api.md §3).
 func (s *Set) BackofficePages() []string {
 	pages := []string{}
 	add := func(ok bool, names ...string) {
@@ -350,7 +350,7 @@ func (s *Set) BackofficePages() []string {
 
 // Memberships maps unit cf → unit_users role ("principal" or "standard")
 // for every unit or own scope: principal when any principal scope matches
-// (domain.md §2.2).
+// (docs/domain.md §2.2).
 func Memberships(roles []Assignment) map[string]string {
 	out := map[string]string{}
 	for _, a := range Normalize(roles) {

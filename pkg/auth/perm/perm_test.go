@@ -8,7 +8,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 )
 
-// Units of the dev fixtures (domain.md §2.1).
+// Units of the dev fixtures (docs/domain.md §2.1).
 var (
 	labDemo  = perm.Unit{CF: "7918", PathCFs: []string{"10000", "13030", "13031", "7918"}}
 	labOther = perm.Unit{CF: "13033", PathCFs: []string{"10000", "13030", "13031", "13033"}}

@@ -192,8 +192,8 @@ const auditLock = `-- name: AuditLock :exec
 SELECT pg_advisory_xact_lock(4, hashtext(current_schema()))
 `
 
-// Serialises audit writers until the transaction ends (jobs.md §11.3).
-// Lock (4, schema hash): (4, 0) of the spec, namespaced by schema like
+// Serialises audit writers until the transaction ends (docs/jobs.md §11.3).
+// Lock (4, schema hash): (4, 0) of docs/jobs.md §11.3, namespaced by schema like
 // every advisory lock here (one schema in production).
 func (q *Queries) AuditLock(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, auditLock)

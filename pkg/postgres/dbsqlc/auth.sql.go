@@ -75,7 +75,7 @@ type MeUnitsRow struct {
 }
 
 // Workspaces of a user: level-4 units linked in unit_users, principal role
-// first, then by name (api.md §3 GET /me/units).
+// first, then by name (docs/api.md §3 GET /me/units).
 func (q *Queries) MeUnits(ctx context.Context, userID int64) ([]MeUnitsRow, error) {
 	rows, err := q.db.Query(ctx, meUnits, userID)
 	if err != nil {
@@ -290,7 +290,7 @@ type SessionWithUserRow struct {
 	User    User    `json:"user"`
 }
 
-// Access-token validation (api.md §3.1): the session and its user in one
+// Access-token validation (docs/api.md §3.1): the session and its user in one
 // indexed read.
 func (q *Queries) SessionWithUser(ctx context.Context, id uuid.UUID) (SessionWithUserRow, error) {
 	row := q.db.QueryRow(ctx, sessionWithUser, id)

@@ -37,7 +37,7 @@ type AggEmissionsRow struct {
 	QuantityUnits  int64   `json:"quantity_units"`
 }
 
-// Aggregates for the aggregate job (domain.md §12.1): one row per report
+// Aggregates for the aggregate job (docs/domain.md §12.1): one row per report
 // module and group, over the emission rows of the given report modules.
 // One scan of a batch of report modules' emission rows for their stats:
 // kg per leaf, category and scope (a leaf has one category and scope, so

@@ -238,7 +238,7 @@ type EntriesDeleteByYearSourceRow struct {
 	Deleted        int64 `json:"deleted"`
 }
 
-// Replacement of a per-year upload or a Tableau sync (jobs.md): deletes the
+// Replacement of a per-year upload or a Tableau sync (docs/jobs.md): deletes the
 // entries of the given source in the submodules of a year and reports how
 // many were deleted per report module (to mark them changed).
 func (q *Queries) EntriesDeleteByYearSource(ctx context.Context, arg EntriesDeleteByYearSourceParams) ([]EntriesDeleteByYearSourceRow, error) {
@@ -338,7 +338,7 @@ type EntriesListParams struct {
 	Limit          int32    `json:"limit"`
 }
 
-// One page of a submodule's entries (api.md: entries list).
+// One page of a submodule's entries (docs/api.md: entries list).
 //
 //	Filters (null = no filter): owner_sciper (own scope, D7), source,
 //	calc_status, min_kg (above_threshold: kg_co2eq > min_kg), q (substring,
@@ -594,7 +594,7 @@ FROM generate_series(1, $1::integer)
 `
 
 // Reserves n ids of data_entries (bulk loads assign ids before COPY so that
-// emission rows can reference their entries, domain.md §1).
+// emission rows can reference their entries, docs/domain.md §1).
 func (q *Queries) EntryIDsReserve(ctx context.Context, n int32) ([]int64, error) {
 	rows, err := q.db.Query(ctx, entryIDsReserve, n)
 	if err != nil {
@@ -838,7 +838,7 @@ type MembersByReportModuleRow struct {
 	Name   string `json:"name"`
 }
 
-// The members dropdown (api.md .../headcount/members): SCIPER and name.
+// The members dropdown (docs/api.md .../headcount/members): SCIPER and name.
 func (q *Queries) MembersByReportModule(ctx context.Context, arg MembersByReportModuleParams) ([]MembersByReportModuleRow, error) {
 	rows, err := q.db.Query(ctx, membersByReportModule, arg.ReportModuleID, arg.Sciper)
 	if err != nil {

@@ -363,7 +363,7 @@ type FactorsDeleteNotAssertedRow struct {
 }
 
 // Purges the factors of the given submodules of a year that the upload
-// did not re-assert (stale factors, api.md factors purge); entries and
+// did not re-assert (stale factors, docs/api.md factors purge); entries and
 // emissions keep their rows with a null factor id until recomputed (the
 // statement nulls their references; no foreign key does it).
 func (q *Queries) FactorsDeleteNotAsserted(ctx context.Context, arg FactorsDeleteNotAssertedParams) ([]FactorsDeleteNotAssertedRow, error) {

@@ -21,7 +21,7 @@ type FleetForgetDeadWorkersParams struct {
 }
 
 // Deletes the rows of workers silent for longer than forget_after_secs (the
-// ops page lists dead workers for an hour, api.md section 10). A worker never
+// ops page lists dead workers for an hour, docs/api.md section 10). A worker never
 // deletes its own row here (it removes it on a graceful exit).
 func (q *Queries) FleetForgetDeadWorkers(ctx context.Context, arg FleetForgetDeadWorkersParams) (int64, error) {
 	result, err := q.db.Exec(ctx, fleetForgetDeadWorkers, arg.Self, arg.ForgetAfterSecs)

@@ -32,7 +32,7 @@ type ImportDeleteStudentsRow struct {
 	Deleted        int64 `json:"deleted"`
 }
 
-// Per-year student upload (jobs.md §4.1): deletes the student entry of
+// Per-year student upload (docs/jobs.md §4.1): deletes the student entry of
 // every report module of the file (whatever its source) and the csv_year
 // student entries of the other units of the year.
 func (q *Queries) ImportDeleteStudents(ctx context.Context, arg ImportDeleteStudentsParams) ([]ImportDeleteStudentsRow, error) {
@@ -167,7 +167,7 @@ type ImportFingerprintsRow struct {
 	Fingerprint    string `json:"fingerprint"`
 }
 
-// The fingerprint of the replaced entry set of report modules (jobs.md
+// The fingerprint of the replaced entry set of report modules (docs/jobs.md
 // §4.10): a digest of the multiset of canonical (jsonb text) submodule,
 // data and kg_override of the entries of the given submodules and source (null:
 // any source). Compared before and after an import: only its equality
@@ -241,7 +241,7 @@ type ImportMemberScipersRow struct {
 	Sciper         string `json:"sciper"`
 }
 
-// Members that survive a replacement (duplicate detection, jobs.md §4.1):
+// Members that survive a replacement (duplicate detection, docs/jobs.md §4.1):
 // members of the year (or of one report module) except those of the
 // replaced source (null: none replaced).
 func (q *Queries) ImportMemberScipers(ctx context.Context, arg ImportMemberScipersParams) ([]ImportMemberScipersRow, error) {
@@ -374,8 +374,8 @@ type ImportUnitsRow struct {
 	IsActive bool   `json:"is_active"`
 }
 
-// Queries of the CSV import jobs (jobs.md §4.1–§4.3) and of the upload
-// endpoints (api.md §5, §9).
+// Queries of the CSV import jobs (docs/jobs.md §4.1–§4.3) and of the upload
+// endpoints (docs/api.md §5, §9).
 // Every unit with a cf (per-year uploads resolve unit_institutional_id).
 func (q *Queries) ImportUnits(ctx context.Context) ([]ImportUnitsRow, error) {
 	rows, err := q.db.Query(ctx, importUnits)
@@ -488,7 +488,7 @@ type UploadsFilteredParams struct {
 	Limit     int32   `json:"limit"`
 }
 
-// Back-office list (api.md §9), newest first.
+// Back-office list (docs/api.md §9), newest first.
 func (q *Queries) UploadsFiltered(ctx context.Context, arg UploadsFilteredParams) ([]Upload, error) {
 	rows, err := q.db.Query(ctx, uploadsFiltered,
 		arg.Year,

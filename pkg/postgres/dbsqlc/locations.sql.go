@@ -336,7 +336,7 @@ WHERE (locations.transport_mode, locations.name, locations.iata_code, locations.
 `
 
 // Upserts the staged rows of a load by natural key: surviving natural keys
-// keep their id (domain.md §8); unchanged rows are not rewritten.
+// keep their id (docs/domain.md §8); unchanged rows are not rewritten.
 func (q *Queries) LocationsMergeStaged(ctx context.Context, loadID uuid.UUID) (int64, error) {
 	result, err := q.db.Exec(ctx, locationsMergeStaged, loadID)
 	if err != nil {
@@ -385,7 +385,7 @@ type LocationsSearchRow struct {
 	Relevance     float64   `json:"relevance"`
 }
 
-// Location search (domain.md §8): case-insensitive substring or trigram
+// Location search (docs/domain.md §8): case-insensitive substring or trigram
 // word similarity (pg_trgm <%, threshold pg_trgm.word_similarity_threshold,
 // default 0.6) on search_text within a mode; Swiss locations first, then
 // large, medium, small airports, then relevance (1 for an exact name or IATA

@@ -14,7 +14,7 @@ const lockUnitUpserts = `-- name: LockUnitUpserts :exec
 SELECT pg_advisory_xact_lock(3, hashtext(current_schema()))
 `
 
-// Advisory locks (jobs.md §1): (3, 0) serialises unit-table upserts. The
+// Advisory locks (docs/jobs.md §1): (3, 0) serialises unit-table upserts. The
 // second key is the schema's hash (a constant in production) so that test
 // schemas sharing a database never wait on each other.
 func (q *Queries) LockUnitUpserts(ctx context.Context) error {

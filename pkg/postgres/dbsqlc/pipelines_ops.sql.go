@@ -157,7 +157,7 @@ type PipelinesFilteredParams struct {
 	Lim        int32      `json:"lim"`
 }
 
-// Pipelines list, cancel and upload row errors (api.md §9, §10).
+// Pipelines list, cancel and upload row errors (docs/api.md §9, §10).
 // Visible pipelines, newest first. @all_visible lifts the visibility clamp
 // (bo(pipeline_operations|configuration, view)); otherwise a pipeline is
 // visible to its creator or when "<unit cf>/<module>" is in @sync_keys

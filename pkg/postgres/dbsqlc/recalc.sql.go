@@ -15,7 +15,7 @@ const recalcAsyncCommit = `-- name: RecalcAsyncCommit :exec
 SELECT set_config('synchronous_commit', 'off', true)::text
 `
 
-// Queries of the emission recalculation (jobs.md §4.4).
+// Queries of the emission recalculation (docs/jobs.md §4.4).
 // SET LOCAL synchronous_commit = off for the current transaction: its
 // commit returns before the WAL is flushed. Only for work that is
 // idempotent and re-run when lost (recalculation batches): a crash can lose

@@ -102,7 +102,7 @@ type ReportGetOrCreateRow struct {
 }
 
 // Returns the calculator report of (unit, year), creating it with its eight
-// report modules (not_started; the module keys of domain.md §4 are listed
+// report modules (not_started; the module keys of docs/domain.md §4 are listed
 // literally, in display order) when missing; created tells which happened.
 // Under a race with a concurrent creator of the same report the statement
 // can return pgx.ErrNoRows (its snapshot predates the other commit): run it
@@ -293,7 +293,7 @@ type ReportModuleSetStatsParams struct {
 }
 
 // Stores refreshed stats. The dirty flag is cleared only if it still holds
-// the value read before computing (jobs.md §2.3); a later change keeps it.
+// the value read before computing (docs/jobs.md §2.3); a later change keeps it.
 func (q *Queries) ReportModuleSetStats(ctx context.Context, arg ReportModuleSetStatsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, reportModuleSetStats, arg.Stats, arg.ReadDirtyAt, arg.ID)
 	if err != nil {
@@ -341,7 +341,7 @@ type ReportModuleSetStatusRow struct {
 }
 
 // Explicit status change by a principal (in_progress or validated).
-// Validating clears recomputed_after_validation (domain.md §10).
+// Validating clears recomputed_after_validation (docs/domain.md §10).
 // previous_status is the status before the change.
 func (q *Queries) ReportModuleSetStatus(ctx context.Context, arg ReportModuleSetStatusParams) (ReportModuleSetStatusRow, error) {
 	row := q.db.QueryRow(ctx, reportModuleSetStatus, arg.Status, arg.ChangedBy, arg.ID)
@@ -644,7 +644,7 @@ type ReportRefreshStatusParams struct {
 }
 
 // Derives overall_status, validated_modules and enabled_modules of a report
-// from its modules (domain.md §10); enabled_modules lists the module keys
+// from its modules (docs/domain.md §10); enabled_modules lists the module keys
 // enabled in the year configuration.
 func (q *Queries) ReportRefreshStatus(ctx context.Context, arg ReportRefreshStatusParams) (CarbonReport, error) {
 	row := q.db.QueryRow(ctx, reportRefreshStatus, arg.ID, arg.EnabledModules)
@@ -772,7 +772,7 @@ type ReportsCreateForActiveUnitsParams struct {
 	EnabledModules int16 `json:"enabled_modules"`
 }
 
-// Year setup and nightly unit sync (domain.md §11.1): creates the missing
+// Year setup and nightly unit sync (docs/domain.md §11.1): creates the missing
 // calculator report, with its eight modules, of every active unit.
 func (q *Queries) ReportsCreateForActiveUnits(ctx context.Context, arg ReportsCreateForActiveUnitsParams) (int64, error) {
 	row := q.db.QueryRow(ctx, reportsCreateForActiveUnits, arg.Year, arg.EnabledModules)

@@ -20,7 +20,7 @@ type BuildingRoomGetParams struct {
 }
 
 // A room by (building_name, room_name), compared case-insensitively
-// (domain.md §8); pass trimmed values (emission.Fold).
+// (docs/domain.md §8); pass trimmed values (emission.Fold).
 func (q *Queries) BuildingRoomGet(ctx context.Context, arg BuildingRoomGetParams) (BuildingRoom, error) {
 	row := q.db.QueryRow(ctx, buildingRoomGet, arg.BuildingName, arg.RoomName)
 	var i BuildingRoom
@@ -114,7 +114,7 @@ type BuildingRoomsBuildingsRow struct {
 	BuildingName     string `json:"building_name"`
 }
 
-// Distinct buildings, optionally of one location (api.md
+// Distinct buildings, optionally of one location (docs/api.md
 // /building-rooms/buildings).
 func (q *Queries) BuildingRoomsBuildings(ctx context.Context, buildingLocation *string) ([]BuildingRoomsBuildingsRow, error) {
 	rows, err := q.db.Query(ctx, buildingRoomsBuildings, buildingLocation)
@@ -204,7 +204,7 @@ type BuildingRoomsSearchParams struct {
 }
 
 // Rooms filtered by building (exact, case-insensitive) and a substring of
-// the room name (api.md /building-rooms).
+// the room name (docs/api.md /building-rooms).
 func (q *Queries) BuildingRoomsSearch(ctx context.Context, arg BuildingRoomsSearchParams) ([]BuildingRoom, error) {
 	rows, err := q.db.Query(ctx, buildingRoomsSearch, arg.BuildingName, arg.Q, arg.Limit)
 	if err != nil {

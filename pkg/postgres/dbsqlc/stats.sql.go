@@ -33,7 +33,7 @@ type AggEmbodiedByBuildingRow struct {
 }
 
 // Embodied-energy rows per report module, building (the room entry's
-// building_name) and leaf (domain.md §12.3 embodied breakdown).
+// building_name) and leaf (docs/domain.md §12.3 embodied breakdown).
 func (q *Queries) AggEmbodiedByBuilding(ctx context.Context, reportModuleIds []int64) ([]AggEmbodiedByBuildingRow, error) {
 	rows, err := q.db.Query(ctx, aggEmbodiedByBuilding, reportModuleIds)
 	if err != nil {
@@ -89,7 +89,7 @@ type AggITTopItemsRow struct {
 }
 
 // Top 3 items (entries grouped by their label) per report module and IT
-// leaf outside external_cloud_ai (IT focus, domain.md §12.3).
+// leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3).
 func (q *Queries) AggITTopItems(ctx context.Context, reportModuleIds []int64) ([]AggITTopItemsRow, error) {
 	rows, err := q.db.Query(ctx, aggITTopItems, reportModuleIds)
 	if err != nil {
@@ -151,7 +151,7 @@ SELECT pg_advisory_xact_lock(2, hashtext(current_schema() || ':' || $1::int))
 
 // Statistics, results and the jobs that keep them fresh (pkg/report,
 // jobs/aggregate.go, jobs/emission_recalc.go).
-// Advisory lock (2, year): serialises aggregation of a year (jobs.md §1).
+// Advisory lock (2, year): serialises aggregation of a year (docs/jobs.md §1).
 // Keys are namespaced by the schema (one in production), so that test
 // schemas sharing a database never wait on each other's locks.
 func (q *Queries) LockAggregateYear(ctx context.Context, year int32) error {
@@ -184,7 +184,7 @@ type PipelineIDsByJobAttachedSinceParams struct {
 }
 
 // Pipelines linked to a job at or after a time (coalescing follow-up rule,
-// jobs.md §2.3).
+// docs/jobs.md §2.3).
 func (q *Queries) PipelineIDsByJobAttachedSince(ctx context.Context, arg PipelineIDsByJobAttachedSinceParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, pipelineIDsByJobAttachedSince, arg.JobID, arg.Since)
 	if err != nil {

@@ -108,7 +108,7 @@ type UnitUsersReplaceForUserParams struct {
 	Roles   []string `json:"roles"`
 }
 
-// Rebuilds a user's unit_users rows (domain.md §2.2): rows for units not in
+// Rebuilds a user's unit_users rows (docs/domain.md §2.2): rows for units not in
 // unit_ids are removed, the others inserted or updated. unit_ids and roles
 // are parallel arrays; both empty removes every row.
 func (q *Queries) UnitUsersReplaceForUser(ctx context.Context, arg UnitUsersReplaceForUserParams) error {

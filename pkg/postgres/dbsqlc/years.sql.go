@@ -33,7 +33,7 @@ type ModuleYearStateBumpParams struct {
 	Reason string `json:"reason"`
 }
 
-// Requests a recalculation of (year, module) (domain.md §11.3): increments
+// Requests a recalculation of (year, module) (docs/domain.md §11.3): increments
 // recalc_requested_seq and stamps the cause (reason: factors, reference, fx;
 // any other value, e.g. manual, only bumps the sequence).
 func (q *Queries) ModuleYearStateBump(ctx context.Context, arg ModuleYearStateBumpParams) (ModuleYearState, error) {

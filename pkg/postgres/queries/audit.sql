@@ -1,6 +1,6 @@
 -- name: AuditLock :exec
--- Serialises audit writers until the transaction ends (jobs.md §11.3).
--- Lock (4, schema hash): (4, 0) of the spec, namespaced by schema like
+-- Serialises audit writers until the transaction ends (docs/jobs.md §11.3).
+-- Lock (4, schema hash): (4, 0) of docs/jobs.md §11.3, namespaced by schema like
 -- every advisory lock here (one schema in production).
 SELECT pg_advisory_xact_lock(4, hashtext(current_schema()));
 

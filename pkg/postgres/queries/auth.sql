@@ -4,7 +4,7 @@ VALUES (@user_id, @created_at, @created_at, @expires_at, @ip, @user_agent)
 RETURNING *;
 
 -- name: SessionWithUser :one
--- Access-token validation (api.md §3.1): the session and its user in one
+-- Access-token validation (docs/api.md §3.1): the session and its user in one
 -- indexed read.
 SELECT sqlc.embed(sessions), sqlc.embed(users)
 FROM sessions JOIN users ON users.id = sessions.user_id
@@ -43,7 +43,7 @@ UPDATE users SET last_login_at = @at WHERE id = @id;
 
 -- name: MeUnits :many
 -- Workspaces of a user: level-4 units linked in unit_users, principal role
--- first, then by name (api.md §3 GET /me/units).
+-- first, then by name (docs/api.md §3 GET /me/units).
 SELECT sqlc.embed(units), unit_users.role
 FROM unit_users JOIN units ON units.id = unit_users.unit_id
 WHERE unit_users.user_id = @user_id AND units.level = 4

@@ -18,7 +18,7 @@ SELECT * FROM emissions WHERE entry_id = @entry_id ORDER BY id;
 -- name: EmissionsByEntries :many
 SELECT * FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]) ORDER BY entry_id, id;
 
--- Aggregates for the aggregate job (domain.md §12.1): one row per report
+-- Aggregates for the aggregate job (docs/domain.md §12.1): one row per report
 -- module and group, over the emission rows of the given report modules.
 
 -- name: AggEmissions :many

@@ -9,7 +9,7 @@ RETURNING *;
 
 -- name: EntryIDsReserve :many
 -- Reserves n ids of data_entries (bulk loads assign ids before COPY so that
--- emission rows can reference their entries, domain.md §1).
+-- emission rows can reference their entries, docs/domain.md §1).
 SELECT nextval(pg_get_serial_sequence('data_entries', 'id'))::bigint AS id
 FROM generate_series(1, @n::integer);
 
@@ -33,7 +33,7 @@ WHERE id = @id AND report_module_id = @report_module_id AND submodule = @submodu
 FOR UPDATE;
 
 -- name: EntriesList :many
--- One page of a submodule's entries (api.md: entries list).
+-- One page of a submodule's entries (docs/api.md: entries list).
 --   Filters (null = no filter): owner_sciper (own scope, D7), source,
 --   calc_status, min_kg (above_threshold: kg_co2eq > min_kg), q (substring,
 --   case-insensitive, over the data fields named in q_fields).
@@ -197,7 +197,7 @@ SELECT EXISTS (
 ) AS exists;
 
 -- name: MembersByReportModule :many
--- The members dropdown (api.md .../headcount/members): SCIPER and name.
+-- The members dropdown (docs/api.md .../headcount/members): SCIPER and name.
 SELECT (data ->> 'user_institutional_id')::text AS sciper, (data ->> 'name')::text AS name
 FROM data_entries
 WHERE report_module_id = @report_module_id AND submodule = 'member'
@@ -205,7 +205,7 @@ WHERE report_module_id = @report_module_id AND submodule = 'member'
 ORDER BY lower(data ->> 'name'), id;
 
 -- name: EntriesDeleteByYearSource :many
--- Replacement of a per-year upload or a Tableau sync (jobs.md): deletes the
+-- Replacement of a per-year upload or a Tableau sync (docs/jobs.md): deletes the
 -- entries of the given source in the submodules of a year and reports how
 -- many were deleted per report module (to mark them changed).
 WITH deleted AS (

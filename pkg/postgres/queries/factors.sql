@@ -54,7 +54,7 @@ SELECT * FROM deleted;
 
 -- name: FactorsDeleteNotAsserted :many
 -- Purges the factors of the given submodules of a year that the upload
--- did not re-assert (stale factors, api.md factors purge); entries and
+-- did not re-assert (stale factors, docs/api.md factors purge); entries and
 -- emissions keep their rows with a null factor id until recomputed (the
 -- statement nulls their references; no foreign key does it).
 WITH deleted AS (

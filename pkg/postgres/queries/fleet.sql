@@ -68,7 +68,7 @@ RETURNING
     extract(epoch FROM now() - dead.last_seen_at)::float8 AS silent_secs;
 
 -- Deletes the rows of workers silent for longer than forget_after_secs (the
--- ops page lists dead workers for an hour, api.md section 10). A worker never
+-- ops page lists dead workers for an hour, docs/api.md section 10). A worker never
 -- deletes its own row here (it removes it on a graceful exit).
 -- name: FleetForgetDeadWorkers :execrows
 DELETE FROM workers

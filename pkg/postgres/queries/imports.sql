@@ -1,5 +1,5 @@
--- Queries of the CSV import jobs (jobs.md §4.1–§4.3) and of the upload
--- endpoints (api.md §5, §9).
+-- Queries of the CSV import jobs (docs/jobs.md §4.1–§4.3) and of the upload
+-- endpoints (docs/api.md §5, §9).
 
 -- name: ImportUnits :many
 -- Every unit with a cf (per-year uploads resolve unit_institutional_id).
@@ -28,7 +28,7 @@ JOIN carbon_reports cr ON cr.id = rm.report_id
 WHERE cr.kind = 'calculator' AND cr.year = @year AND rm.module = @module::text AND rm.unit_id = ANY(@unit_ids::bigint[]);
 
 -- name: ImportDeleteStudents :many
--- Per-year student upload (jobs.md §4.1): deletes the student entry of
+-- Per-year student upload (docs/jobs.md §4.1): deletes the student entry of
 -- every report module of the file (whatever its source) and the csv_year
 -- student entries of the other units of the year.
 WITH deleted AS (
@@ -40,7 +40,7 @@ WITH deleted AS (
 SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY report_module_id ORDER BY report_module_id;
 
 -- name: ImportFingerprints :many
--- The fingerprint of the replaced entry set of report modules (jobs.md
+-- The fingerprint of the replaced entry set of report modules (docs/jobs.md
 -- §4.10): a digest of the multiset of canonical (jsonb text) submodule,
 -- data and kg_override of the entries of the given submodules and source (null:
 -- any source). Compared before and after an import: only its equality
@@ -66,7 +66,7 @@ SELECT DISTINCT report_module_id FROM data_entries
 WHERE year = @year AND module = @module AND submodule = ANY(@submodules::text[]) AND source = @source;
 
 -- name: ImportMemberScipers :many
--- Members that survive a replacement (duplicate detection, jobs.md §4.1):
+-- Members that survive a replacement (duplicate detection, docs/jobs.md §4.1):
 -- members of the year (or of one report module) except those of the
 -- replaced source (null: none replaced).
 SELECT report_module_id, (data ->> 'user_institutional_id')::text AS sciper
@@ -90,7 +90,7 @@ SELECT * FROM uploads WHERE report_module_id = @report_module_id
 ORDER BY uploaded_at DESC, id LIMIT sqlc.arg('limit');
 
 -- name: UploadsFiltered :many
--- Back-office list (api.md §9), newest first.
+-- Back-office list (docs/api.md §9), newest first.
 SELECT * FROM uploads
 WHERE (sqlc.narg('year')::integer IS NULL OR year = sqlc.narg('year')::integer)
   AND (sqlc.narg('kind')::text IS NULL OR kind = sqlc.narg('kind')::text)

@@ -14,7 +14,7 @@ VALUES (@load_id, @transport_mode, @natural_key, @name, @iata_code, @country_cod
 
 -- name: LocationsMergeStaged :execrows
 -- Upserts the staged rows of a load by natural key: surviving natural keys
--- keep their id (domain.md §8); unchanged rows are not rewritten.
+-- keep their id (docs/domain.md §8); unchanged rows are not rewritten.
 INSERT INTO locations (transport_mode, natural_key, name, iata_code, country_code, continent,
                        airport_size, municipality, keywords, latitude, longitude)
 SELECT s.transport_mode, s.natural_key, s.name, s.iata_code, s.country_code, s.continent,
@@ -74,7 +74,7 @@ SELECT * FROM locations WHERE natural_key = ANY(@natural_keys::text[]) ORDER BY 
 SELECT * FROM locations WHERE transport_mode = @transport_mode ORDER BY id;
 
 -- name: LocationsSearch :many
--- Location search (domain.md §8): case-insensitive substring or trigram
+-- Location search (docs/domain.md §8): case-insensitive substring or trigram
 -- word similarity (pg_trgm <%, threshold pg_trgm.word_similarity_threshold,
 -- default 0.6) on search_text within a mode; Swiss locations first, then
 -- large, medium, small airports, then relevance (1 for an exact name or IATA

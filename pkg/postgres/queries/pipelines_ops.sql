@@ -1,4 +1,4 @@
--- Pipelines list, cancel and upload row errors (api.md §9, §10).
+-- Pipelines list, cancel and upload row errors (docs/api.md §9, §10).
 
 -- name: PipelinesFiltered :many
 -- Visible pipelines, newest first. @all_visible lifts the visibility clamp

@@ -1,4 +1,4 @@
--- Queries of the emission recalculation (jobs.md §4.4).
+-- Queries of the emission recalculation (docs/jobs.md §4.4).
 
 -- name: RecalcAsyncCommit :exec
 -- SET LOCAL synchronous_commit = off for the current transaction: its

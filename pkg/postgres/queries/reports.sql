@@ -1,6 +1,6 @@
 -- name: ReportGetOrCreate :one
 -- Returns the calculator report of (unit, year), creating it with its eight
--- report modules (not_started; the module keys of domain.md §4 are listed
+-- report modules (not_started; the module keys of docs/domain.md §4 are listed
 -- literally, in display order) when missing; created tells which happened.
 -- Under a race with a concurrent creator of the same report the statement
 -- can return pgx.ErrNoRows (its snapshot predates the other commit): run it
@@ -22,7 +22,7 @@ SELECT cr.*, false AS created FROM carbon_reports cr
 WHERE cr.unit_id = @unit_id AND cr.year = @year AND cr.kind = 'calculator';
 
 -- name: ReportsCreateForActiveUnits :one
--- Year setup and nightly unit sync (domain.md §11.1): creates the missing
+-- Year setup and nightly unit sync (docs/domain.md §11.1): creates the missing
 -- calculator report, with its eight modules, of every active unit.
 WITH reports AS (
     INSERT INTO carbon_reports (unit_id, year, enabled_modules)
@@ -52,7 +52,7 @@ SELECT * FROM carbon_reports WHERE year = @year AND kind = 'calculator' ORDER BY
 
 -- name: ReportRefreshStatus :one
 -- Derives overall_status, validated_modules and enabled_modules of a report
--- from its modules (domain.md §10); enabled_modules lists the module keys
+-- from its modules (docs/domain.md §10); enabled_modules lists the module keys
 -- enabled in the year configuration.
 UPDATE carbon_reports cr SET
     enabled_modules   = s.enabled,
@@ -97,7 +97,7 @@ SELECT * FROM report_modules WHERE year = @year AND module = @module ORDER BY id
 
 -- name: ReportModuleSetStatus :one
 -- Explicit status change by a principal (in_progress or validated).
--- Validating clears recomputed_after_validation (domain.md §10).
+-- Validating clears recomputed_after_validation (docs/domain.md §10).
 -- previous_status is the status before the change.
 WITH old AS (
     SELECT r.id AS old_id, r.status FROM report_modules r WHERE r.id = @id::bigint FOR UPDATE
@@ -174,7 +174,7 @@ ORDER BY id;
 
 -- name: ReportModuleSetStats :execrows
 -- Stores refreshed stats. The dirty flag is cleared only if it still holds
--- the value read before computing (jobs.md §2.3); a later change keeps it.
+-- the value read before computing (docs/jobs.md §2.3); a later change keeps it.
 UPDATE report_modules SET
     stats             = @stats,
     stats_computed_at = now(),

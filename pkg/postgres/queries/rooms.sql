@@ -9,7 +9,7 @@ DELETE FROM building_rooms;
 
 -- name: BuildingRoomGet :one
 -- A room by (building_name, room_name), compared case-insensitively
--- (domain.md §8); pass trimmed values (emission.Fold).
+-- (docs/domain.md §8); pass trimmed values (emission.Fold).
 SELECT * FROM building_rooms
 WHERE lower(building_name) = lower(@building_name::text) AND lower(room_name) = lower(@room_name::text);
 
@@ -21,7 +21,7 @@ SELECT * FROM building_rooms ORDER BY building_name, room_name;
 SELECT * FROM building_rooms WHERE lower(building_name) = lower(@building_name::text) ORDER BY room_name;
 
 -- name: BuildingRoomsBuildings :many
--- Distinct buildings, optionally of one location (api.md
+-- Distinct buildings, optionally of one location (docs/api.md
 -- /building-rooms/buildings).
 SELECT DISTINCT coalesce(building_location, '')::text AS building_location, building_name
 FROM building_rooms
@@ -30,7 +30,7 @@ ORDER BY building_location, building_name;
 
 -- name: BuildingRoomsSearch :many
 -- Rooms filtered by building (exact, case-insensitive) and a substring of
--- the room name (api.md /building-rooms).
+-- the room name (docs/api.md /building-rooms).
 SELECT * FROM building_rooms
 WHERE (sqlc.narg('building_name')::text IS NULL OR lower(building_name) = lower(sqlc.narg('building_name')::text))
   AND (sqlc.narg('q')::text IS NULL OR strpos(lower(room_name), lower(sqlc.narg('q')::text)) > 0)

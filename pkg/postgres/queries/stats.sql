@@ -2,7 +2,7 @@
 -- jobs/aggregate.go, jobs/emission_recalc.go).
 
 -- name: LockAggregateYear :exec
--- Advisory lock (2, year): serialises aggregation of a year (jobs.md §1).
+-- Advisory lock (2, year): serialises aggregation of a year (docs/jobs.md §1).
 -- Keys are namespaced by the schema (one in production), so that test
 -- schemas sharing a database never wait on each other's locks.
 SELECT pg_advisory_xact_lock(2, hashtext(current_schema() || ':' || @year::int));
@@ -16,7 +16,7 @@ SELECT pg_advisory_xact_lock(1, hashtext(current_schema() || ':' || @key::text))
 
 -- name: AggEmbodiedByBuilding :many
 -- Embodied-energy rows per report module, building (the room entry's
--- building_name) and leaf (domain.md §12.3 embodied breakdown).
+-- building_name) and leaf (docs/domain.md §12.3 embodied breakdown).
 SELECT e.report_module_id,
        coalesce(d.data ->> 'building_name', '')::text AS building_name,
        e.emission_type,
@@ -29,7 +29,7 @@ ORDER BY e.report_module_id, building_name, e.emission_type;
 
 -- name: AggITTopItems :many
 -- Top 3 items (entries grouped by their label) per report module and IT
--- leaf outside external_cloud_ai (IT focus, domain.md §12.3).
+-- leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3).
 SELECT t.report_module_id, t.emission_type, t.label, t.kg_co2eq FROM (
     SELECT e.report_module_id, e.emission_type,
            coalesce(nullif(d.data ->> 'name', ''), nullif(d.data ->> 'researchfacility_name', ''),
@@ -98,7 +98,7 @@ SELECT count(*)::bigint FROM data_entries WHERE year = @year AND module = @modul
 
 -- name: PipelineIDsByJobAttachedSince :many
 -- Pipelines linked to a job at or after a time (coalescing follow-up rule,
--- jobs.md §2.3).
+-- docs/jobs.md §2.3).
 SELECT pipeline_id FROM pipeline_jobs
 WHERE job_id = @job_id AND attached_at >= @since::timestamptz
 ORDER BY pipeline_id;

@@ -38,7 +38,7 @@ UPDATE users SET last_login_at = now() WHERE id = @id;
 UPDATE users SET is_active = @is_active, updated_at = now() WHERE id = @id;
 
 -- name: UnitUsersReplaceForUser :exec
--- Rebuilds a user's unit_users rows (domain.md §2.2): rows for units not in
+-- Rebuilds a user's unit_users rows (docs/domain.md §2.2): rows for units not in
 -- unit_ids are removed, the others inserted or updated. unit_ids and roles
 -- are parallel arrays; both empty removes every row.
 WITH removed AS (

@@ -43,7 +43,7 @@ SELECT * FROM module_year_state WHERE year = @year AND module = @module;
 SELECT * FROM module_year_state WHERE year = @year ORDER BY module;
 
 -- name: ModuleYearStateBump :one
--- Requests a recalculation of (year, module) (domain.md §11.3): increments
+-- Requests a recalculation of (year, module) (docs/domain.md §11.3): increments
 -- recalc_requested_seq and stamps the cause (reason: factors, reference, fx;
 -- any other value, e.g. manual, only bumps the sequence).
 INSERT INTO module_year_state (year, module, recalc_requested_seq,

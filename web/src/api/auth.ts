@@ -1,4 +1,4 @@
-import { API_BASE, buildQuery } from './client'
+// return_to sanitising of the login flow (the login URL itself: session.ts loginUrl).
 
 /**
  * A return_to value is only followed when it is a local absolute path: it
@@ -12,9 +12,4 @@ export function safeReturnTo(raw: unknown, fallback: string): string {
     return fallback
   }
   return raw
-}
-
-/** URL of the API's login endpoint (OIDC redirect), which comes back to returnTo. */
-export function loginUrl(returnTo: string): string {
-  return `${API_BASE}/auth/login${buildQuery({ return_to: returnTo })}`
 }

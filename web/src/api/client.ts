@@ -1,4 +1,4 @@
-// HTTP client of the SPA (frontend.md §1 "HTTP client").
+// HTTP client of the SPA (docs/frontend.md §1 "HTTP client").
 //
 //   - fetch with credentials: "include" (session cookies);
 //   - X-CSRF-Token (value of the csrf_token cookie) on every non-GET/HEAD;
@@ -9,14 +9,12 @@
 //     403 also calls onForbidden (the app shows a "not allowed" toast).
 //
 // Types come from schema.d.ts, generated from pkg/httpapi/openapi.yaml (npm run gen:api).
+// The endpoints are called through one module per resource (session.ts,
+// units.ts, entries.ts, uploads.ts, pipelines.ts, reference.ts, meta.ts, fx.ts,
+// templates.ts), which build the paths; nothing else passes a path to the client.
 import type { components } from './schema'
 
 export type Schemas = components['schemas']
-export type Version = Schemas['Version']
-export type Pipeline = Schemas['Pipeline']
-export type PipelineStatus = Schemas['PipelineStatus']
-export type PipelineJob = Schemas['PipelineJob']
-export type FXRate = Schemas['FXRate']
 export type ErrorEnvelope = Schemas['Error']
 export type ApiErrorDetail = ErrorEnvelope['error']['details'][number]
 
@@ -117,10 +115,6 @@ export interface ApiClientOptions {
   onForbidden?: (err: ApiError) => void
 }
 
-export type PipelineFetchResult =
-  | { notModified: true; etag: string | null }
-  | { notModified: false; etag: string | null; pipeline: Pipeline }
-
 export interface ApiClient {
   request<T = unknown>(path: string, options?: RequestOptions): Promise<ApiResponse<T>>
   get<T = unknown>(path: string, options?: Omit<RequestOptions, 'method' | 'body'>): Promise<T>
@@ -132,10 +126,6 @@ export interface ApiClient {
   configure(hooks: Pick<ApiClientOptions, 'onUnauthorized' | 'onForbidden'>): void
   /** Absolute-path URL of an API path, e.g. for EventSource or links. */
   url(path: string, query?: Query): string
-
-  getVersion(signal?: AbortSignal): Promise<Version>
-  /** GET /pipelines/{id}; with etag, a 304 answer gives {notModified: true}. */
-  getPipeline(id: string, etag?: string | null, signal?: AbortSignal): Promise<PipelineFetchResult>
 }
 
 /** Reads a cookie from document.cookie (undefined outside a browser). */
@@ -258,18 +248,6 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       Object.assign(hooks, h)
     },
     url,
-
-    getVersion: (signal) => data(request<Version>('/version', signal ? { signal } : {})),
-
-    async getPipeline(id, etag, signal) {
-      const opts: RequestOptions = { accept: [304] }
-      if (etag) opts.headers = { 'If-None-Match': etag }
-      if (signal) opts.signal = signal
-      const res = await request<Pipeline | undefined>(`/pipelines/${encodeURIComponent(id)}`, opts)
-      const newEtag = res.headers.get('ETag') ?? etag ?? null
-      if (res.status === 304 || res.data === undefined) return { notModified: true, etag: newEtag }
-      return { notModified: false, etag: newEtag, pipeline: res.data }
-    },
   }
 }
 

@@ -772,7 +772,7 @@ export interface components {
         };
         Entry: {
             above_threshold: boolean;
-            /** @description Totals, status and the submodule's derived keys (api.md §2). */
+            /** @description Totals, status and the submodule's derived keys (docs/api.md §2). */
             computed: {
                 calc_message: string | null;
                 calc_status: string;
@@ -825,7 +825,7 @@ export interface components {
             total: number;
         };
         EntryWrite: {
-            /** @description The submodule's fields (domain.md §7); on PATCH a JSON merge patch (null clears an optional field). */
+            /** @description The submodule's fields (docs/domain.md §7); on PATCH a JSON merge patch (null clears an optional field). */
             data: Record<string, unknown>;
         };
         Error: {
@@ -894,7 +894,7 @@ export interface components {
             }[];
             /** @enum {string} */
             role: "principal" | "standard";
-            /** @description Unit object (api.md §2). */
+            /** @description Unit object (docs/api.md §2). */
             unit: Record<string, unknown>;
         };
         ModuleBreakdownNode: {

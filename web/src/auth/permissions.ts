@@ -1,4 +1,4 @@
-// Permission helpers (frontend.md §6, domain.md §2.3): the UI hides or
+// Permission helpers (docs/frontend.md §6, docs/domain.md §2.3): the UI hides or
 // disables what the caller may not do; the API stays the authority.
 import type { Grant, Me } from '@/api/types'
 
@@ -63,7 +63,7 @@ export const canSyncModule = (me: Me | null | undefined, module: string, unit: U
 /** module_validate(u) without the year check: module_status:edit on the unit. */
 export const canValidateModules = (me: Me | null | undefined, unit: UnitRef) => can(me, 'module_status', 'edit', unit)
 
-/** True when the year accepts changes (frontend.md §1 "Year state"). */
+/** True when the year accepts changes (docs/frontend.md §1 "Year state"). */
 export function yearIsOpen(yearStatus: string | null | undefined): boolean {
   return yearStatus === 'open'
 }

@@ -17,7 +17,7 @@ import {
 import { use } from 'echarts/core'
 import { CanvasRenderer, SVGRenderer } from 'echarts/renderers'
 
-// Charts of frontend.md §3–4: bars (stacked), donuts (pie), the yearly line,
+// Charts of docs/frontend.md §3–4: bars (stacked), donuts (pie), the yearly line,
 // the travel treemap and map (geo + lines); SVG renders the print views,
 // canvas the screens; aria gives the colour-blind decals.
 use([

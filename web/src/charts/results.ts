@@ -1,4 +1,4 @@
-// ECharts options of the results charts (frontend.md §3.4), built from
+// ECharts options of the results charts (docs/frontend.md §3.4), built from
 // results/summary and results/breakdown; pure functions (unit-tested).
 import type { BreakdownCategory, ResultsBreakdown, ResultsSummary } from '@/api/types'
 

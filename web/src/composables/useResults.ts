@@ -1,8 +1,8 @@
 import { computed, ref, type Ref } from 'vue'
 import { useI18n } from 'vue-i18n'
 
-import { api } from '@/api/client'
-import { unitYearPath, type ResultsBreakdown, type ResultsSummary } from '@/api/types'
+import type { ModuleKey, ResultsBreakdown, ResultsSummary } from '@/api/types'
+import { getResultsBreakdown, getResultsSummary } from '@/api/units'
 import { additionalOption, categoryBarOption, perFteOption, scopeOption } from '@/charts/results'
 import { usePreferencesStore } from '@/stores/preferences'
 import { errorMessage } from '@/display/errors'
@@ -29,12 +29,11 @@ export function useResults(unitId: Ref<number>, year: Ref<number>, opts: { anima
   async function load() {
     loading.value = true
     error.value = ''
-    const base = unitYearPath(unitId.value, year.value)
-    const exclude = includeFacilities.value ? undefined : 'research_facilities'
+    const exclude: ModuleKey[] = includeFacilities.value ? [] : ['research_facilities']
     try {
       const [s, b] = await Promise.all([
-        api.get<ResultsSummary>(`${base}/results/summary`, { query: { exclude_modules: exclude } }),
-        api.get<ResultsBreakdown>(`${base}/results/breakdown`, { query: { scope: showAll.value ? 'all' : 'validated', exclude_modules: exclude } }),
+        getResultsSummary(unitId.value, year.value, { exclude_modules: exclude }),
+        getResultsBreakdown(unitId.value, year.value, { scope: showAll.value ? 'all' : 'validated', exclude_modules: exclude }),
       ])
       summary.value = s
       breakdown.value = b

@@ -1,4 +1,4 @@
-// Number formatting of emissions (frontend.md §1 "Rounding"): API values are
+// Number formatting of emissions (docs/frontend.md §1 "Rounding"): API values are
 // shown as given, t CO2-eq with 1–3 decimals by magnitude, kg with 0–2.
 import { formatNumber, type Locale } from '@/i18n'
 

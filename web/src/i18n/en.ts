@@ -181,6 +181,14 @@ const en = {
       first: 'First',
       second: 'Second',
     },
+    room_type: {
+      office: 'Office',
+      laboratories: 'Laboratories',
+      archives: 'Archives',
+      libraries: 'Libraries',
+      auditoriums: 'Auditoriums',
+      miscellaneous: 'Miscellaneous',
+    },
   },
   sources: {
     manual: 'Manual',

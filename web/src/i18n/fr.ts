@@ -182,6 +182,14 @@ const fr: MessageSchema = {
       first: 'Première',
       second: 'Deuxième',
     },
+    room_type: {
+      office: 'Bureau',
+      laboratories: 'Laboratoires',
+      archives: 'Archives',
+      libraries: 'Bibliothèques',
+      auditoriums: 'Auditoires',
+      miscellaneous: 'Divers',
+    },
   },
   sources: {
     manual: 'Manuel',

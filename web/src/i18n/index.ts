@@ -8,7 +8,7 @@ export const LOCALES = ['en', 'fr'] as const
 export type Locale = (typeof LOCALES)[number]
 export const DEFAULT_LOCALE: Locale = 'en'
 
-/** Intl locales for numbers and dates (frontend.md §1). */
+/** Intl locales for numbers and dates (docs/frontend.md §1). */
 export const INTL_LOCALES: Record<Locale, string> = { en: 'en-GB', fr: 'fr-CH' }
 
 export type MessageSchema = typeof en

@@ -1,8 +1,16 @@
-// The module catalogue (domain.md §4, pkg/emission/catalogue.go) and the
-// fields of each submodule (domain.md §7, pkg/entry/fields.go), for tables
+// The module catalogue (docs/domain.md §4, pkg/emission/catalogue.go) and the
+// fields of each submodule (docs/domain.md §7, pkg/entry/fields.go), for tables
 // and entry forms. Labels are i18n keys: modules.<m>, submodules.<s>, fields.<f>.
+//
+// The structure — modules, their entry submodules, their order, the data
+// field names, the room types — comes from catalogue.gen.ts, generated from
+// the Go catalogue (`go test ./web -run TestCatalogue -update`; the test fails
+// when the two differ). This file adds what only the SPA needs: icons and the
+// field specs of the forms (kinds and limits; test/catalogue.test.ts checks
+// their names against the generated data fields).
 import type { ModuleKey } from '@/api/types'
 import { asText } from '@/display/text'
+import { MODULE_CATALOGUE, ROOM_TYPES } from './catalogue.gen'
 
 export interface ModuleInfo {
   key: ModuleKey
@@ -11,29 +19,27 @@ export interface ModuleInfo {
   submodules: string[]
 }
 
-export const MODULES: readonly ModuleInfo[] = [
-  { key: 'headcount', icon: 'groups', submodules: ['member', 'student'] },
-  { key: 'professional_travel', icon: 'flight', submodules: ['plane', 'train'] },
-  { key: 'buildings', icon: 'apartment', submodules: ['room', 'energy_combustion'] },
-  { key: 'equipment', icon: 'computer', submodules: ['scientific', 'it', 'other'] },
-  {
-    key: 'purchases',
-    icon: 'shopping_cart',
-    submodules: [
-      'scientific_equipment',
-      'it_equipment',
-      'consumable_accessories',
-      'biological_chemical_gaseous',
-      'services',
-      'vehicles',
-      'other_purchases',
-      'additional',
-    ],
-  },
-  { key: 'research_facilities', icon: 'science', submodules: ['facility', 'animal_facility'] },
-  { key: 'external_cloud_ai', icon: 'cloud', submodules: ['cloud', 'ai'] },
-  { key: 'process_emissions', icon: 'factory', submodules: ['process_gas'] },
-]
+/** A module key of the Go catalogue. */
+type CatalogueModule = (typeof MODULE_CATALOGUE)[number]['key']
+/** A submodule of the Go catalogue that holds entries. */
+export type EntrySubmodule = (typeof MODULE_CATALOGUE)[number]['submodules'][number]
+
+const ICONS = {
+  headcount: 'groups',
+  professional_travel: 'flight',
+  buildings: 'apartment',
+  equipment: 'computer',
+  purchases: 'shopping_cart',
+  research_facilities: 'science',
+  external_cloud_ai: 'cloud',
+  process_emissions: 'factory',
+} as const satisfies Record<CatalogueModule, string>
+
+export const MODULES: readonly ModuleInfo[] = MODULE_CATALOGUE.map((m) => ({
+  key: m.key,
+  icon: ICONS[m.key],
+  submodules: [...m.submodules],
+}))
 
 export function moduleInfo(key: string): ModuleInfo | undefined {
   return MODULES.find((m) => m.key === key)
@@ -90,7 +96,7 @@ const facility = (animal: boolean): FieldSpec[] => [
   { name: 'use_unit', kind: 'string', required: true, maxLength: 100 },
 ]
 
-const FIELDS: Record<string, FieldSpec[]> = {
+const FIELDS = {
   member: [
     { name: 'name', kind: 'string', required: true, maxLength: 300 },
     { name: 'sius_code', kind: 'enum', required: true, options: SIUS_CODES },
@@ -118,7 +124,7 @@ const FIELDS: Record<string, FieldSpec[]> = {
   room: [
     { name: 'building_name', kind: 'string', required: true, maxLength: 300 },
     { name: 'room_name', kind: 'string', required: true, maxLength: 300 },
-    { name: 'room_type', kind: 'string', maxLength: 300 },
+    { name: 'room_type', kind: 'enum', options: ROOM_TYPES },
     { name: 'room_allocation_ratio', kind: 'number', min: 0, max: 1, minExclusive: true },
     { name: 'building_location', kind: 'string', maxLength: 300 },
     { name: 'surface_m2', kind: 'number', min: 0, minExclusive: true },
@@ -162,11 +168,11 @@ const FIELDS: Record<string, FieldSpec[]> = {
     { name: 'subcategory', kind: 'string', maxLength: 300 },
     { name: 'quantity', kind: 'number', required: true, min: 0 },
   ],
-}
+} satisfies Record<EntrySubmodule, FieldSpec[]>
 
 /** The editable fields of a submodule, note last. */
 export function fieldsOf(submodule: string): FieldSpec[] {
-  const fs = FIELDS[submodule]
+  const fs = (FIELDS as Record<string, FieldSpec[] | undefined>)[submodule]
   return fs ? [...fs, note] : []
 }
 

@@ -1,4 +1,4 @@
-// Module status chips (frontend.md §3.2): not_started grey, in_progress amber, validated green.
+// Module status chips (docs/frontend.md §3.2): not_started grey, in_progress amber, validated green.
 export function statusColor(status: string | null | undefined): string {
   switch (status) {
     case 'validated':

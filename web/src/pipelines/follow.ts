@@ -1,17 +1,18 @@
-// Following one pipeline (frontend.md §5.4):
+// Following one pipeline (docs/frontend.md §5.4):
 //
-//   1. EventSource on /api/v1/pipelines/{id}/events: `pipeline` frames carry
+//   1. EventSource on the pipeline's event stream: `pipeline` frames carry
 //      the Pipeline JSON, `end` says it is terminal (the server then closes).
 //   2. If the stream errors twice without a frame in between (or fails for
-//      good, readyState CLOSED), fall back to polling GET /pipelines/{id} with
+//      good, readyState CLOSED), fall back to polling the pipeline with
 //      If-None-Match: every 1 s for 30 s, then every 2 s, then every 5 s after
 //      2 min; a 304 changes nothing.
 //   3. Stop on a terminal status (SUCCESS, PARTIAL, FAILED).
 //
 // Everything the follower touches (EventSource, the API, timers, the clock)
 // is injected, so it is unit-tested with fakes.
-import type { ApiClient, Pipeline, PipelineFetchResult, PipelineStatus } from '@/api/client'
-import { isApiError } from '@/api/client'
+import { isApiError, type ApiClient } from '@/api/client'
+import { getPipeline, pipelineEventsUrl, type PipelineFetchResult } from '@/api/pipelines'
+import type { Pipeline, PipelineStatus } from '@/api/types'
 
 export const TERMINAL_STATUSES: readonly PipelineStatus[] = ['SUCCESS', 'PARTIAL', 'FAILED']
 
@@ -66,13 +67,13 @@ export interface Follower {
   stop(): void
 }
 
-/** Default dependencies: the browser's EventSource, the app's API client, real timers. */
-export function browserFollowDeps(client: ApiClient): FollowDeps {
+/** Default dependencies: the browser's EventSource, the API client (default the app's), real timers. */
+export function browserFollowDeps(client?: ApiClient): FollowDeps {
   return {
     openEventSource:
       typeof EventSource === 'undefined' ? null : (url) => new EventSource(url, { withCredentials: true }),
-    eventsUrl: (id) => client.url(`/pipelines/${encodeURIComponent(id)}/events`),
-    fetchPipeline: (id, etag) => client.getPipeline(id, etag),
+    eventsUrl: (id) => pipelineEventsUrl(id, { client }),
+    fetchPipeline: (id, etag) => getPipeline(id, etag, { client }),
     setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof globalThis.setTimeout>),
     now: () => Date.now(),

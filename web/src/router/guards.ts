@@ -1,4 +1,4 @@
-// Route guards (frontend.md §1 "Guards"): authGuard (session loaded, else
+// Route guards (docs/frontend.md §1 "Guards"): authGuard (session loaded, else
 // login with return_to), unitGuard (unit in /me/units with a report for the
 // year, else workspace with a notice) and the page gates (module_view,
 // unit_results → unauthorized page).

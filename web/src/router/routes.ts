@@ -11,13 +11,13 @@ declare module 'vue-router' {
     title?: string
     /** Reachable without a session (login, about, errors). */
     public?: boolean
-    /** Unit page gate (frontend.md §2): unit_member, module_view or unit_results. */
+    /** Unit page gate (docs/frontend.md §2): unit_member, module_view or unit_results. */
     unitGate?: 'member' | 'module' | 'results'
   }
 }
 
 /**
- * The route map (frontend.md §2); pages of later slices join the children.
+ * The route map (docs/frontend.md §2); pages of later slices join the children.
  * preferredLanguage decides where "/" and language-less paths go.
  */
 export function createRoutes(preferredLanguage: () => Locale): RouteRecordRaw[] {
@@ -28,7 +28,7 @@ export function createRoutes(preferredLanguage: () => Locale): RouteRecordRaw[] 
       redirect: () => ({ name: 'workspace', params: { lang: preferredLanguage() } }),
     },
     {
-      // Print view: no app chrome (frontend.md §3.5).
+      // Print view: no app chrome (docs/frontend.md §3.5).
       path: `/:lang${LANG_PATTERN}/u/:unitId(\\d+)/:year(\\d{4})/results/print`,
       name: 'results-print',
       component: () => import('@/pages/ResultsPrintPage.vue'),

@@ -3,9 +3,10 @@
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 
-import { api, type Schemas } from '@/api/client'
+import { getClientConfig } from '@/api/meta'
+import type { ClientConfig } from '@/api/types'
 
-export type ClientConfig = Schemas['ClientConfig']
+export type { ClientConfig } from '@/api/types'
 
 export const useConfigStore = defineStore('config', () => {
   const sentryDsn = ref('')
@@ -14,7 +15,7 @@ export const useConfigStore = defineStore('config', () => {
 
   async function load(): Promise<ClientConfig | null> {
     try {
-      const c = await api.get<ClientConfig>('/config')
+      const c = await getClientConfig()
       sentryDsn.value = c.sentry_dsn ?? ''
       env.value = c.env ?? ''
       return c

@@ -1,17 +1,17 @@
-// Pipelines being followed (frontend.md §5 and §7 `pipelines`): a map id →
+// Pipelines being followed (docs/frontend.md §5 and §7 `pipelines`): a map id →
 // latest Pipeline, one shared follower per id (ref-counted subscriptions),
 // and the ids of active pipelines in sessionStorage so pages can re-attach
 // after a reload.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { reactive } from 'vue'
 
-import { api, type Pipeline } from '@/api/client'
+import type { Pipeline } from '@/api/types'
 import { browserFollowDeps, followPipeline, isTerminal, type Follower, type FollowDeps, type FollowMode } from '@/pipelines/follow'
 import { readJSON, sessionStore, writeJSON } from './storage'
 
 export const ACTIVE_PIPELINES_KEY = 'co2.pipelines.active'
 
-let depsFactory: () => FollowDeps = () => browserFollowDeps(api)
+let depsFactory: () => FollowDeps = () => browserFollowDeps()
 
 /** Replaces the follower's dependencies (tests use fakes); returns a restore function. */
 export function setPipelineFollowDeps(factory: () => FollowDeps): () => void {

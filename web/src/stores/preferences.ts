@@ -1,4 +1,4 @@
-// User preferences kept in localStorage (frontend.md §7 `preferences`):
+// User preferences kept in localStorage (docs/frontend.md §7 `preferences`):
 // the last used language and the colour-blind chart mode.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'

@@ -1,9 +1,10 @@
-// The caller's session (frontend.md §7 `session`): GET /me once, permission
+// The caller's session (docs/frontend.md §7 `session`): GET /me once, permission
 // helpers, logout.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-import { api, ApiError } from '@/api/client'
+import { ApiError } from '@/api/client'
+import { getMe, logout as apiLogout } from '@/api/session'
 import type { Me } from '@/api/types'
 import { can as canFn, type Action, type UnitRef } from '@/auth/permissions'
 
@@ -23,8 +24,7 @@ export const useSessionStore = defineStore('session', () => {
     if (loaded.value && !force) return Promise.resolve(me.value)
     if (inflight) return inflight
     loading.value = true
-    inflight = api
-      .get<Me>('/me')
+    inflight = getMe()
       .then((m) => {
         me.value = m
         return m
@@ -51,8 +51,8 @@ export const useSessionStore = defineStore('session', () => {
   /** POST /auth/logout; returns where to go next (the IdP's end-session URL, or null for the login page). */
   async function logout(): Promise<string | null> {
     try {
-      const res = await api.post<{ end_session_url?: string | null } | undefined>('/auth/logout')
-      return res?.end_session_url ?? null
+      const res = await apiLogout()
+      return res.end_session_url ?? null
     } finally {
       me.value = null
       loaded.value = true

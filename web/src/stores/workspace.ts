@@ -1,11 +1,12 @@
-// Workspaces (frontend.md §3.1, §7 `workspace`): the caller's units from
+// Workspaces (docs/frontend.md §3.1, §7 `workspace`): the caller's units from
 // /me/units, the selected unit and year (remembered in localStorage), and the
 // report of the selection.
 import { acceptHMRUpdate, defineStore } from 'pinia'
 import { ref } from 'vue'
 
-import { api } from '@/api/client'
-import { unitYearPath, type MeUnit, type Report } from '@/api/types'
+import { getMyUnits } from '@/api/session'
+import type { MeUnit, Report } from '@/api/types'
+import { getReport } from '@/api/units'
 import { localStore, readJSON, writeJSON } from './storage'
 
 export const SELECTION_KEY = 'co2.workspace.selection'
@@ -39,8 +40,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
 
   function loadUnits(force = false): Promise<MeUnit[]> {
     if (units.value && !force) return Promise.resolve(units.value)
-    unitsInflight ??= api
-      .get<MeUnit[]>('/me/units')
+    unitsInflight ??= getMyUnits()
       .then((u) => {
         units.value = u
         return u
@@ -67,7 +67,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   async function loadReport(unitId: number, year: number, force = false): Promise<Report> {
     const key = `${unitId}/${year}`
     if (!force && report.value && reportKey.value === key) return report.value
-    const r = await api.get<Report>(`${unitYearPath(unitId, year)}/report`)
+    const r = await getReport(unitId, year)
     report.value = r
     reportKey.value = key
     return r

@@ -1,11 +1,11 @@
-// CSV upload of module data with pipeline progress (frontend.md §3.3, §5):
+// CSV upload of module data with pipeline progress (docs/frontend.md §3.3, §5):
 //
-//   1. POST P/uploads as multipart (fields before the file part: submodule,
+//   1. POST the module file as multipart (fields before the file part: submodule,
 //      replace_existing, then file) → 202 {upload, pipeline};
 //   2. follow the pipeline (pipelines/follow.ts: SSE, then polling) until it
 //      is terminal, exposing progress (phase label, percent, done/total);
-//   3. on PARTIAL/FAILED, the row errors of the pipeline's jobs (fetched once
-//      with GET /pipelines/{id} when the last frame did not carry them) and
+//   3. on PARTIAL/FAILED, the row errors of the pipeline's jobs (fetched
+//      once with getPipeline when the last frame did not carry them) and
 //      the errors.csv link of the upload.
 //
 // The API client and the follower are injected, so it is unit-tested with
@@ -13,12 +13,13 @@
 // (XMLHttpRequest upload progress) is not shown; fetch has no upload events.
 import { computed, getCurrentScope, onScopeDispose, reactive } from 'vue'
 
-import { api as defaultApi, type ApiClient, type Pipeline, type PipelineJob, type Schemas } from '@/api/client'
-import { modulePath } from '@/api/types'
+import type { ApiClient } from '@/api/client'
+import { getPipeline } from '@/api/pipelines'
+import type { ModuleKey, Pipeline, PipelineJob, Upload, UploadAccepted } from '@/api/types'
+import { createModuleUpload, uploadErrorsCsvUrl } from '@/api/uploads'
 import { browserFollowDeps, followPipeline, isTerminal, type Follower, type FollowHandlers } from '@/pipelines/follow'
 
-export type Upload = Schemas['Upload']
-export type UploadAccepted = Schemas['UploadAccepted']
+export type { Upload, UploadAccepted }
 export type RowError = PipelineJob['row_errors'][number]
 
 /** Largest file accepted client-side (UPLOAD_MAX_BYTES default, 100 MiB). */
@@ -29,7 +30,7 @@ export type UploadStage = 'idle' | 'sending' | 'processing' | 'done' | 'error'
 export interface UploadRequest {
   unitId: number
   year: number
-  module: string
+  module: ModuleKey
   /** Omitted for the module files of equipment and purchases. */
   submodule?: string | null
   replaceExisting: boolean
@@ -38,11 +39,12 @@ export interface UploadRequest {
 }
 
 export interface UploaderDeps {
-  client: ApiClient
+  /** Default the app's client. */
+  client?: ApiClient | undefined
   follow(id: string, handlers: FollowHandlers): Follower
 }
 
-export function defaultUploaderDeps(client: ApiClient = defaultApi): UploaderDeps {
+export function defaultUploaderDeps(client?: ApiClient): UploaderDeps {
   return { client, follow: (id, handlers) => followPipeline(id, handlers, browserFollowDeps(client)) }
 }
 
@@ -97,7 +99,7 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
   const rowErrors = computed(() => rowErrorsOf(state.pipeline))
   const rowErrorsTotal = computed(() => rowErrorsTotalOf(state.pipeline))
   const errorsCsvUrl = computed(() =>
-    state.upload ? deps.client.url(`/uploads/${encodeURIComponent(state.upload.id)}/errors.csv`) : null,
+    state.upload ? uploadErrorsCsvUrl(state.upload.id, { client: deps.client }) : null,
   )
   const counters = computed(() => state.pipeline?.counters ?? {})
 
@@ -107,7 +109,7 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     const missing = p.jobs.some((j) => (j.row_errors_total ?? 0) > 0 && (j.row_errors?.length ?? 0) === 0)
     if (!missing) return
     try {
-      const res = await deps.client.getPipeline(p.id)
+      const res = await getPipeline(p.id, null, { client: deps.client })
       if (gen === generation && !res.notModified && res.pipeline.version >= p.version) state.pipeline = res.pipeline
     } catch {
       // The errors.csv link still gives every row error.
@@ -129,8 +131,7 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
         state.error = err
         reject(err instanceof Error ? err : new Error(String(err)))
       }
-      deps.client
-        .post<UploadAccepted>(`${modulePath(req.unitId, req.year, req.module)}/uploads`, uploadForm(req))
+      createModuleUpload(req, uploadForm(req), { client: deps.client })
         .then((accepted) => {
           if (gen !== generation) return
           state.upload = accepted.upload
