@@ -9,7 +9,6 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
@@ -182,6 +181,23 @@ func (s *Server) loadUnit(ctx context.Context, id int64) (perm.Unit, error) {
 	return u, nil
 }
 
+// pathPipeline reads the pipeline {id} for a permission check; found is
+// false for a malformed or unknown id (left to the handler: 404).
+func (s *Server) pathPipeline(r *http.Request) (dbsqlc.Pipeline, bool, error) {
+	id, err := pathPipelineID(r)
+	if err != nil {
+		return dbsqlc.Pipeline{}, false, nil
+	}
+	pl, err := dbsqlc.New(s.Pool).PipelineGet(r.Context(), id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return pl, false, nil
+	case err != nil:
+		return pl, true, fmt.Errorf("error reading pipeline %s: %w", id, err)
+	}
+	return pl, true, nil
+}
+
 // requirePipelineVisible lets through callers who may see the pipeline
 // {id} (docs/api.md §10): its creator, module_sync on its unit, or
 // bo(pipeline_operations|configuration, view); others get 404. An unknown
@@ -193,14 +209,9 @@ func (s *Server) requirePipelineVisible(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := uuid.Parse(chi.URLParam(r, "id"))
-		if err != nil {
+		pl, found, err := s.pathPipeline(r)
+		if !found {
 			next.ServeHTTP(w, r) // the handler answers 404
-			return
-		}
-		pl, err := dbsqlc.New(s.Pool).PipelineGet(r.Context(), id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			next.ServeHTTP(w, r)
 			return
 		}
 		if err != nil {
@@ -214,7 +225,7 @@ func (s *Server) requirePipelineVisible(next http.Handler) http.Handler {
 			}
 		}
 		if !visible {
-			writeError(w, r, s.Logger, apperr.NotFound("pipeline %s not found", id))
+			writeError(w, r, s.Logger, apperr.NotFound("pipeline %s not found", pl.ID))
 			return
 		}
 		next.ServeHTTP(w, r)

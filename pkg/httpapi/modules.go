@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -355,13 +354,9 @@ func (s *Server) checkUnique(r *http.Request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	var exclude *int64
-	if raw := r.URL.Query().Get("exclude_id"); raw != "" {
-		id, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return response{}, badQuery("exclude_id", "invalid_format", "exclude_id must be an integer")
-		}
-		exclude = &id
+	exclude, err := queryID(r, "exclude_id")
+	if err != nil {
+		return response{}, err
 	}
 	q := r.URL.Query()
 	return reply(s.entries.CheckUnique(r.Context(), sc, q.Get("field"), q.Get("value"), exclude))

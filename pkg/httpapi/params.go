@@ -138,6 +138,32 @@ func queryInt(r *http.Request, name string) (*int, error) {
 	return &n, nil
 }
 
+// queryID parses an optional integer id (nil when absent).
+func queryID(r *http.Request, name string) (*int64, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return nil, nil //nolint:nilnil // absent
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return nil, badQuery(name, "invalid_format", "%s must be an integer", name)
+	}
+	return &id, nil
+}
+
+// queryIDs parses a repeated integer id filter.
+func queryIDs(r *http.Request, name string) ([]int64, error) {
+	out := []int64{}
+	for _, v := range queryValues(r, name) {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, badFilter(name, "%s must be an integer", name)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
 // queryCount parses an optional count in [1, maxN]: absent is 0 (the
 // service's default).
 func queryCount(r *http.Request, name string, maxN int) (int, error) {

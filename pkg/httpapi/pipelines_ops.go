@@ -2,16 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
@@ -76,13 +72,8 @@ func pipelineFilter(r *http.Request) (dbsqlc.PipelinesFilteredParams, pageParams
 	if f.Years, err = queryYears(r, "year"); err != nil {
 		return f, pp, err
 	}
-	f.UnitIds = []int64{}
-	for _, v := range queryValues(r, "unit_id") {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return f, pp, badFilter("unit_id", "unit_id must be an integer")
-		}
-		f.UnitIds = append(f.UnitIds, n)
+	if f.UnitIds, err = queryIDs(r, "unit_id"); err != nil {
+		return f, pp, err
 	}
 	if f.HasErrors, err = queryBool(r, "has_errors"); err != nil {
 		return f, pp, err
@@ -168,14 +159,9 @@ func (s *Server) requirePipelineCancel(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := uuid.Parse(chi.URLParam(r, "id"))
-		if err != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		pl, err := dbsqlc.New(s.Pool).PipelineGet(r.Context(), id)
+		pl, found, err := s.pathPipeline(r)
 		switch {
-		case errors.Is(err, pgx.ErrNoRows):
+		case !found:
 			next.ServeHTTP(w, r)
 		case err != nil:
 			writeError(w, r, s.Logger, err)

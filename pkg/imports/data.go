@@ -201,7 +201,7 @@ func (d *dataImport) source() string {
 	return SourceCSVUnit
 }
 
-// load runs inside the import transaction; see Work.
+// load runs inside the import transaction; see Service.loadData.
 func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unitIDs []int64, batchSize int, now time.Time,
 	progress func(done int64),
 ) (loadStats, RowErrors, ingest.Counts, error) {

@@ -1,8 +1,16 @@
-// Package imports holds what the upload endpoints and the CSV import jobs
-// share (docs/jobs.md §4.1–§4.3, §5): the upload kinds, scopes and options, the
-// CSV table of an upload (used by the API's synchronous header check and by
-// the jobs), and the bounded collection of row errors and counters
-// (docs/jobs.md §3).
+// Package imports is the one home of uploads and their imports
+// (docs/api.md §9, docs/jobs.md §4.1–§4.3, §5). Service accepts a file
+// (accept.go: checks, blob put, then pipeline, upload row, upload.create
+// and the import job in one transaction), copies an upload to another year
+// (copy.go), reads uploads (query.go), and loads them for the import jobs
+// (load.go: the Open prologue and Load; data.go: the validate and load
+// passes of a data file, replacement rules, fingerprints, the batch writer
+// and COPY; load_factors.go; load_reference.go). This file holds the
+// upload kinds, scopes and options, the CSV table of an upload, and the
+// bounded collection of row errors and counters (docs/jobs.md §3).
+//
+// The API (package httpapi) and the jobs (package jobs) are adapters: they
+// decode their input, call Service and map its errors.
 package imports
 
 import (
