@@ -70,6 +70,9 @@ type Entry struct {
 	TravelerName *string
 	// Emissions are set by Get, Create and Update.
 	Emissions []dbsqlc.Emission
+	// ModuleReopened is set by Create and Update when the write moved a
+	// validated module back to in_progress (D6, docs/domain.md §10).
+	ModuleReopened bool
 }
 
 // Service is the module data service.

@@ -30,15 +30,20 @@ type SubmoduleOverview struct {
 	ThresholdKg    *float64 `json:"threshold_kg"`
 	EntryCount     int64    `json:"entry_count"`
 	KgCO2eq        float64  `json:"kg_co2eq"`
+	CalcIssues     int64    `json:"calc_issues"`
 }
 
-// OverviewTotals are the totals of a module overview; FTE only for
-// headcount, kWh only for equipment and buildings.
+// OverviewTotals are the totals of a module overview (the module page's
+// header); FTE only for headcount, kWh only for equipment and buildings.
+// EntryCount and CalcIssues are counted from the entries, like the
+// submodule figures.
 type OverviewTotals struct {
 	KgCO2eq           float64            `json:"kg_co2eq"`
 	TCO2eq            float64            `json:"t_co2eq"`
 	MainKgCO2eq       float64            `json:"main_kg_co2eq"`
 	AdditionalKgCO2eq float64            `json:"additional_kg_co2eq"`
+	EntryCount        int64              `json:"entry_count"`
+	CalcIssues        int64              `json:"calc_issues"`
 	FTE               *float64           `json:"fte,omitempty"`
 	FTEBySiusCode     map[string]float64 `json:"fte_by_sius_code,omitempty"`
 	KWh               *float64           `json:"kwh,omitempty"`
@@ -124,9 +129,10 @@ func roundMap(m map[string]float64) map[string]float64 {
 }
 
 // Overview returns the module overview (docs/api.md §5 GET P): totals and
-// breakdowns from the module's stored stats, submodule counts and kg from
-// its entries. For own-scoped travel viewers every figure covers their own
-// trips only and is computed from their entries.
+// breakdowns from the module's stored stats, entry counts, calculation
+// issues and submodule kg from its entries. For own-scoped travel viewers
+// every figure covers their own trips only and is computed from their
+// entries (docs/domain.md §9.3).
 func (s *Service) Overview(ctx context.Context, actor Actor, sc ModuleScope) (*Overview, error) {
 	q := dbsqlc.New(s.DB)
 	r, err := resolveModule(ctx, q, sc)
@@ -154,8 +160,13 @@ func (s *Service) Overview(ctx context.Context, actor Actor, sc ModuleScope) (*O
 			so.ThresholdKg, so.InputsDisabled = c.ThresholdKg, c.InputsDisabled
 		}
 		t := subs[string(sub)]
-		so.EntryCount, so.KgCO2eq = t.count, roundKg(t.kg)
+		so.EntryCount, so.KgCO2eq, so.CalcIssues = t.count, roundKg(t.kg), t.calcIssues
 		out.Submodules = append(out.Submodules, so)
+	}
+	var entryCount, calcIssues int64
+	for _, t := range subs {
+		entryCount += t.count
+		calcIssues += t.calcIssues
 	}
 
 	var st *report.ModuleStats
@@ -178,6 +189,7 @@ func (s *Service) Overview(ctx context.Context, actor Actor, sc ModuleScope) (*O
 	out.Totals = OverviewTotals{
 		KgCO2eq: roundKg(st.TotalKg), TCO2eq: report.KgToT(st.TotalKg),
 		MainKgCO2eq: roundKg(st.MainKg), AdditionalKgCO2eq: roundKg(st.AdditionalKg),
+		EntryCount: entryCount, CalcIssues: calcIssues,
 	}
 	if sc.Module == emission.ModuleHeadcount {
 		fte, by := 0.0, map[string]float64{}
@@ -206,8 +218,9 @@ func (s *Service) Overview(ctx context.Context, actor Actor, sc ModuleScope) (*O
 }
 
 type subTotal struct {
-	count int64
-	kg    float64
+	count      int64
+	kg         float64
+	calcIssues int64
 }
 
 // submoduleTotals counts the entries and sums their kg per submodule (own
@@ -225,7 +238,7 @@ func (s *Service) submoduleTotals(ctx context.Context, r *resolvedModule, actor 
 	}
 	out := make(map[string]subTotal, len(rows))
 	for _, row := range rows {
-		out[row.Submodule] = subTotal{count: row.Entries, kg: row.KgCo2eq}
+		out[row.Submodule] = subTotal{count: row.Entries, kg: row.KgCo2eq, calcIssues: row.CalcIssues}
 	}
 	return out, nil
 }

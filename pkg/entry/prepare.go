@@ -60,8 +60,9 @@ func (s *Service) prepare(ctx context.Context, q *dbsqlc.Queries, r *resolved, a
 ) (*prepared, error) {
 	sub := r.Submodule
 	v := &validator{}
+	var stationFromName map[string]bool
 	if sub == emission.SubTrain {
-		deriveTrainKeys(merged, sent)
+		stationFromName = deriveTrainKeys(merged, sent)
 	}
 	data := normalize(sub, merged, sent, v)
 	invalid := map[string]bool{}
@@ -77,7 +78,10 @@ func (s *Service) prepare(ctx context.Context, q *dbsqlc.Queries, r *resolved, a
 		}
 	}
 	checkRequired(sub, data, invalid, v)
-	if err := s.rules(ctx, q, r, data, v); err != nil {
+	if err := checkTaxonomy(ctx, q, r, data, sent, stored == nil, invalid, v); err != nil {
+		return nil, err
+	}
+	if err := s.rules(ctx, q, r, data, stationFromName, v); err != nil {
 		return nil, err
 	}
 	if emission.IsEquipmentSubmodule(sub) && len(v.errs) == 0 {
@@ -100,18 +104,25 @@ func (s *Service) prepare(ctx context.Context, q *dbsqlc.Queries, r *resolved, a
 	return p, nil
 }
 
-// deriveTrainKeys fills origin_key/destination_key of imported trips that
-// only carry a station name and country (CSV), so that they can be edited.
-func deriveTrainKeys(m map[string]json.RawMessage, sent map[string]bool) {
+// deriveTrainKeys decides where each end of a train trip takes its station
+// from (docs/domain.md §7.2): the natural key when the request sends one;
+// otherwise the station name and country code, as in CSV files, when the
+// request sends either of them or when the entry has no key (imported
+// rows, or a client sending the key back as null). The key derived from
+// the name is resolved and stored by trainRules. It returns the ends whose
+// key was derived, so that an unknown station is reported on the name.
+func deriveTrainKeys(m map[string]json.RawMessage, sent map[string]bool) map[string]bool {
+	fromName := map[string]bool{}
 	for _, end := range []string{"origin", "destination"} {
-		if _, ok := m[end+"_key"]; ok || sent[end+"_key"] {
-			continue
+		key := rawString(m[end+"_key"])
+		switch {
+		case key != "" && sent[end+"_key"]:
+			continue // the client chose the station
+		case key != "" && !sent[end+"_name"] && !sent[end+"_country_code"]:
+			continue // the stored station is kept
 		}
-		var name, cc string
-		if json.Unmarshal(m[end+"_name"], &name) != nil || json.Unmarshal(m[end+"_country_code"], &cc) != nil {
-			continue
-		}
-		if strings.TrimSpace(name) == "" || strings.TrimSpace(cc) == "" {
+		name, cc := rawString(m[end+"_name"]), rawString(m[end+"_country_code"])
+		if name == "" || cc == "" {
 			continue
 		}
 		b, err := json.Marshal(emission.TrainNaturalKey(cc, name))
@@ -119,7 +130,19 @@ func deriveTrainKeys(m map[string]json.RawMessage, sent map[string]bool) {
 			continue
 		}
 		m[end+"_key"] = b
+		fromName[end] = true
 	}
+	return fromName
+}
+
+// rawString returns a JSON string member trimmed, "" when it is absent,
+// null or not a string.
+func rawString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
 }
 
 // studentFTE derives fte from the helper fields (docs/domain.md §7.1).
@@ -173,7 +196,9 @@ func (s *Service) roomDefaults(ctx context.Context, q *dbsqlc.Queries, data map[
 }
 
 // rules checks the cross-field and reference rules of a submodule.
-func (s *Service) rules(ctx context.Context, q *dbsqlc.Queries, r *resolved, data map[string]any, v *validator) error {
+// stationFromName holds the train ends whose key was derived from the
+// station name (deriveTrainKeys).
+func (s *Service) rules(ctx context.Context, q *dbsqlc.Queries, r *resolved, data map[string]any, stationFromName map[string]bool, v *validator) error {
 	sub := r.Submodule
 	if d, ok := data["departure_date"].(string); ok && !strings.HasPrefix(d, strconv.Itoa(int(r.Year))+"-") {
 		v.addf("departure_date", "date_outside_year", "must be within %d", r.Year)
@@ -194,7 +219,7 @@ func (s *Service) rules(ctx context.Context, q *dbsqlc.Queries, r *resolved, dat
 	case emission.SubPlane:
 		return planeRules(ctx, q, data, v)
 	case emission.SubTrain:
-		return trainRules(ctx, q, data, v)
+		return trainRules(ctx, q, data, stationFromName, v)
 	}
 	return nil
 }
@@ -247,7 +272,10 @@ func trainStation(ctx context.Context, q *dbsqlc.Queries, key string) (dbsqlc.Lo
 	return l, l.TransportMode == emission.ModeTrain, nil
 }
 
-func trainRules(ctx context.Context, q *dbsqlc.Queries, data map[string]any, v *validator) error {
+// trainRules resolves the stations of a train trip and stores their
+// natural key, name and country code; an unknown station is reported on
+// the key, or on the name when the key was derived from it.
+func trainRules(ctx context.Context, q *dbsqlc.Queries, data map[string]any, fromName map[string]bool, v *validator) error {
 	for _, end := range []string{"origin", "destination"} {
 		key, ok := data[end+"_key"].(string)
 		if !ok {
@@ -256,6 +284,10 @@ func trainRules(ctx context.Context, q *dbsqlc.Queries, data map[string]any, v *
 		l, found, err := trainStation(ctx, q, key)
 		if err != nil {
 			return err
+		}
+		if !found && fromName[end] {
+			v.addf(end+"_name", "unknown_location", "unknown train station %v (%v)", data[end+"_name"], data[end+"_country_code"])
+			continue
 		}
 		if !found {
 			v.addf(end+"_key", "unknown_location", "unknown train station %s", key)

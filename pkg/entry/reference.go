@@ -38,7 +38,10 @@ type taxSpec struct {
 	kind, subkind       string // payload fields
 	kindKey, subkindKey string // classification keys
 	defaults            []string
-	fromRooms           bool
+	// linked is a payload field whose value must be one of the defaults
+	// of the entry's node (the facility id of a facility name).
+	linked    string
+	fromRooms bool
 }
 
 func taxonomySpec(sub emission.SubmoduleKey) (taxSpec, bool) {
@@ -58,9 +61,10 @@ func taxonomySpec(sub emission.SubmoduleKey) (taxSpec, bool) {
 	case emission.SubAdditional:
 		return taxSpec{kind: "name"}, true
 	case emission.SubFacility:
-		return taxSpec{kind: "researchfacility_name", defaults: []string{"use_unit", "researchfacility_id"}}, true
+		return taxSpec{kind: "researchfacility_name", defaults: []string{"use_unit", fFacilityID}, linked: fFacilityID}, true
 	case emission.SubAnimalFacility:
-		return taxSpec{kind: "researchfacility_name", subkind: "researchfacility_type", defaults: []string{"use_unit", "researchfacility_id"}}, true
+		return taxSpec{kind: "researchfacility_name", subkind: "researchfacility_type", defaults: []string{"use_unit", fFacilityID},
+			linked: fFacilityID}, true
 	case emission.SubCloud:
 		return taxSpec{kind: "service_type", subkind: "provider", defaults: []string{"currency"}}, true
 	case emission.SubAI:
@@ -96,6 +100,12 @@ func (s *Service) Taxonomy(ctx context.Context, sub emission.SubmoduleKey, yr *i
 		}
 		y = latest
 	}
+	return taxonomyOf(ctx, q, sub, y)
+}
+
+// taxonomyOf builds the taxonomy of a submodule for a year (the write path
+// checks entries against it, docs/domain.md §7).
+func taxonomyOf(ctx context.Context, q *dbsqlc.Queries, sub emission.SubmoduleKey, y int32) (*Taxonomy, error) {
 	out := &Taxonomy{Submodule: string(sub), Year: y, Nodes: []TaxonomyNode{}}
 	spec, ok := taxonomySpec(sub)
 	if !ok {

@@ -237,20 +237,87 @@ func TestWriteRules(t *testing.T) {
 		require.True(t, got.ReadOnly)
 	})
 
+	t.Run("TrainImportedRowEditable", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.factor(t, emission.SubTrain, nil, nil) // CH 0.004
+		for _, name := range []string{"Genève Cornavin", "Zürich HB"} {
+			testfactory.Location(b.ctx, t, b.tx, &testfactory.LocationOpts{TransportMode: new("train"), Name: new(name),
+				Latitude:  new(map[string]float64{"Genève Cornavin": 46.210208, "Zürich HB": 47.378186}[name]),
+				Longitude: new(map[string]float64{"Genève Cornavin": 6.142428, "Zürich HB": 8.539203}[name])})
+		}
+		sc := b.scope(emission.SubTrain)
+		rm := b.rep.Module(emission.ModuleProfessionalTravel)
+		// A CSV row: station names and countries, no natural keys; the
+		// second one names a station absent from the reference data.
+		row := func(origin string) map[string]any {
+			return map[string]any{"origin_name": origin, "origin_country_code": "CH", "destination_name": "Zürich HB",
+				"destination_country_code": "CH", "user_institutional_id": "300009", "cabin_class": "second", "departure_date": dateIn(b.year)}
+		}
+		imported := testfactory.Entry(b.ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm, Submodule: new("train"), Source: new("csv_unit"),
+			Data: row("Genève Cornavin")})
+		unknown := testfactory.Entry(b.ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm, Submodule: new("train"), Source: new("csv_unit"),
+			Data: row("Nowhere Central")})
+
+		got, err := b.svc.Get(b.ctx, b.actor(), sc, imported.ID)
+		require.NoError(t, err)
+		require.Nil(t, got.Data["origin_key"])
+		require.Equal(t, "Genève Cornavin", got.Details.OriginName, "computed names of an imported row")
+		require.Equal(t, "Zürich HB", got.Details.DestinationName)
+		require.InDelta(t, 269, got.Details.DistanceKm, 0) // T1 reversed
+
+		// Saving the row unchanged, as a form sends it back (keys null),
+		// resolves and stores the natural keys.
+		e, err := b.svc.Update(b.ctx, b.actor(), sc, imported.ID, mustJSON(t, got.Data), nil)
+		require.NoError(t, err)
+		require.Equal(t, "train:CH:genève cornavin", e.Data["origin_key"])
+		require.Equal(t, "train:CH:zürich hb", e.Data["destination_key"])
+		require.Equal(t, "csv_unit", e.Row.Source, "edits keep the source")
+		require.InDelta(t, 269*0.004, e.Row.KgCo2eq, 1e-9)
+
+		// A new name without a key moves the end; a key wins over a name.
+		e, err = b.svc.Update(b.ctx, b.actor(), sc, imported.ID, []byte(`{"destination_name": "genève cornavin"}`), nil)
+		require.NoError(t, err)
+		require.Equal(t, "train:CH:genève cornavin", e.Data["destination_key"])
+		require.Equal(t, "Genève Cornavin", e.Data["destination_name"], "the reference spelling")
+		e, err = b.svc.Update(b.ctx, b.actor(), sc, imported.ID,
+			[]byte(`{"destination_key": "train:CH:zürich hb", "destination_name": "Somewhere"}`), nil)
+		require.NoError(t, err)
+		require.Equal(t, "Zürich HB", e.Data["destination_name"])
+
+		// An unknown station shows its CSV name and is reported on the
+		// name when the row is saved.
+		got, err = b.svc.Get(b.ctx, b.actor(), sc, unknown.ID)
+		require.NoError(t, err)
+		require.Equal(t, "Nowhere Central", got.Details.OriginName)
+		_, err = b.svc.Update(b.ctx, b.actor(), sc, unknown.ID, []byte(`{"number_of_trips": 2}`), nil)
+		requireFieldError(t, err, "data.origin_name", "unknown_location")
+	})
+
 	t.Run("ValidatedModuleBackToInProgress", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		rm := b.rep.Module(emission.ModuleProcessEmissions)
 		_, err := b.q.ReportModuleSetStatus(b.ctx, dbsqlc.ReportModuleSetStatusParams{ID: rm.ID, Status: "validated"})
 		require.NoError(t, err)
-		_, err = b.svc.Create(b.ctx, b.actor(), b.scope(emission.SubProcessGas), mustJSON(t, map[string]any{"category": "co2", "quantity": 1}))
+		e, err := b.svc.Create(b.ctx, b.actor(), b.scope(emission.SubProcessGas), mustJSON(t, map[string]any{"category": "co2", "quantity": 1}))
 		require.NoError(t, err)
+		require.True(t, e.ModuleReopened, "the write says it reopened the module")
 		got, err := b.q.ReportModuleGet(b.ctx, rm.ID)
 		require.NoError(t, err)
 		require.Equal(t, "in_progress", got.Status)
 		rep, err := b.q.ReportGet(b.ctx, rm.ReportID)
 		require.NoError(t, err)
 		require.Equal(t, "in_progress", rep.OverallStatus)
+
+		e, err = b.svc.Update(b.ctx, b.actor(), b.scope(emission.SubProcessGas), e.Row.ID, []byte(`{"quantity": 2}`), nil)
+		require.NoError(t, err)
+		require.False(t, e.ModuleReopened, "already in progress")
+		_, err = b.q.ReportModuleSetStatus(b.ctx, dbsqlc.ReportModuleSetStatusParams{ID: rm.ID, Status: "validated"})
+		require.NoError(t, err)
+		e, err = b.svc.Update(b.ctx, b.actor(), b.scope(emission.SubProcessGas), e.Row.ID, []byte(`{"quantity": 3}`), nil)
+		require.NoError(t, err)
+		require.True(t, e.ModuleReopened)
 	})
 
 	t.Run("YearNotOpen", func(t *testing.T) {

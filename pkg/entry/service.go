@@ -15,7 +15,10 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-const sourceTableau = "tableau"
+const (
+	sourceTableau   = "tableau"
+	statusValidated = "validated"
+)
 
 // Create validates data (the request's "data" object) and creates an entry
 // of the scope's submodule with its emissions (docs/api.md §5 POST).
@@ -142,7 +145,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, sc Scope, id int64, e
 		if _, err := q.EntryDelete(ctx, dbsqlc.EntryDeleteParams{ID: id, ReportModuleID: r.rm.ID, Submodule: string(r.Submodule)}); err != nil {
 			return fmt.Errorf("error deleting entry %d: %w", id, err)
 		}
-		if err := markChanged(ctx, q, r, actor); err != nil {
+		if _, err := markChanged(ctx, q, r, actor); err != nil {
 			return err
 		}
 		if err := s.enqueueAggregate(ctx, tx, r.Year); err != nil {
@@ -178,6 +181,21 @@ func (s *Service) lockEntry(ctx context.Context, q *dbsqlc.Queries, actor Actor,
 		return nil, old, apperr.WithReason(apperr.CodeConflict, "entry_read_only", "entries synced from Tableau are read-only")
 	}
 	return r, old, nil
+}
+
+// fillStationNames shows the stored station names of a train trip whose
+// stations the engine could not resolve (computed origin_name and
+// destination_name are then the names of the CSV row, docs/domain.md §7.2).
+func fillStationNames(e *Entry) {
+	if emission.SubmoduleKey(e.Row.Submodule) != emission.SubTrain {
+		return
+	}
+	if name, ok := e.Data["origin_name"].(string); ok && e.Details.OriginName == "" {
+		e.Details.OriginName = name
+	}
+	if name, ok := e.Data["destination_name"].(string); ok && e.Details.DestinationName == "" {
+		e.Details.DestinationName = name
+	}
 }
 
 // visible applies the own-scope rule (D7) to an entry.
@@ -241,7 +259,9 @@ func uniqueErr(err error, r *resolved) error {
 }
 
 // afterWrite computes and stores the entry's emissions, marks the module
-// changed (D6) and returns the entry as the API shows it.
+// changed (D6) and returns the entry as the API shows it, with
+// ModuleReopened set when the write moved a validated module back to
+// in_progress.
 func (s *Service) afterWrite(ctx context.Context, tx pgx.Tx, r *resolved, actor Actor, row dbsqlc.DataEntry) (*Entry, error) {
 	q := dbsqlc.New(tx)
 	lk, err := calc.LoadLookup(ctx, tx, int(r.Year), r.Module)
@@ -252,7 +272,8 @@ func (s *Service) afterWrite(ctx context.Context, tx pgx.Tx, r *resolved, actor 
 	if err != nil {
 		return nil, err
 	}
-	if err := markChanged(ctx, q, r, actor); err != nil {
+	reopened, err := markChanged(ctx, q, r, actor)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.enqueueAggregate(ctx, tx, r.Year); err != nil {
@@ -268,6 +289,8 @@ func (s *Service) afterWrite(ctx context.Context, tx pgx.Tx, r *resolved, actor 
 	}
 	e := &views[0]
 	e.Details = computed[0].Outcome.Details
+	fillStationNames(e)
+	e.ModuleReopened = reopened
 	if e.Emissions, err = q.EmissionsByEntry(ctx, row.ID); err != nil {
 		return nil, fmt.Errorf("error loading emissions: %w", err)
 	}
@@ -275,18 +298,20 @@ func (s *Service) afterWrite(ctx context.Context, tx pgx.Tx, r *resolved, actor 
 }
 
 // markChanged moves the module to in_progress with dirty stats (D6) and
-// refreshes the report's derived status.
-func markChanged(ctx context.Context, q *dbsqlc.Queries, r *resolved, actor Actor) error {
+// refreshes the report's derived status. reopened is true when the module
+// was validated before (docs/domain.md §10: the write is accepted and says
+// so).
+func markChanged(ctx context.Context, q *dbsqlc.Queries, r *resolved, actor Actor) (reopened bool, err error) {
 	rm, err := q.ReportModuleMarkDataChanged(ctx, dbsqlc.ReportModuleMarkDataChangedParams{ID: r.rm.ID, ChangedBy: actor.UserID})
 	if err != nil {
-		return fmt.Errorf("error marking module changed: %w", err)
+		return false, fmt.Errorf("error marking module changed: %w", err)
 	}
 	if rm.PreviousStatus != rm.Status {
 		if _, err := q.ReportRefreshStatus(ctx, dbsqlc.ReportRefreshStatusParams{ID: rm.ReportID, EnabledModules: r.cfg.EnabledModules}); err != nil {
-			return fmt.Errorf("error refreshing report status: %w", err)
+			return false, fmt.Errorf("error refreshing report status: %w", err)
 		}
 	}
-	return nil
+	return rm.PreviousStatus == statusValidated, nil
 }
 
 // Get returns one entry with its emissions (docs/api.md §5 GET item).
@@ -347,6 +372,7 @@ func (s *Service) decorate(ctx context.Context, q *dbsqlc.Queries, r *resolved, 
 			buf, o = emission.Compute(&ee, lk, buf[:0])
 			e.Details = o.Details
 		}
+		fillStationNames(&e)
 		out[i] = e
 	}
 	users := map[int64]string{}

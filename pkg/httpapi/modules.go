@@ -119,6 +119,18 @@ type entryJSON struct {
 	Emissions      *[]emissionJSON `json:"emissions,omitempty"`
 }
 
+// entryWriteJSON is the answer of POST and PATCH: the entry, and whether
+// the write moved a validated module back to in_progress (D6,
+// docs/api.md §5) so that the SPA can say so.
+type entryWriteJSON struct {
+	entryJSON
+	ModuleReopened bool `json:"module_reopened"`
+}
+
+func fromEntryWrite(e *entry.Entry) entryWriteJSON {
+	return entryWriteJSON{entryJSON: fromEntry(e, true), ModuleReopened: e.ModuleReopened}
+}
+
 // round rounds half away from zero to n decimals (docs/domain.md §1).
 func round(x float64, n int) float64 {
 	p := math.Pow(10, float64(n))
@@ -299,7 +311,7 @@ func (s *Server) createEntry(r *http.Request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return created(fromEntry(e, true)).with("ETag", entryETag(e)), nil
+	return created(fromEntryWrite(e)).with("ETag", entryETag(e)), nil
 }
 
 // getEntry answers GET P/{submodule}/entries/{entry_id} (module_view).
@@ -333,7 +345,7 @@ func (s *Server) patchEntry(r *http.Request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return ok(fromEntry(e, true)).with("ETag", entryETag(e)), nil
+	return ok(fromEntryWrite(e)).with("ETag", entryETag(e)), nil
 }
 
 // deleteEntry answers DELETE P/{submodule}/entries/{entry_id} (module_edit).

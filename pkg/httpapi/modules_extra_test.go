@@ -247,19 +247,34 @@ type overviewResp struct {
 		Submodule  string  `json:"submodule"`
 		EntryCount int64   `json:"entry_count"`
 		KgCO2eq    float64 `json:"kg_co2eq"`
+		CalcIssues int64   `json:"calc_issues"`
 	} `json:"submodules"`
 	Totals struct {
 		KgCO2eq       float64            `json:"kg_co2eq"`
 		TCO2eq        float64            `json:"t_co2eq"`
 		MainKgCO2eq   float64            `json:"main_kg_co2eq"`
 		AdditionalKg  float64            `json:"additional_kg_co2eq"`
+		EntryCount    int64              `json:"entry_count"`
+		CalcIssues    int64              `json:"calc_issues"`
 		FTE           *float64           `json:"fte"`
 		FTEBySiusCode map[string]float64 `json:"fte_by_sius_code"`
 	} `json:"totals"`
 	ByScope         map[string]float64 `json:"by_scope_kg_co2eq"`
 	ByCategory      map[string]float64 `json:"by_category_kg_co2eq"`
+	ByEmissionType  map[string]float64 `json:"by_emission_type_kg_co2eq"`
 	StatsComputedAt *string            `json:"stats_computed_at"`
 	StatsPending    bool               `json:"stats_pending"`
+}
+
+// nonZero drops the zero figures of a breakdown map.
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 type breakdownResp []struct {
@@ -361,6 +376,42 @@ func TestModuleOverviewAndExtras(t *testing.T) {
 		require.Greater(t, all.Submodules[0].KgCO2eq, ov.Submodules[0].KgCO2eq)
 		require.InDelta(t, ov.Submodules[0].KgCO2eq, ov.Totals.KgCO2eq, 0.01, "totals of the own trips")
 		require.False(t, ov.StatsPending)
+
+		// Every figure of the module header follows the scope: own trips
+		// (GVA→ZRH economy ×2 and the unknown-airport trip) for the
+		// standard user, the unit's trips for the principal.
+		economy := 650 * 0.258 * 2.0
+		business := 325 * 0.5 * 2.0
+		require.InDelta(t, economy, ov.Totals.KgCO2eq, 1e-9)
+		require.InDelta(t, 0.335, ov.Totals.TCO2eq, 1e-9)
+		require.InDelta(t, economy, ov.Totals.MainKgCO2eq, 1e-9)
+		require.Zero(t, ov.Totals.AdditionalKg)
+		require.EqualValues(t, 2, ov.Totals.EntryCount)
+		require.EqualValues(t, 1, ov.Totals.CalcIssues, "the own unknown-airport trip")
+		require.EqualValues(t, 1, ov.Submodules[0].CalcIssues)
+		require.Equal(t, map[string]float64{"1": 0, "2": 0, "3": economy}, ov.ByScope)
+		require.Equal(t, map[string]float64{"professional_travel.plane.economy": economy}, nonZero(ov.ByEmissionType))
+		require.Len(t, nonZero(ov.ByCategory), 1)
+		for _, kg := range nonZero(ov.ByCategory) {
+			require.InDelta(t, economy, kg, 1e-9)
+		}
+
+		require.InDelta(t, economy+business, all.Totals.KgCO2eq, 1e-9)
+		require.InDelta(t, economy+business, all.Totals.MainKgCO2eq, 1e-9)
+		require.EqualValues(t, 3, all.Totals.EntryCount)
+		require.EqualValues(t, 1, all.Totals.CalcIssues)
+		require.Equal(t, map[string]float64{"1": 0, "2": 0, "3": economy + business}, all.ByScope)
+		require.Equal(t, map[string]float64{"professional_travel.plane.economy": economy,
+			"professional_travel.plane.business": business}, nonZero(all.ByEmissionType))
+
+		// The travel breakdown follows the scope too.
+		b, code = get(own, "professional_travel/breakdown?by=class")
+		require.Equal(t, http.StatusOK, code, string(b))
+		var bd breakdownResp
+		require.NoError(t, json.Unmarshal(b, &bd))
+		require.InDelta(t, economy, bd[0].KgCO2eq, 1e-9)
+		require.Len(t, bd[0].Children, 1)
+		require.Equal(t, "economy", bd[0].Children[0].Name)
 
 		// Members: only themselves; trips map: only their trips.
 		b, code = get(own, "headcount/members")

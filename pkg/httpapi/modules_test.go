@@ -14,6 +14,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -45,7 +46,7 @@ func decodeEntry[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 
 type moduleFixture struct {
 	router http.Handler
-	pool   dbsqlc.DBTX
+	pool   postgres.DBTX
 	year   int32
 	unitID int64
 	rep    testfactory.ReportBundle
@@ -105,6 +106,7 @@ type entryResp struct {
 	AboveThreshold bool             `json:"above_threshold"`
 	Version        int              `json:"version"`
 	Emissions      []map[string]any `json:"emissions"`
+	ModuleReopened *bool            `json:"module_reopened"` // POST and PATCH only
 }
 
 func TestModuleEntriesHTTP(t *testing.T) {
@@ -128,6 +130,7 @@ func TestModuleEntriesHTTP(t *testing.T) {
 	require.NotNil(t, ada.Computed["factor_id"])
 	require.Len(t, ada.Emissions, 1)
 	require.Equal(t, "food.vegetarian", ada.Emissions[0]["emission_type"])
+	require.Equal(t, new(false), ada.ModuleReopened)
 	adaURL := fmt.Sprintf("%s/%d", members, ada.ID)
 
 	t.Run("CheckUnique", func(t *testing.T) {
@@ -146,6 +149,7 @@ func TestModuleEntriesHTTP(t *testing.T) {
 			status                  int
 			code                    string
 			field                   string
+			detail                  string // the detail's code, when checked
 		}{
 			{name: "BadEntryID", method: http.MethodGet, url: members + "/abc", status: 404, code: "not_found"},
 			{name: "ClosedYear", method: http.MethodPost, url: f.url(f.unitID, 2024, "headcount/member/entries"),
@@ -164,6 +168,12 @@ func TestModuleEntriesHTTP(t *testing.T) {
 			{name: "OutOfRange", method: http.MethodPost, url: members,
 				body: `{"data": {"name": "B", "sius_code": "53", "user_institutional_id": "7", "fte": 1.5}}`, status: 422,
 				code: "validation_failed", field: "data.fte"},
+			{name: "TaxonomyValue", method: http.MethodPost, url: f.url(f.unitID, f.year, "equipment/it/entries"),
+				body: `{"data": {"equipment_id": "INV-T", "name": "x", "equipment_class": "Laptop"}}`, status: 422,
+				code: "validation_failed", field: "data.equipment_class", detail: "invalid_enum"},
+			{name: "TaxonomySubValue", method: http.MethodPost, url: f.url(f.unitID, f.year, "equipment/it/entries"),
+				body: `{"data": {"equipment_id": "INV-T", "name": "x", "equipment_class": "centrifuge", "sub_class": "Floor"}}`, status: 422,
+				code: "validation_failed", field: "data.sub_class", detail: "invalid_enum"},
 			{name: "StaleIfMatch", method: http.MethodPatch, url: adaURL, body: `{"data": {"fte": 1}}`, status: 412, code: "precondition_failed"},
 			{name: "UnknownBodyField", method: http.MethodPost, url: members, body: `{"data": {}, "kg_override": 1}`, status: 422,
 				code: "validation_failed", field: "kg_override"},
@@ -189,6 +199,9 @@ func TestModuleEntriesHTTP(t *testing.T) {
 				if tt.field != "" {
 					require.NotEmpty(t, env.Error.Details)
 					require.Equal(t, tt.field, env.Error.Details[0]["field"], rec.Body.String())
+				}
+				if tt.detail != "" {
+					require.Equal(t, tt.detail, env.Error.Details[0]["code"], rec.Body.String())
 				}
 			})
 		}
@@ -248,13 +261,53 @@ func TestModuleEntriesHTTP(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, rec.Code)
 	})
 
+	t.Run("TrainImported", func(t *testing.T) {
+		t.Parallel()
+		testfactory.Factor(ctx, t, f.pool, &testfactory.FactorOpts{Year: &f.year, Submodule: new("train")}) // CH 0.004
+		testfactory.Location(ctx, t, f.pool, &testfactory.LocationOpts{TransportMode: new("train"), Name: new("Genève Cornavin"),
+			Latitude: new(46.210208), Longitude: new(6.142428)})
+		testfactory.Location(ctx, t, f.pool, &testfactory.LocationOpts{TransportMode: new("train"), Name: new("Zürich HB"),
+			Latitude: new(47.378186), Longitude: new(8.539203)})
+		// A module-page CSV row: station names and countries, no keys.
+		travel := f.rep.Module("professional_travel")
+		row := testfactory.Entry(ctx, t, f.pool, &testfactory.EntryOpts{ReportModule: &travel, Submodule: new("train"), Source: new("csv_unit")})
+		url := fmt.Sprintf("%s/%d", f.url(f.unitID, f.year, "professional_travel/train/entries"), row.ID)
+
+		rec := serveEntry(t, f.router, http.MethodGet, url, "", nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		got := decodeEntry[entryResp](t, rec)
+		require.Nil(t, got.Data["origin_key"])
+		require.Equal(t, "Genève Cornavin", got.Computed["origin_name"])
+		require.Equal(t, "Zürich HB", got.Computed["destination_name"])
+
+		// Saved unchanged, as the form sends it back: the keys are
+		// resolved from the names and stored.
+		body, err := json.Marshal(map[string]any{"data": got.Data})
+		require.NoError(t, err)
+		rec = serveEntry(t, f.router, http.MethodPatch, url, string(body), http.Header{"If-Match": {rec.Header().Get("ETag")}})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		saved := decodeEntry[entryResp](t, rec)
+		require.Equal(t, "train:CH:genève cornavin", saved.Data["origin_key"])
+		require.Equal(t, "train:CH:zürich hb", saved.Data["destination_key"])
+		require.Equal(t, "csv_unit", saved.Source)
+		require.InDelta(t, 269, saved.Computed["distance_km"], 0) // T1 reversed
+		require.Equal(t, "ok", saved.Computed["calc_status"])
+
+		rec = serveEntry(t, f.router, http.MethodPatch, url, `{"data": {"destination_key": null, "destination_name": "Nowhere"}}`, nil)
+		require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+		env := requireErrorEnvelope(t, rec)
+		require.Equal(t, "data.destination_name", env.Error.Details[0]["field"])
+		require.Equal(t, "unknown_location", env.Error.Details[0]["code"])
+	})
+
 	t.Run("EquipmentList", func(t *testing.T) {
 		t.Parallel()
 		its := f.url(f.unitID, f.year, "equipment/it/entries")
 		for i, name := range []string{"Centrifuge A", "Laptop", "Centrifuge B"} {
 			body := fmt.Sprintf(`{"data": {"equipment_id": "INV-%d", "name": %q, "equipment_class": "Centrifuge", "sub_class": "Benchtop"}}`, i, name)
 			if name == "Laptop" {
-				body = `{"data": {"equipment_id": "INV-9", "name": "Laptop", "equipment_class": "laptop"}}` // no factor
+				// A class of the taxonomy without a class-level factor.
+				body = `{"data": {"equipment_id": "INV-9", "name": "Laptop", "equipment_class": "centrifuge"}}`
 			}
 			rec := serveEntry(t, f.router, http.MethodPost, its, body, nil)
 			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
@@ -278,7 +331,7 @@ func TestModuleEntriesHTTP(t *testing.T) {
 			HasMore bool           `json:"has_more"`
 			Summary map[string]any `json:"summary"`
 		}
-		rec := serveEntry(t, f.router, http.MethodGet, its+"?sort=-name&limit=2&q=centri", "", nil)
+		rec := serveEntry(t, f.router, http.MethodGet, its+"?sort=-name&limit=2&q=bench", "", nil)
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 		l := decodeEntry[listResp](t, rec)
 		require.Equal(t, 2, l.Total)
@@ -303,6 +356,32 @@ func TestModuleEntriesHTTP(t *testing.T) {
 		rm, err := dbsqlc.New(f.pool).ReportModuleGet(ctx, f.rep.Module("headcount").ID)
 		require.NoError(t, err)
 		require.Equal(t, "in_progress", rm.Status)
+	})
+
+	t.Run("ModuleReopened", func(t *testing.T) {
+		t.Parallel()
+		rec := serveJSON(t, f.router, http.MethodPatch, f.url(f.unitID, f.year, "process_emissions/status"), `{"status": "validated"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		gases := f.url(f.unitID, f.year, "process_emissions/process_gas/entries")
+		rec = serveEntry(t, f.router, http.MethodPost, gases, `{"data": {"category": "co2", "quantity": 1}}`, nil)
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		e := decodeEntry[entryResp](t, rec)
+		require.Equal(t, new(true), e.ModuleReopened, "the write reopened the validated module")
+		rm, err := dbsqlc.New(f.pool).ReportModuleGet(ctx, f.rep.Module("process_emissions").ID)
+		require.NoError(t, err)
+		require.Equal(t, "in_progress", rm.Status)
+
+		url := fmt.Sprintf("%s/%d", gases, e.ID)
+		rec = serveEntry(t, f.router, http.MethodPatch, url, `{"data": {"quantity": 2}}`, nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, new(false), decodeEntry[entryResp](t, rec).ModuleReopened)
+		rec = serveJSON(t, f.router, http.MethodPatch, f.url(f.unitID, f.year, "process_emissions/status"), `{"status": "validated"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		rec = serveEntry(t, f.router, http.MethodPatch, url, `{"data": {"quantity": 3}}`, nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, new(true), decodeEntry[entryResp](t, rec).ModuleReopened)
+		rec = serveEntry(t, f.router, http.MethodGet, url, "", nil)
+		require.Nil(t, decodeEntry[entryResp](t, rec).ModuleReopened, "reads do not carry module_reopened")
 	})
 }
 

@@ -16,13 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -439,30 +435,10 @@ func TestUploadCopyImported(t *testing.T) {
 			Classification: map[string]string{"category": "co2", "subcategory": ""},
 			Values:         map[string]any{"ef_kg_co2eq_per_unit": ef, "unit": "kg"}})
 	}
-	logger := testdb.QuietLogger()
-	client, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{
-		Logger:            logger,
-		Queues:            map[string]river.QueueConfig{jobs.QueueImports: {MaxWorkers: 2}, jobs.QueueCompute: {MaxWorkers: 2}},
-		Workers:           jobs.Workers(jobs.Deps{Pool: e.pool, Blob: e.store, Logger: logger}),
-		Middleware:        []rivertype.Middleware{pipeline.NewMiddleware(e.pool, logger, jobs.AutoPipelines())},
-		FetchCooldown:     time.Millisecond,
-		FetchPollInterval: 50 * time.Millisecond,
-		TestOnly:          true,
-	})
-	require.NoError(t, err)
-	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		require.NoError(t, client.Stop(stopCtx))
-	})
+	startImportWorker(ctx, t, e.pool, e.store)
 	waitSuccess := func(id string) {
 		t.Helper()
-		var status string
-		require.Eventually(t, func() bool {
-			require.NoError(t, e.pool.QueryRow(ctx, `SELECT status FROM pipelines WHERE id = $1`, id).Scan(&status))
-			return pipeline.Status(status).Terminal()
-		}, 60*time.Second, 20*time.Millisecond)
+		status, _ := waitPipelineEnd(ctx, t, e.pool, id)
 		require.Equal(t, "SUCCESS", status)
 	}
 	entries := func(year int32) (n int, kg float64) {

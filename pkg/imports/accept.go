@@ -15,6 +15,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -47,8 +48,15 @@ type Target struct {
 	Year                                    int32
 	UnitID, ReportModuleID                  *int64
 	Options                                 Options
-	table                                   *ingest.Table
+	// AllowDuplicate (form field allow_duplicate) accepts a file already
+	// imported into this target (ReasonDuplicateUpload otherwise).
+	AllowDuplicate bool
+	table          *ingest.Table
 }
+
+// ReasonDuplicateUpload refuses (409) a file whose content equals an
+// earlier upload into the same target that was imported (docs/api.md §9).
+const ReasonDuplicateUpload apperr.Reason = "duplicate_upload"
 
 // Accepted is an upload recorded with its pipeline.
 type Accepted struct {
@@ -85,7 +93,8 @@ func errYearField() error {
 }
 
 // BackOfficeTarget validates the form fields of POST /uploads: kind, year,
-// module, submodule, dataset, delete_stale. The year must accept imports.
+// module, submodule, dataset, delete_stale, allow_duplicate. The year must
+// accept imports.
 func (s *Service) BackOfficeTarget(ctx context.Context, f map[string]string) (Target, error) {
 	t := Target{Kind: f["kind"], Module: f["module"], Submodule: f["submodule"], Dataset: f["dataset"]}
 	switch t.Kind {
@@ -104,6 +113,9 @@ func (s *Service) BackOfficeTarget(ctx context.Context, f map[string]string) (Ta
 	}
 	t.Year = y
 	if t.Options.DeleteStale, err = boolField(f, "delete_stale"); err != nil {
+		return t, err
+	}
+	if t.AllowDuplicate, err = boolField(f, "allow_duplicate"); err != nil {
 		return t, err
 	}
 	if t.table, err = Table(t.Kind, t.Scope, t.Module, t.Submodule, t.Dataset); err != nil {
@@ -126,13 +138,17 @@ func parseYear(v string) (int32, error) {
 }
 
 // ModuleTarget validates a module-page upload (POST P/uploads) of unit and
-// module in year: the submodule field (optional for the module files of
-// equipment and purchases) and replace_existing. The year must be open and
+// module in year: the submodule field (omitted for the module files of
+// equipment and purchases, whose rows are routed by their category
+// column), replace_existing and allow_duplicate. The year must be open and
 // the unit must have a report for it.
 func (s *Service) ModuleTarget(ctx context.Context, unitID int64, year int32, module string, f map[string]string) (Target, error) {
 	t := Target{Kind: KindData, Scope: ScopeUnit, Module: module, Submodule: f["submodule"], Year: year, UnitID: &unitID}
 	var err error
 	if t.Options.ReplaceExisting, err = boolField(f, "replace_existing"); err != nil {
+		return t, err
+	}
+	if t.AllowDuplicate, err = boolField(f, "allow_duplicate"); err != nil {
 		return t, err
 	}
 	if _, ok := emission.LookupModule(emission.ModuleKey(module)); !ok {
@@ -186,7 +202,10 @@ func (u *sizedHasher) Read(p []byte) (int, error) {
 // (uploader: the caller's user id). Errors: 415 for a file that is not a
 // CSV text file, 422 for a bad header line, 413 past MaxBytes (a read
 // error of f is returned wrapped, for the adapter to map its own limits),
-// 503 without a blob store or an enqueuer.
+// 409 duplicate_upload for a file already imported into t (unless
+// t.AllowDuplicate; the file is only hashed as it streams, so the check
+// follows the stream and the stored file is deleted again), 503 without a
+// blob store or an enqueuer.
 func (s *Service) Accept(ctx context.Context, t Target, f File, uploader *int64) (Accepted, error) {
 	if s.Blob == nil || s.Enqueue == nil {
 		return Accepted{}, apperr.New(apperr.CodeUnavailable, "uploads are not configured")
@@ -224,9 +243,38 @@ func (s *Service) Accept(ctx context.Context, t Target, f File, uploader *int64)
 		return Accepted{}, fmt.Errorf("error storing the upload: %w", err)
 	}
 	nu := newUpload{id: id, key: key, filename: f.Name, contentType: f.ContentType, size: hs.n, sha256: hex.EncodeToString(hs.h.Sum(nil))}
+	if !t.AllowDuplicate {
+		if err := s.checkDuplicate(ctx, t, nu.sha256); err != nil {
+			_ = s.Blob.Delete(context.WithoutCancel(ctx), key)
+			return Accepted{}, err
+		}
+	}
 	return s.recordOrDiscard(ctx, key, func(ctx context.Context, tx pgx.Tx) (Accepted, error) {
 		return s.record(ctx, tx, uploader, nu, t)
 	})
+}
+
+// checkDuplicate refuses a file whose SHA-256 equals an earlier upload into
+// the same target (kind, scope, year, module, submodule, dataset, unit)
+// whose pipeline ended SUCCESS or PARTIAL: 409 duplicate_upload with one
+// detail on field file naming that upload (upload_id, uploaded_at).
+func (s *Service) checkDuplicate(ctx context.Context, t Target, sha256 string) error {
+	prev, err := dbsqlc.New(s.DB).UploadDuplicateOf(ctx, dbsqlc.UploadDuplicateOfParams{
+		Sha256: sha256, Kind: t.Kind, Scope: t.Scope, Year: t.Year, Module: nonEmptyPtr(t.Module),
+		Submodule: nonEmptyPtr(t.Submodule), Dataset: nonEmptyPtr(t.Dataset), UnitID: t.UnitID,
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("error looking for an identical upload: %w", err)
+	}
+	at := prev.UploadedAt.UTC().Format(time.RFC3339)
+	msg := "this file was already imported here on " + at + "; send allow_duplicate=true to import it again"
+	return &apperr.Error{Code: apperr.CodeConflict, Reason: ReasonDuplicateUpload, Message: msg, Fields: []apperr.FieldError{{
+		Field: "file", Code: string(ReasonDuplicateUpload), Message: msg,
+		Context: map[string]any{"upload_id": prev.ID.String(), "uploaded_at": at},
+	}}}
 }
 
 // Key is the blob key of an upload's file (docs/jobs.md §6).
@@ -321,6 +369,9 @@ func (s *Service) record(ctx context.Context, tx pgx.Tx, uploader *int64, nu new
 	})
 	if nu.copiedFrom != nil {
 		snapshot["copied_from"] = nu.copiedFrom.String()
+	}
+	if t.AllowDuplicate {
+		snapshot["allow_duplicate"] = true
 	}
 	if err := auditUpload(ctx, tx, audit.ActionCreate, EventCreate, nu.id.String(), uploader, snapshot); err != nil {
 		return Accepted{}, err

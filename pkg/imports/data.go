@@ -36,7 +36,18 @@ type dataImport struct {
 	opts    ingest.DataOptions
 	units   map[string]dbsqlc.ImportUnitsRow // by cf
 	ignored []string
+	report  reportFunc
+	// replaceTime is how long the replace phase took (log).
+	replaceTime time.Duration
 }
+
+// Phases of a data import (the phases of upload_import, docs/jobs.md
+// §2.4): replace is reported only when the upload replaces entries.
+const (
+	PhaseValidate = "validate"
+	PhaseReplace  = "replace"
+	PhaseLoad     = "load"
+)
 
 func newDataImport(ctx context.Context, db postgres.DBTX, up dbsqlc.Upload) (*dataImport, error) {
 	module, sub := deref(up.Module), deref(up.Submodule)
@@ -129,8 +140,9 @@ type validateResult struct {
 	unitIDs []int64
 }
 
-// validate parses every record without writing anything.
-func (d *dataImport) validate(ctx context.Context, store blob.Store, progress func(done, estimate int64, valid, rejected int)) (validateResult, error) {
+// validate parses every record without writing anything; it stops at the
+// next record once ctx is cancelled.
+func (d *dataImport) validate(ctx context.Context, store blob.Store) (validateResult, error) {
 	var vr validateResult
 	r, c, err := openCSV(ctx, store, d.up.BlobKey, d.table)
 	if err != nil {
@@ -142,9 +154,16 @@ func (d *dataImport) validate(ctx context.Context, store blob.Store, progress fu
 	if err != nil {
 		return vr, invalidUpload(err)
 	}
+	progress := func(done, estimate int64) {
+		d.report(PhaseValidate, done, estimate,
+			fmt.Sprintf("Validated %d of about %d rows (%d valid, %d rejected)", done, estimate, vr.valid, vr.errs.Skipped))
+	}
 	units := map[int64]bool{}
 	var done int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return vr, err
+		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -162,17 +181,14 @@ func (d *dataImport) validate(ctx context.Context, store blob.Store, progress fu
 			}
 		}
 		if done%progressEvery == 0 {
-			if ctx.Err() != nil {
-				return vr, ctx.Err()
-			}
 			estimate := done
 			if off := r.Offset(); off > 0 && d.up.SizeBytes > off {
 				estimate = done * d.up.SizeBytes / off
 			}
-			progress(done, estimate, vr.valid, vr.errs.Skipped)
+			progress(done, estimate)
 		}
 	}
-	progress(done, done, vr.valid, vr.errs.Skipped)
+	progress(done, done)
 	vr.records = done
 	vr.counts = r.Counts()
 	vr.unitIDs = slices.Sorted(maps.Keys(units))
@@ -202,57 +218,70 @@ func (d *dataImport) source() string {
 }
 
 // load runs inside the import transaction; see Service.loadData.
-func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unitIDs []int64, batchSize int, now time.Time,
-	progress func(done int64),
+func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr validateResult, batchSize int, now time.Time,
 ) (loadStats, RowErrors, ingest.Counts, error) {
 	var ls loadStats
 	var errs RowErrors
+	subs := d.submodules()
+	student := d.group == string(emission.SubStudent)
+	replace := d.up.Scope == ScopeYear || OptionsOf(d.up).ReplaceExisting || student
+	total := vr.records
+	loadProgress := func(done int64) {
+		d.report(PhaseLoad, done, max(total, done), fmt.Sprintf("Loaded %d of %d rows", done, max(total, done)))
+	}
+	// The first phase of the transaction is shown while it waits for the
+	// module-year lock.
+	if replace {
+		d.report(PhaseReplace, 0, 0, "Removing previous rows")
+	} else {
+		loadProgress(0)
+	}
 	q := dbsqlc.New(tx)
 	if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(string(d.module), d.year)); err != nil {
 		return ls, errs, ingest.Counts{}, fmt.Errorf("error locking %s/%d: %w", d.module, d.year, err)
 	}
 	// Target report modules: by unit (per-year) or the upload's.
 	rmByUnit := map[int64]int64{}
-	if d.up.Scope == ScopeYear {
+	var targets []int64
+	switch {
+	case d.up.Scope == ScopeYear:
 		var err error
-		if rmByUnit, err = ensureReportModules(ctx, q, d.year, d.module, unitIDs); err != nil {
+		if rmByUnit, err = ensureReportModules(ctx, q, d.year, d.module, vr.unitIDs); err != nil {
 			return ls, errs, ingest.Counts{}, err
 		}
-	} else if d.up.ReportModuleID == nil || d.up.UnitID == nil {
+		targets = slices.Sorted(maps.Values(rmByUnit))
+	case d.up.ReportModuleID == nil || d.up.UnitID == nil:
 		return ls, errs, ingest.Counts{}, apperr.New(apperr.CodeInvalid, "unit upload %s has no report module", d.up.ID)
+	default:
+		targets = []int64{*d.up.ReportModuleID}
 	}
-	subs := d.submodules()
-	student := d.group == string(emission.SubStudent)
 
 	// Fingerprints before, then the replacement (docs/jobs.md §4.1 table).
-	touched := map[int64]bool{}
+	rp, err := d.replaced(ctx, q, subs, targets, student, replace)
+	if err != nil {
+		return ls, errs, ingest.Counts{}, err
+	}
 	var fpSource *string
 	if !student {
 		fpSource = new(d.source())
 	}
-	if d.up.Scope == ScopeYear {
-		ids, err := q.ImportReportModulesWithSource(ctx, dbsqlc.ImportReportModulesWithSourceParams{Year: d.year, Module: string(d.module), Submodules: subs, Source: SourceCSVYear})
-		if err != nil {
-			return ls, errs, ingest.Counts{}, fmt.Errorf("error listing replaced modules: %w", err)
-		}
-		for _, id := range ids {
-			touched[id] = true
-		}
-		for _, id := range rmByUnit {
-			touched[id] = true
-		}
-	} else {
-		touched[*d.up.ReportModuleID] = true
-	}
-	before, err := fingerprints(ctx, q, touched, subs, fpSource)
+	before, err := fingerprints(ctx, q, rp.touched, subs, fpSource)
 	if err != nil {
 		return ls, errs, ingest.Counts{}, err
 	}
-	replace := d.up.Scope == ScopeYear || OptionsOf(d.up).ReplaceExisting || student
 	if replace {
-		if ls.deleted, err = d.replace(ctx, q, subs, rmByUnit, student); err != nil {
+		t0 := time.Now()
+		if ls.deleted, err = d.replace(ctx, q, rp, subs, targets, student, batchSize); err != nil {
 			return ls, errs, ingest.Counts{}, err
 		}
+		d.replaceTime = time.Since(t0)
+		loadProgress(0)
+	}
+	// Entries that survive the replacement: only then can loaded rows
+	// duplicate existing ones (rows_duplicate).
+	survivors, err := q.ImportEntriesExist(ctx, dbsqlc.ImportEntriesExistParams{ReportModuleIds: targets, Submodules: subs})
+	if err != nil {
+		return ls, errs, ingest.Counts{}, fmt.Errorf("error reading existing entries: %w", err)
 	}
 	// Members surviving the replacement (duplicate SCIPERs).
 	taken := map[string]bool{}
@@ -285,23 +314,29 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unit
 		return ls, errs, ingest.Counts{}, invalidUpload(err)
 	}
 	shared := &batchShared{d: d, q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
-	done, err := d.copyRecords(ctx, r, p, shared, rmByUnit, taken, batchSize, progress)
+	done, err := d.copyRecords(ctx, r, p, shared, rmByUnit, taken, batchSize, loadProgress)
 	if err != nil {
 		return ls, errs, r.Counts(), err
 	}
-	progress(done)
+	loadProgress(done)
 	counts := r.Counts()
 	if ls.loaded == 0 {
 		return ls, errs, counts, errNoValidRows
 	}
+	if survivors {
+		if ls.duplicates, err = q.ImportDuplicateRows(ctx, dbsqlc.ImportDuplicateRowsParams{
+			UploadID: d.up.ID, ReportModuleIds: targets, Submodules: subs}); err != nil {
+			return ls, errs, counts, fmt.Errorf("error counting duplicate rows: %w", err)
+		}
+	}
 	// Fingerprints after: modules whose entry set changed become
 	// in_progress and dirty; the others only get their stats refreshed.
-	after, err := fingerprints(ctx, q, touched, subs, fpSource)
+	after, err := fingerprints(ctx, q, rp.touched, subs, fpSource)
 	if err != nil {
 		return ls, errs, counts, err
 	}
 	var changed, same []int64
-	for _, id := range slices.Sorted(maps.Keys(touched)) {
+	for _, id := range slices.Sorted(maps.Keys(rp.touched)) {
 		if before[id] != after[id] {
 			changed = append(changed, id)
 		} else {
@@ -322,21 +357,56 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, unit
 	return ls, errs, counts, nil
 }
 
-func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, subs []string, rmByUnit map[int64]int64, student bool) (int64, error) {
+// replacement is what an upload replaces (docs/jobs.md §4.1 table): the
+// report modules whose entry set it may change (fingerprinted before and
+// after the load) and the entries deleted by id, in batches (the student
+// rules delete at most one entry per report module, by statement).
+type replacement struct {
+	touched map[int64]bool
+	ids     []int64
+}
+
+// replaced lists what the upload replaces; targets are the report modules
+// it loads into.
+func (d *dataImport) replaced(ctx context.Context, q *dbsqlc.Queries, subs []string, targets []int64, student, replace bool) (replacement, error) {
+	rp := replacement{touched: map[int64]bool{}}
+	for _, id := range targets {
+		rp.touched[id] = true
+	}
+	switch {
+	case d.up.Scope == ScopeYear:
+		rows, err := q.ImportReplacedByYear(ctx, dbsqlc.ImportReplacedByYearParams{Year: d.year, Module: string(d.module), Submodules: subs, Source: SourceCSVYear})
+		if err != nil {
+			return rp, fmt.Errorf("error listing replaced entries: %w", err)
+		}
+		for _, r := range rows {
+			rp.touched[r.ReportModuleID] = true
+			if !student {
+				rp.ids = append(rp.ids, r.ID)
+			}
+		}
+	case replace && !student:
+		ids, err := q.ImportReplacedByReportModule(ctx, dbsqlc.ImportReplacedByReportModuleParams{
+			ReportModuleID: *d.up.ReportModuleID, Submodules: subs, Source: SourceCSVUnit})
+		if err != nil {
+			return rp, fmt.Errorf("error listing replaced entries: %w", err)
+		}
+		rp.ids = ids
+	}
+	return rp, nil
+}
+
+// replace deletes what rp lists (the replace phase). The entries go by
+// batches of batchSize ids, each with its emission rows (ON DELETE
+// CASCADE), reporting progress and stopping at the next batch once ctx is
+// cancelled. Returns the number of entries deleted.
+func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacement, subs []string, targets []int64, student bool, batchSize int) (int64, error) {
 	var n int64
 	switch {
 	case d.up.Scope == ScopeYear && student:
-		rows, err := q.ImportDeleteStudents(ctx, dbsqlc.ImportDeleteStudentsParams{Year: d.year, ReportModuleIds: slices.Collect(maps.Values(rmByUnit))})
+		rows, err := q.ImportDeleteStudents(ctx, dbsqlc.ImportDeleteStudentsParams{Year: d.year, ReportModuleIds: targets})
 		if err != nil {
 			return 0, fmt.Errorf("error replacing student entries: %w", err)
-		}
-		for _, r := range rows {
-			n += r.Deleted
-		}
-	case d.up.Scope == ScopeYear:
-		rows, err := q.EntriesDeleteByYearSource(ctx, dbsqlc.EntriesDeleteByYearSourceParams{Year: d.year, Module: string(d.module), Submodules: subs, Source: SourceCSVYear})
-		if err != nil {
-			return 0, fmt.Errorf("error replacing entries: %w", err)
 		}
 		for _, r := range rows {
 			n += r.Deleted
@@ -351,12 +421,20 @@ func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, subs []stri
 			n += m
 		}
 	default:
-		m, err := q.EntriesDeleteByReportModuleSource(ctx, dbsqlc.EntriesDeleteByReportModuleSourceParams{
-			ReportModuleID: *d.up.ReportModuleID, Submodules: subs, Source: SourceCSVUnit})
-		if err != nil {
-			return 0, fmt.Errorf("error replacing entries: %w", err)
+		total := int64(len(rp.ids))
+		d.report(PhaseReplace, 0, total, fmt.Sprintf("Removing %d previous rows", total))
+		for i := 0; i < len(rp.ids); i += batchSize {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+			batch := rp.ids[i:min(i+batchSize, len(rp.ids))]
+			m, err := q.ImportDeleteEntries(ctx, batch)
+			if err != nil {
+				return n, fmt.Errorf("error replacing entries: %w", err)
+			}
+			n += m
+			d.report(PhaseReplace, int64(i+len(batch)), total, fmt.Sprintf("Removed %d of %d previous rows", i+len(batch), total))
 		}
-		n = m
 	}
 	return n, nil
 }
@@ -411,6 +489,9 @@ func (d *dataImport) copyRecords(ctx context.Context, r *ingest.Reader, p *inges
 		return done, err
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
 		rec, err := r.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -455,9 +536,6 @@ func (d *dataImport) copyRecords(ctx context.Context, r *ingest.Reader, p *inges
 			cur = &entryBatch{batchShared: shared}
 		}
 		if done%progressEvery == 0 {
-			if ctx.Err() != nil {
-				return fail(ctx.Err())
-			}
 			progress(done)
 		}
 	}

@@ -188,16 +188,18 @@ func openCSV(ctx context.Context, store blob.Store, key string, tbl *ingest.Tabl
 }
 
 type loadStats struct {
-	loaded   int
-	deleted  int64
-	computed int
-	issues   int
-	changed  int
+	loaded     int
+	deleted    int64
+	computed   int
+	issues     int
+	changed    int
+	duplicates int64
 }
 
 func counters(c ingest.Counts, errs *RowErrors, loaded int, ls loadStats) map[string]any {
 	m := fileCounters(c, errs, loaded)
 	m["entries_deleted"], m["entries_computed"], m["calc_issues"] = ls.deleted, ls.computed, ls.issues
+	m["rows_duplicate"] = ls.duplicates
 	return m
 }
 
@@ -215,14 +217,16 @@ var errNoValidRows = errors.New("no valid rows")
 
 // loadData streams the upload's CSV from the blob store twice: the
 // validate pass (row errors, units, the record count; nothing is written)
-// and, in ONE transaction under the module-year lock, the load pass:
-// replacement of the previous entries (docs/jobs.md §4.1 table), missing
-// reports, then per batch of valid rows the emissions computed in Go and
-// the entries COPYed with their totals followed by their emission rows (no
-// update, no delete), fingerprint comparison, status/dirty marks, the
+// and, in ONE transaction under the module-year lock, the replace phase
+// (the previous entries the upload replaces, docs/jobs.md §4.1 table,
+// deleted in batches) and the load pass: missing reports, then per batch
+// of valid rows the emissions computed in Go and the entries COPYed with
+// their totals followed by their emission rows (no update, no delete),
+// rows_duplicate, fingerprint comparison, status/dirty marks, the
 // upload.import audit event and the job's finish (result, completion,
 // aggregate). Any failure rolls everything back; a retry redoes the whole
-// import from the blob (idempotent).
+// import from the blob (idempotent). Every pass stops at the next record
+// or batch once ctx is cancelled (a cancelled pipeline).
 func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish) error {
 	if up.Module == nil {
 		return apperr.Invalid("data upload %s has no module", up.ID)
@@ -231,21 +235,17 @@ func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish)
 	if err != nil {
 		return err
 	}
-	rep := pipeline.ReporterFrom(ctx)
+	imp.report = s.reporter(ctx)
 	t0 := time.Now()
 
-	rep.Progress(ctx, "validate", 0, 0, "Validating rows")
+	imp.report(PhaseValidate, 0, 0, "Validating rows")
 
 	// Validate pass: parse every record, no write. Its progress total is
 	// estimated from the bytes read; the load pass knows it exactly.
-	vr, err := imp.validate(ctx, s.Blob, func(done, estimate int64, valid, rejected int) {
-		rep.Progress(ctx, "validate", done, estimate,
-			fmt.Sprintf("Validated %d of about %d rows (%d valid, %d rejected)", done, estimate, valid, rejected))
-	})
+	vr, err := imp.validate(ctx, s.Blob)
 	if err != nil {
 		return err
 	}
-	total := vr.records
 	if vr.counts.Total == 0 || vr.counts.Total == vr.counts.Blank {
 		return reject(errEmptyFile(), nil, nil)
 	}
@@ -253,14 +253,18 @@ func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish)
 		return reject(noValidRows(vr.errs.Skipped), counters(vr.counts, &vr.errs, 0, loadStats{}), &vr.errs)
 	}
 
-	// Load pass: one transaction.
+	// Replace and load: one transaction.
 	tValidate := time.Now()
 	var tLoad time.Time
 	var rejected error
+	var ls loadStats
 	err = postgres.WithTx(ctx, s.DB, func(ctx context.Context, tx pgx.Tx) error {
-		ls, errs, counts, err := imp.load(ctx, tx, s.Blob, vr.unitIDs, s.batchSize(), s.now(), func(done int64) {
-			rep.Progress(ctx, "load", done, max(total, done), fmt.Sprintf("Loaded %d of %d rows", done, max(total, done)))
-		})
+		var (
+			errs   RowErrors
+			counts ingest.Counts
+			err    error
+		)
+		ls, errs, counts, err = imp.load(ctx, tx, s.Blob, vr, s.batchSize(), s.now())
 		if errors.Is(err, errNoValidRows) {
 			rejected = reject(noValidRows(errs.Skipped), counters(counts, &errs, 0, ls), &errs)
 			return err
@@ -268,10 +272,13 @@ func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish)
 		if err != nil {
 			return err
 		}
+		msg := fmt.Sprintf("%d rows loaded, %d skipped, %d warnings", ls.loaded, errs.Skipped, errs.Warnings)
+		if ls.duplicates > 0 {
+			msg += fmt.Sprintf(", %d identical to rows already there", ls.duplicates)
+		}
 		res := pipeline.Result{
 			Counters:  counters(counts, &errs, ls.loaded, ls),
-			RowErrors: errs.List(), RowErrorsTotal: errs.Total,
-			Message: fmt.Sprintf("%d rows loaded, %d skipped, %d warnings", ls.loaded, errs.Skipped, errs.Warnings),
+			RowErrors: errs.List(), RowErrorsTotal: errs.Total, Message: msg,
 		}
 		if ignored := imp.ignored; len(ignored) > 0 {
 			res.Counters["ignored_columns"] = ignored
@@ -283,9 +290,10 @@ func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish)
 		return rejected
 	}
 	if err == nil {
-		s.logger().InfoContext(ctx, "upload imported", slog.String("upload_id", up.ID.String()), slog.Int64("rows", total),
-			slog.Duration("validate", tValidate.Sub(t0)),
-			slog.Duration("load", tLoad.Sub(tValidate)), slog.Duration("commit", time.Since(tLoad)))
+		s.logger().InfoContext(ctx, "upload imported", slog.String("upload_id", up.ID.String()), slog.Int64("rows", vr.records),
+			slog.Int64("replaced", ls.deleted), slog.Duration("validate", tValidate.Sub(t0)),
+			slog.Duration("replace", imp.replaceTime), slog.Duration("load", tLoad.Sub(tValidate)-imp.replaceTime),
+			slog.Duration("commit", time.Since(tLoad)))
 	}
 	return err
 }

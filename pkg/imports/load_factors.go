@@ -35,7 +35,7 @@ func (s *Service) loadFactors(ctx context.Context, up dbsqlc.Upload, finish Fini
 	if err != nil {
 		return invalidUpload(err)
 	}
-	rep := pipeline.ReporterFrom(ctx)
+	rep := s.reporter(ctx)
 
 	r, c, err := openCSV(ctx, s.Blob, up.BlobKey, tbl)
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Service) loadFactors(ctx context.Context, up dbsqlc.Upload, finish Fini
 			rows = append(rows, row)
 		}
 		if done%progressEvery == 0 {
-			rep.Progress(ctx, "import", done, 0, fmt.Sprintf("Read %d rows", done))
+			rep("import", done, 0, fmt.Sprintf("Read %d rows", done))
 		}
 	}
 	counts := r.Counts()
@@ -78,7 +78,7 @@ func (s *Service) loadFactors(ctx context.Context, up dbsqlc.Upload, finish Fini
 		return reject(noValidRows(errs.Skipped), ctrs, &errs)
 	}
 	total := int64(len(rows))
-	rep.Progress(ctx, "import", 0, total, fmt.Sprintf("Importing %d factors", total))
+	rep("import", 0, total, fmt.Sprintf("Importing %d factors", total))
 
 	return postgres.WithTx(ctx, s.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
@@ -111,7 +111,7 @@ func (s *Service) loadFactors(ctx context.Context, up dbsqlc.Upload, finish Fini
 				unchanged++
 			}
 			if (i+1)%progressEvery == 0 {
-				rep.Progress(ctx, "import", int64(i+1), total, fmt.Sprintf("Imported %d of %d factors", i+1, total))
+				rep("import", int64(i+1), total, fmt.Sprintf("Imported %d of %d factors", i+1, total))
 			}
 		}
 		if OptionsOf(up).DeleteStale {

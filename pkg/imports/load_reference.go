@@ -35,7 +35,7 @@ func (s *Service) loadReference(ctx context.Context, up dbsqlc.Upload, finish Fi
 	if rooms {
 		module = emission.ModuleBuildings
 	}
-	rep := pipeline.ReporterFrom(ctx)
+	rep := s.reporter(ctx)
 
 	r, c, err := openCSV(ctx, s.Blob, up.BlobKey, tbl)
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *Service) loadReference(ctx context.Context, up dbsqlc.Upload, finish Fi
 		}
 		errs.Add(append(rec.Errors(), rowErrs...))
 		if done%progressEvery == 0 {
-			rep.Progress(ctx, "import", done, 0, fmt.Sprintf("Read %d rows", done))
+			rep("import", done, 0, fmt.Sprintf("Read %d rows", done))
 		}
 	}
 	counts := r.Counts()
@@ -83,7 +83,7 @@ func (s *Service) loadReference(ctx context.Context, up dbsqlc.Upload, finish Fi
 	if n == 0 {
 		return reject(noValidRows(errs.Skipped), ctrs, &errs)
 	}
-	rep.Progress(ctx, "import", 0, int64(n), fmt.Sprintf("Importing %d rows", n))
+	rep("import", 0, int64(n), fmt.Sprintf("Importing %d rows", n))
 
 	return postgres.WithTx(ctx, s.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
@@ -100,7 +100,7 @@ func (s *Service) loadReference(ctx context.Context, up dbsqlc.Upload, finish Fi
 			}
 			ctrs["locations_upserted"], ctrs["locations_deleted"] = merged, del
 		}
-		rep.Progress(ctx, "import", int64(n), int64(n), fmt.Sprintf("Imported %d rows", n))
+		rep("import", int64(n), int64(n), fmt.Sprintf("Imported %d rows", n))
 		affected, err := q.YearsByStatus(ctx, years.Accepting(years.OpImport))
 		if err != nil {
 			return fmt.Errorf("error listing years: %w", err)

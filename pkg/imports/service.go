@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
@@ -33,6 +34,10 @@ type Service struct {
 	// Now stamps computed_at of the imported emissions; nil is time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Progress, when set, receives every progress report of the imports
+	// instead of the job's pipeline reporter (pipeline.ReporterFrom): tests
+	// observe the phases through it.
+	Progress func(ctx context.Context, phase string, done, total int64, message string)
 }
 
 // Enqueuer inserts the import job of upload up (its kind decides which) in
@@ -61,6 +66,19 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// reportFunc reports the current phase of an import, its done/total and a
+// message (docs/jobs.md §2.4).
+type reportFunc func(phase string, done, total int64, message string)
+
+// reporter is where the import running in ctx reports its progress.
+func (s *Service) reporter(ctx context.Context) reportFunc {
+	if s.Progress != nil {
+		return func(phase string, done, total int64, message string) { s.Progress(ctx, phase, done, total, message) }
+	}
+	rep := pipeline.ReporterFrom(ctx)
+	return func(phase string, done, total int64, message string) { rep.Progress(ctx, phase, done, total, message) }
 }
 
 func (s *Service) logger() *slog.Logger {

@@ -59,7 +59,7 @@ const (
 )
 
 var kindPhases = map[Kind][]string{
-	KindDataUpload:      {"validate", "load", "aggregate"},
+	KindDataUpload:      {"validate", "replace", "load", "aggregate"},
 	KindFactorUpload:    {"import", "recalculate", "aggregate"},
 	KindFactorCompute:   {"import", "recalculate", "aggregate"},
 	KindReferenceUpload: {"import", "recalculate", "aggregate"},
@@ -82,7 +82,7 @@ func (k Kind) Valid() bool { _, ok := kindPhases[k]; return ok }
 
 // jobKindPhases lists the phases each job kind reports, in order.
 var jobKindPhases = map[string][]string{
-	"upload_import":       {"validate", "load"},
+	"upload_import":       {"validate", "replace", "load"}, // replace is skipped (load follows validate) when nothing is replaced
 	"factor_import":       {"import"},
 	"reference_import":    {"import"},
 	"emission_recalc":     {"recalculate"},
@@ -95,6 +95,7 @@ var jobKindPhases = map[string][]string{
 
 var phaseLabels = map[string]string{
 	"validate":    "Validating rows",
+	"replace":     "Removing previous rows",
 	"load":        "Loading data",
 	"aggregate":   "Refreshing statistics",
 	"import":      "Importing",

@@ -79,21 +79,21 @@ func TestDeriveStatus(t *testing.T) {
 			cancelled:   true,
 			jobs:        []pipeline.Job{uploadSucceeded, finishedJob(aggr, child, pipeline.JobSucceeded, 20*time.Second, 10*time.Second)},
 			wantStatus:  pipeline.StatusFailed,
-			wantPercent: 66, // aggregate phase, no progress reported; never 100 when FAILED
+			wantPercent: 75, // aggregate phase, no progress reported; never 100 when FAILED
 		},
 		{
 			name:        "CancelledWhileJobRunning",
 			cancelled:   true,
 			jobs:        []pipeline.Job{runningJob(upload, root, 10*time.Second, pipeline.JobProgress{Phase: "load", Done: 20, Total: 40}, "")},
 			wantStatus:  pipeline.StatusRunning, // "some job running" matches before "cancelled"
-			wantPercent: 50,
+			wantPercent: 62,
 		},
 		{
 			name:        "CancelledWithChildCancelled",
 			cancelled:   true,
 			jobs:        []pipeline.Job{uploadSucceeded, finishedJob(aggr, child, pipeline.JobCancelled, 20*time.Second, 10*time.Second)},
 			wantStatus:  pipeline.StatusFailed,
-			wantPercent: 66,
+			wantPercent: 75,
 		},
 		{
 			name:        "ChildCancelled",
@@ -115,7 +115,7 @@ func TestDeriveStatus(t *testing.T) {
 				finishedJob(aggr, child, pipeline.JobSucceeded, 20*time.Second, 10*time.Second),
 			},
 			wantStatus:  pipeline.StatusFailed,
-			wantPercent: 66,
+			wantPercent: 75,
 		},
 		{
 			name:        "NoJobs",
@@ -126,19 +126,19 @@ func TestDeriveStatus(t *testing.T) {
 			name:        "OneRetrying",
 			jobs:        []pipeline.Job{with(runningJob(upload, root, 10*time.Second, pipeline.JobProgress{Phase: "validate", Done: 50, Total: 100}, ""), func(j *pipeline.Job) { j.State = pipeline.JobRetrying })},
 			wantStatus:  pipeline.StatusRunning,
-			wantPercent: 16,
+			wantPercent: 12,
 		},
 		{
 			name:        "OneRunning",
 			jobs:        []pipeline.Job{runningJob(upload, root, 10*time.Second, pipeline.JobProgress{Phase: "validate", Done: 50, Total: 100}, "")},
 			wantStatus:  pipeline.StatusRunning,
-			wantPercent: 16,
+			wantPercent: 12,
 		},
 		{
 			name:        "OneStartedOthersQueued",
 			jobs:        []pipeline.Job{uploadSucceeded, queuedJob(aggr, child)},
 			wantStatus:  pipeline.StatusRunning,
-			wantPercent: 66,
+			wantPercent: 75,
 		},
 		{
 			name:        "QueuedAgainAfterStart",
@@ -213,7 +213,7 @@ func TestDeriveProgress(t *testing.T) {
 			kind: pipeline.KindDataUpload, cancelled: true,
 			jobs: []pipeline.Job{finishedJob("upload_import", root, pipeline.JobCancelled, 10*time.Second, time.Second)},
 			want: pipeline.Derived{
-				Status: pipeline.StatusFailed, Phase: "aggregate", PhaseIndex: 3, Percent: 66,
+				Status: pipeline.StatusFailed, Phase: "aggregate", PhaseIndex: 4, Percent: 75,
 				Message: "Cancelled", Counters: map[string]float64{},
 				JobCount: 1, FailedJobCount: 1, StartedAt: ago(10 * time.Second), FinishedAt: ago(time.Second),
 			},
@@ -302,7 +302,7 @@ func TestDeriveProgress(t *testing.T) {
 			})},
 			want: pipeline.Derived{
 				// aggregate has no job: complete once every job is terminal.
-				Status: pipeline.StatusSuccess, Phase: "aggregate", PhaseIndex: 3, Percent: 100,
+				Status: pipeline.StatusSuccess, Phase: "aggregate", PhaseIndex: 4, Percent: 100,
 				Message: "Completed", Counters: map[string]float64{"rows_total": 40, "rows_loaded": 40},
 				JobCount: 1, StartedAt: ago(60 * time.Second), FinishedAt: ago(5 * time.Second),
 			},
@@ -312,10 +312,24 @@ func TestDeriveProgress(t *testing.T) {
 			kind: pipeline.KindDataUpload,
 			jobs: []pipeline.Job{runningJob("upload_import", root, 10*time.Second, pipeline.JobProgress{Phase: "load", Done: 10, Total: 40}, "Loaded 10 of 40 rows")},
 			want: pipeline.Derived{
-				Status: pipeline.StatusRunning, Phase: "load", PhaseIndex: 2, Done: 10, Total: 40,
-				Percent:    41,      // floor(100 × (1 + 10/40) / 3)
+				// The job went from validate straight to load (nothing to
+				// replace): replace counts as complete.
+				Status: pipeline.StatusRunning, Phase: "load", PhaseIndex: 3, Done: 10, Total: 40,
+				Percent:    56,      // floor(100 × (2 + 10/40) / 4)
 				ETASeconds: new(30), // 10 s for 10 → 30 left
 				Message:    "Loaded 10 of 40 rows", Counters: map[string]float64{},
+				JobCount: 1, StartedAt: ago(10 * time.Second),
+			},
+		},
+		{
+			name: "MultiPhaseJobReplacing",
+			kind: pipeline.KindDataUpload,
+			jobs: []pipeline.Job{runningJob("upload_import", root, 10*time.Second, pipeline.JobProgress{Phase: "replace", Done: 20000, Total: 50000}, "Removed 20000 of 50000 previous rows")},
+			want: pipeline.Derived{
+				Status: pipeline.StatusRunning, Phase: "replace", PhaseIndex: 2, Done: 20000, Total: 50000,
+				Percent:    35,      // floor(100 × (1 + 0.4) / 4)
+				ETASeconds: new(15), // 10 s for 20 000 → 30 000 left
+				Message:    "Removed 20000 of 50000 previous rows", Counters: map[string]float64{},
 				JobCount: 1, StartedAt: ago(10 * time.Second),
 			},
 		},
@@ -325,7 +339,7 @@ func TestDeriveProgress(t *testing.T) {
 			jobs: []pipeline.Job{runningJob("upload_import", root, 10*time.Second, pipeline.JobProgress{Phase: "validate", Done: 1200, Total: 50000}, "Validated 1 200 of 50 000 rows")},
 			want: pipeline.Derived{
 				Status: pipeline.StatusRunning, Phase: "validate", PhaseIndex: 1, Done: 1200, Total: 50000,
-				Percent:    0,        // floor(100 × 0.024 / 3)
+				Percent:    0,        // floor(100 × 0.024 / 4)
 				ETASeconds: new(407), // ceil(10 / 1200 × 48800)
 				Message:    "Validated 1 200 of 50 000 rows", Counters: map[string]float64{},
 				JobCount: 1, StartedAt: ago(10 * time.Second),
@@ -391,7 +405,7 @@ func TestDeriveProgress(t *testing.T) {
 				queuedJob("aggregate", child),
 			},
 			want: pipeline.Derived{
-				Status: pipeline.StatusRunning, Phase: "aggregate", PhaseIndex: 3, Percent: 66,
+				Status: pipeline.StatusRunning, Phase: "aggregate", PhaseIndex: 4, Percent: 75,
 				Message: "Refreshing statistics", Counters: map[string]float64{},
 				JobCount: 2, StartedAt: ago(60 * time.Second),
 			},
@@ -425,16 +439,16 @@ func TestKind(t *testing.T) {
 	t.Run("PhasesAreACopy", func(t *testing.T) {
 		t.Parallel()
 		phases := pipeline.KindDataUpload.Phases()
-		require.Equal(t, []string{"validate", "load", "aggregate"}, phases)
+		require.Equal(t, []string{"validate", "replace", "load", "aggregate"}, phases)
 		phases[0] = "mutated"
-		require.Equal(t, []string{"validate", "load", "aggregate"}, pipeline.KindDataUpload.Phases())
+		require.Equal(t, []string{"validate", "replace", "load", "aggregate"}, pipeline.KindDataUpload.Phases())
 	})
 
 	t.Run("PhasesOfEveryKind", func(t *testing.T) {
 		t.Parallel()
 		want := map[pipeline.Kind][]string{
 			pipeline.KindAccredSync:      {"fetch", "upsert", "reports"},
-			pipeline.KindDataUpload:      {"validate", "load", "aggregate"},
+			pipeline.KindDataUpload:      {"validate", "replace", "load", "aggregate"},
 			pipeline.KindECBSync:         {"fetch", "recalculate", "aggregate"},
 			pipeline.KindExport:          {"query", "render", "store"},
 			pipeline.KindFXManual:        {"recalculate", "aggregate"},

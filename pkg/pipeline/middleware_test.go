@@ -475,10 +475,10 @@ func TestMiddleware(t *testing.T) {
 			return p.Phase != nil && *p.Phase == "load"
 		})
 		require.Equal(t, string(pipeline.StatusRunning), p.Status)
-		require.Equal(t, int32(2), p.PhaseIndex)
+		require.Equal(t, int32(3), p.PhaseIndex) // nothing replaced: replace is skipped
 		require.Equal(t, int64(10), p.ProgressDone)
 		require.Equal(t, int64(40), p.ProgressTotal)
-		require.Equal(t, int32(41), p.Percent) // floor(100 × (1 + 10/40) / 3)
+		require.Equal(t, int32(56), p.Percent) // floor(100 × (2 + 10/40) / 4)
 		require.NotNil(t, p.EtaSeconds)
 		require.Equal(t, new("Loaded 10 of 40 rows"), p.Message)
 		require.NotNil(t, p.StartedAt)
@@ -492,7 +492,7 @@ func TestMiddleware(t *testing.T) {
 		p, js = waitPipeline(ctx, t, bundle.pool, id, terminal)
 		require.Equal(t, string(pipeline.StatusSuccess), p.Status)
 		require.Equal(t, int32(100), p.Percent)
-		require.Equal(t, int32(3), p.PhaseIndex)
+		require.Equal(t, int32(4), p.PhaseIndex)
 		require.Nil(t, p.EtaSeconds)
 		require.Equal(t, new("Completed"), p.Message)
 		require.JSONEq(t, `{"rows_total": 40, "rows_loaded": 40, "row_warnings": 1}`, string(p.Counters))

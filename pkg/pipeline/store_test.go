@@ -67,7 +67,7 @@ func TestCreate(t *testing.T) {
 		require.Equal(t, "data_upload", p.Kind)
 		require.Equal(t, string(pipeline.StatusNotStarted), p.Status)
 		require.Equal(t, "user", p.Trigger)
-		require.Equal(t, []string{"validate", "load", "aggregate"}, p.Phases)
+		require.Equal(t, []string{"validate", "replace", "load", "aggregate"}, p.Phases)
 		require.Equal(t, new(int32(2025)), p.Year)
 		require.Equal(t, new("headcount"), p.Module)
 		require.Equal(t, new("member"), p.Submodule)
@@ -458,7 +458,7 @@ func TestToView(t *testing.T) {
 	require.Equal(t, "NOT_STARTED", v.Status)
 	require.Equal(t, &pipeline.UserRef{ID: 4}, v.CreatedBy)
 	require.Equal(t, pipeline.ProgressView{
-		Phase: "validate", PhaseIndex: 1, PhasesTotal: 3, PhaseLabel: "Validating rows",
+		Phase: "validate", PhaseIndex: 1, PhasesTotal: 4, PhaseLabel: "Validating rows",
 		Message: "Waiting for a worker",
 	}, v.Progress)
 	require.Len(t, v.Jobs, 1)

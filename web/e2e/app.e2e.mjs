@@ -4,6 +4,9 @@
 //
 //   node e2e/app.e2e.mjs BASE_URL
 //
+// The journeys of issue 11 (pickers, concurrent edits, taxonomy fields,
+// duplicate and replacing uploads, progress after a reload) are in
+// journeys.mjs and run between the upload step and the French step.
 // playwright-core + Debian Chromium (flags of e2e/smoke.mjs). Fails on any
 // console error or uncaught page error. Screenshots go to $ARTIFACTS_DIR
 // (default test-artifacts/e2e). Optional: PSQL + DATABASE_URL enable the
@@ -16,6 +19,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { chromium } from 'playwright-core'
+
+import { issue11Journeys } from './journeys.mjs'
 
 const base = (process.argv[2] ?? '').replace(/\/+$/, '')
 if (!base) {
@@ -298,6 +303,13 @@ try {
     await page.click('[data-test="nav-results"]')
     await page.waitForSelector('[data-test="results-total"]')
   })
+
+  if (existsSync(planeCsv)) {
+    await issue11Journeys({ page, ctx, base, step, assert, api, shot, expectHttpError, unitId, year, profile, planeCsv })
+    // Back where the next step expects to be.
+    await page.goto(`${base}/en/u/${unitId}/${year}/results`)
+    await page.waitForSelector('[data-test="results-total"]')
+  }
 
   await step('switch to French', async () => {
     await page.click('[data-test="language-switch"]')

@@ -85,6 +85,7 @@ fi
 
 status=0
 (cd "$web" && export PATH="$(ls -d "$web"/.node/node_modules/node-linux-*/bin | head -1):$PATH" && \
-  ARTIFACTS_DIR="$artifacts" DATABASE_URL="$DATABASE_URL" PSQL="$pgbin/psql" node e2e/app.e2e.mjs "$url") || status=$?
+  ARTIFACTS_DIR="$artifacts" DATABASE_URL="$DATABASE_URL" PSQL="$pgbin/psql" WORKER_PID="${pids[1]}" \
+  node e2e/app.e2e.mjs "$url") || status=$?
 echo "e2e: $([ $status = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - started )) s (artifacts: $artifacts)"
 exit $status

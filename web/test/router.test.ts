@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest'
-import { createMemoryHistory, createRouter } from 'vue-router'
+import { createPinia } from 'pinia'
+import { describe, expect, it, vi } from 'vitest'
+import { createMemoryHistory, createRouter, type RouteLocationNormalized, type RouteLocationRaw } from 'vue-router'
 
+import { guard } from '@/router/guards'
 import { createRoutes, switchLanguagePath } from '@/router/routes'
 
 function router(preferred: 'en' | 'fr' = 'fr') {
@@ -57,5 +59,26 @@ describe('switchLanguagePath', () => {
     ['/english/x', 'fr', '/fr/english/x'],
   ] as const)('%s in %s is %s', (path, lang, want) => {
     expect(switchLanguagePath(path, lang)).toBe(want)
+  })
+})
+
+describe('guard', () => {
+  it('sends an unknown module to the 404 page without doubling the language (/en/en/…)', async () => {
+    const me = {
+      user: { id: 1, sciper: 'DEV-2', email: null, display_name: 'Dev', function_title: null, provider: 'dev', last_login_at: null },
+      roles: [],
+      permissions: [],
+      backoffice_pages: [],
+      is_dev_user: true,
+    }
+    const units = [{ unit: { id: 4, name: 'LAB-DEMO', cf: '7918', affiliations: [] }, role: 'principal', reports: [{ year: 2025, overall_status: 'in_progress', validated_modules: 0, enabled_modules: 8 }] }]
+    const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } })
+    vi.stubGlobal('fetch', vi.fn((input: string) => Promise.resolve(json(input.endsWith('/me/units') ? units : me))))
+    const pinia = createPinia()
+    const r = router('en')
+    const to = r.resolve('/en/u/4/2025/modules/nope')
+    const decision = await guard(pinia, to as unknown as RouteLocationNormalized)
+    expect(decision).not.toBe(true)
+    expect(r.resolve(decision as RouteLocationRaw).fullPath).toBe('/en/u/4/2025/modules/nope')
   })
 })

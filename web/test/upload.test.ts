@@ -3,7 +3,17 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApiClient } from '@/api/client'
 import type { Pipeline, PipelineJob } from '@/api/types'
 import { followPipeline } from '@/pipelines/follow'
-import { checkFile, createUploader, rowErrorsOf, rowErrorsTotalOf, uploadForm, type UploaderDeps } from '@/uploads/upload'
+import { ApiError } from '@/api/client'
+import {
+  checkFile,
+  createUploader,
+  duplicateOf,
+  rowErrorsOf,
+  rowErrorsTotalOf,
+  sendConfirmingDuplicate,
+  uploadForm,
+  type UploaderDeps,
+} from '@/uploads/upload'
 import { fakeDeps, pipeline } from './fakes'
 
 const UPLOAD = {
@@ -76,6 +86,10 @@ describe('checkFile / uploadForm', () => {
     const noSub = uploadForm({ ...request(), submodule: null, replaceExisting: false })
     expect([...noSub.keys()]).toEqual(['replace_existing', 'file'])
     expect(noSub.get('replace_existing')).toBe('false')
+    // allow_duplicate (after the user confirmed a 409 duplicate_upload) also comes before the file.
+    const dup = uploadForm({ ...request(), allowDuplicate: true })
+    expect([...dup.keys()]).toEqual(['submodule', 'replace_existing', 'allow_duplicate', 'file'])
+    expect(dup.get('allow_duplicate')).toBe('true')
   })
 })
 
@@ -168,5 +182,84 @@ describe('rowErrorsOf / rowErrorsTotalOf', () => {
     expect(rowErrorsOf(p).map((e) => e.row)).toEqual([1, 2, 3])
     expect(rowErrorsTotalOf(p)).toBe(8)
     expect(rowErrorsOf(null)).toEqual([])
+  })
+})
+
+const duplicate409 = () =>
+  new ApiError(409, 'duplicate_upload', 'this file was already uploaded', [
+    { field: 'file', code: 'duplicate_upload', message: 'same file', upload_id: 'u-1', uploaded_at: '2025-03-01T10:00:00Z' } as never,
+  ])
+
+describe('duplicate uploads (409 duplicate_upload)', () => {
+  it('reads the earlier upload from the 409', () => {
+    expect(duplicateOf(duplicate409())).toEqual({ uploadId: 'u-1', uploadedAt: '2025-03-01T10:00:00Z' })
+    expect(duplicateOf(new ApiError(409, 'year_closed', 'closed'))).toBeNull()
+    expect(duplicateOf(new ApiError(422, 'duplicate_upload', 'x'))).toBeNull()
+    expect(duplicateOf(new Error('x'))).toBeNull()
+  })
+
+  it('asks the user, then resends with allow_duplicate, or stops', async () => {
+    const done = pipeline('p9', 3, 'SUCCESS', 100)
+    const send = vi.fn((allow: boolean) => (allow ? Promise.resolve(done) : Promise.reject(duplicate409())))
+    const yes = vi.fn(() => Promise.resolve(true))
+    await expect(sendConfirmingDuplicate(send, yes)).resolves.toBe(done)
+    expect(send.mock.calls).toEqual([[false], [true]])
+    expect(yes).toHaveBeenCalledWith({ uploadId: 'u-1', uploadedAt: '2025-03-01T10:00:00Z' })
+
+    const send2 = vi.fn((allow: boolean) => (allow ? Promise.resolve(done) : Promise.reject(duplicate409())))
+    await expect(sendConfirmingDuplicate(send2, () => Promise.resolve(false))).resolves.toBeNull()
+    expect(send2.mock.calls).toEqual([[false]])
+
+    // Other errors are not questions.
+    const ask = vi.fn(() => Promise.resolve(true))
+    await expect(sendConfirmingDuplicate(() => Promise.reject(new ApiError(422, 'csv_header_invalid', 'bad')), ask)).rejects.toMatchObject({ status: 422 })
+    expect(ask).not.toHaveBeenCalled()
+  })
+
+  it('the uploader posts the second form with allow_duplicate', async () => {
+    const forms: FormData[] = []
+    const fetch = vi.fn((_input: RequestInfo | URL, init?: RequestInit) => {
+      const form = init?.body as FormData
+      forms.push(form)
+      if (form.get('allow_duplicate') !== 'true') {
+        return Promise.resolve(json({ error: { code: 'duplicate_upload', message: 'dup', details: [{ field: 'file', code: 'duplicate_upload', message: 'dup', upload_id: 'u-1', uploaded_at: '2025-03-01T10:00:00Z' }] } }, 409))
+      }
+      return Promise.resolve(json({ upload: UPLOAD, pipeline: pipeline('p10', 2, 'SUCCESS', 100) }, 202))
+    })
+    const uploader = createUploader({ client: createApiClient({ fetch, readCookie: () => 'tok' }), follow: vi.fn() })
+    const p = await sendConfirmingDuplicate((allowDuplicate) => uploader.start({ ...request(), allowDuplicate }), () => Promise.resolve(true))
+    expect(p?.status).toBe('SUCCESS')
+    expect(forms.map((f) => f.get('allow_duplicate'))).toEqual([null, 'true'])
+  })
+})
+
+describe('attach and cancel', () => {
+  it('attaches to a running pipeline and cancels it', async () => {
+    const calls: { url: string; method: string }[] = []
+    const fetch = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+      const url = input instanceof Request ? input.url : input.toString()
+      calls.push({ url, method: init?.method ?? 'GET' })
+      if (url.endsWith('/cancel')) return Promise.resolve(json({ ...pipeline('p11', 6, 'RUNNING', 50), cancelled: true }, 202))
+      return Promise.resolve(json({ error: { code: 'not_found', message: 'no' } }, 404))
+    })
+    const fake = fakeDeps()
+    const uploader = createUploader({ client: createApiClient({ fetch, readCookie: () => 'tok' }), follow: (id, h) => followPipeline(id, h, fake.deps) })
+    const done = uploader.attach(null, pipeline('p11', 5, 'RUNNING', 40))
+    expect(uploader.state.stage).toBe('processing')
+    expect(uploader.state.attached).toBe(true)
+    expect(uploader.busy.value).toBe(true)
+    expect(uploader.percent.value).toBe(40)
+
+    await uploader.cancel()
+    expect(calls).toEqual([{ url: '/api/v1/pipelines/p11/cancel', method: 'POST' }])
+    expect(uploader.state.pipeline?.cancelled).toBe(true)
+    expect(uploader.state.cancelling).toBe(true)
+
+    fake.sources[0]!.frame({ ...pipeline('p11', 7, 'FAILED', 50), cancelled: true })
+    const end = await done
+    expect(end.cancelled).toBe(true)
+    expect(uploader.state.stage).toBe('done')
+    expect(uploader.busy.value).toBe(false)
+    expect(uploader.state.cancelling).toBe(false)
   })
 })

@@ -8,9 +8,25 @@ package dbsqlc
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+const importDeleteEntries = `-- name: ImportDeleteEntries :execrows
+DELETE FROM data_entries WHERE id = ANY($1::bigint[])
+`
+
+// Deletes one batch of replaced entries by id; their emission rows go with
+// them (ON DELETE CASCADE: one probe of emissions_entry_report_module_idx
+// per entry, migration 000005).
+func (q *Queries) ImportDeleteEntries(ctx context.Context, ids []int64) (int64, error) {
+	result, err := q.db.Exec(ctx, importDeleteEntries, ids)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
 
 const importDeleteStudents = `-- name: ImportDeleteStudents :many
 WITH deleted AS (
@@ -55,6 +71,35 @@ func (q *Queries) ImportDeleteStudents(ctx context.Context, arg ImportDeleteStud
 	return items, nil
 }
 
+const importDuplicateRows = `-- name: ImportDuplicateRows :one
+SELECT coalesce(sum(g.loaded) FILTER (WHERE g.other > 0), 0)::bigint AS duplicates
+FROM (
+    SELECT count(*) FILTER (WHERE upload_id = $1::uuid) AS loaded,
+           count(*) FILTER (WHERE upload_id IS DISTINCT FROM $1::uuid) AS other
+    FROM data_entries
+    WHERE report_module_id = ANY($2::bigint[]) AND submodule = ANY($3::text[])
+    GROUP BY report_module_id, submodule, data
+) g
+`
+
+type ImportDuplicateRowsParams struct {
+	UploadID        uuid.UUID `json:"upload_id"`
+	ReportModuleIds []int64   `json:"report_module_ids"`
+	Submodules      []string  `json:"submodules"`
+}
+
+// rows_duplicate of a data import (docs/jobs.md §4.1): the entries upload_id
+// loaded that are identical (same submodule and data) to an entry of the
+// same report module it did not write, i.e. one that existed before the
+// import and survived its replacement. Grouping rather than a join keeps it
+// linear in the modules' entries whatever the planner's statistics.
+func (q *Queries) ImportDuplicateRows(ctx context.Context, arg ImportDuplicateRowsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, importDuplicateRows, arg.UploadID, arg.ReportModuleIds, arg.Submodules)
+	var duplicates int64
+	err := row.Scan(&duplicates)
+	return duplicates, err
+}
+
 const importEmissionsOfUpload = `-- name: ImportEmissionsOfUpload :many
 SELECT m.id, m.entry_id, m.report_module_id, m.emission_type, m.scope, m.category, m.kg_co2eq, m.quantity, m.quantity_unit, m.factor_id, m.meta, m.engine_version, m.computed_at FROM emissions m JOIN data_entries e ON e.id = m.entry_id
 WHERE e.upload_id = $1 ORDER BY m.id
@@ -93,6 +138,27 @@ func (q *Queries) ImportEmissionsOfUpload(ctx context.Context, uploadID *uuid.UU
 		return nil, err
 	}
 	return items, nil
+}
+
+const importEntriesExist = `-- name: ImportEntriesExist :one
+SELECT EXISTS (
+    SELECT 1 FROM data_entries
+    WHERE report_module_id = ANY($1::bigint[]) AND submodule = ANY($2::text[])
+)::boolean AS found
+`
+
+type ImportEntriesExistParams struct {
+	ReportModuleIds []int64  `json:"report_module_ids"`
+	Submodules      []string `json:"submodules"`
+}
+
+// Whether report modules hold entries of the given submodules (before the
+// load: whether rows_duplicate needs computing at all).
+func (q *Queries) ImportEntriesExist(ctx context.Context, arg ImportEntriesExistParams) (bool, error) {
+	row := q.db.QueryRow(ctx, importEntriesExist, arg.ReportModuleIds, arg.Submodules)
+	var found bool
+	err := row.Scan(&found)
+	return found, err
 }
 
 const importEntriesOfUpload = `-- name: ImportEntriesOfUpload :many
@@ -264,6 +330,88 @@ func (q *Queries) ImportMemberScipers(ctx context.Context, arg ImportMemberScipe
 	return items, nil
 }
 
+const importReplacedByReportModule = `-- name: ImportReplacedByReportModule :many
+SELECT id FROM data_entries
+WHERE report_module_id = $1 AND submodule = ANY($2::text[]) AND source = $3
+ORDER BY id
+`
+
+type ImportReplacedByReportModuleParams struct {
+	ReportModuleID int64    `json:"report_module_id"`
+	Submodules     []string `json:"submodules"`
+	Source         string   `json:"source"`
+}
+
+// The entries a module-page upload with replace_existing replaces: the
+// report module's entries of the given submodules and source, in id order.
+// Served by data_entries_list_idx.
+func (q *Queries) ImportReplacedByReportModule(ctx context.Context, arg ImportReplacedByReportModuleParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, importReplacedByReportModule, arg.ReportModuleID, arg.Submodules, arg.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const importReplacedByYear = `-- name: ImportReplacedByYear :many
+SELECT id, report_module_id FROM data_entries
+WHERE year = $1 AND module = $2 AND submodule = ANY($3::text[]) AND source = $4
+ORDER BY id
+`
+
+type ImportReplacedByYearParams struct {
+	Year       int32    `json:"year"`
+	Module     string   `json:"module"`
+	Submodules []string `json:"submodules"`
+	Source     string   `json:"source"`
+}
+
+type ImportReplacedByYearRow struct {
+	ID             int64 `json:"id"`
+	ReportModuleID int64 `json:"report_module_id"`
+}
+
+// The entries a per-year upload replaces (docs/jobs.md §4.1): the year's
+// entries of the given submodules and source, of every unit, in id order
+// (deleted by ImportDeleteEntries in batches). Served by
+// data_entries_year_module_id_idx.
+func (q *Queries) ImportReplacedByYear(ctx context.Context, arg ImportReplacedByYearParams) ([]ImportReplacedByYearRow, error) {
+	rows, err := q.db.Query(ctx, importReplacedByYear,
+		arg.Year,
+		arg.Module,
+		arg.Submodules,
+		arg.Source,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ImportReplacedByYearRow{}
+	for rows.Next() {
+		var i ImportReplacedByYearRow
+		if err := rows.Scan(&i.ID, &i.ReportModuleID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const importReportModulesEnsure = `-- name: ImportReportModulesEnsure :many
 WITH reports AS (
     INSERT INTO carbon_reports (unit_id, year, enabled_modules)
@@ -324,45 +472,6 @@ func (q *Queries) ImportReportModulesEnsure(ctx context.Context, arg ImportRepor
 	return items, nil
 }
 
-const importReportModulesWithSource = `-- name: ImportReportModulesWithSource :many
-SELECT DISTINCT report_module_id FROM data_entries
-WHERE year = $1 AND module = $2 AND submodule = ANY($3::text[]) AND source = $4
-`
-
-type ImportReportModulesWithSourceParams struct {
-	Year       int32    `json:"year"`
-	Module     string   `json:"module"`
-	Submodules []string `json:"submodules"`
-	Source     string   `json:"source"`
-}
-
-// Report modules of a year having entries of the given submodules and
-// source (the modules a per-year replacement touches).
-func (q *Queries) ImportReportModulesWithSource(ctx context.Context, arg ImportReportModulesWithSourceParams) ([]int64, error) {
-	rows, err := q.db.Query(ctx, importReportModulesWithSource,
-		arg.Year,
-		arg.Module,
-		arg.Submodules,
-		arg.Source,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []int64{}
-	for rows.Next() {
-		var report_module_id int64
-		if err := rows.Scan(&report_module_id); err != nil {
-			return nil, err
-		}
-		items = append(items, report_module_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const importUnits = `-- name: ImportUnits :many
 
 SELECT id, cf::text AS cf, is_active FROM units WHERE cf IS NOT NULL
@@ -412,6 +521,54 @@ type PipelineSetUploadParams struct {
 func (q *Queries) PipelineSetUpload(ctx context.Context, arg PipelineSetUploadParams) error {
 	_, err := q.db.Exec(ctx, pipelineSetUpload, arg.UploadID, arg.ReportModuleID, arg.ID)
 	return err
+}
+
+const uploadDuplicateOf = `-- name: UploadDuplicateOf :one
+SELECT u.id, u.uploaded_at FROM uploads u
+JOIN pipelines p ON p.id = u.pipeline_id
+WHERE u.sha256 = $1 AND u.kind = $2 AND u.scope = $3 AND u.year = $4
+  AND u.module IS NOT DISTINCT FROM $5::text
+  AND u.submodule IS NOT DISTINCT FROM $6::text
+  AND u.dataset IS NOT DISTINCT FROM $7::text
+  AND u.unit_id IS NOT DISTINCT FROM $8::bigint
+  AND p.status IN ('SUCCESS', 'PARTIAL')
+ORDER BY u.uploaded_at DESC, u.id
+LIMIT 1
+`
+
+type UploadDuplicateOfParams struct {
+	Sha256    string  `json:"sha256"`
+	Kind      string  `json:"kind"`
+	Scope     string  `json:"scope"`
+	Year      int32   `json:"year"`
+	Module    *string `json:"module"`
+	Submodule *string `json:"submodule"`
+	Dataset   *string `json:"dataset"`
+	UnitID    *int64  `json:"unit_id"`
+}
+
+type UploadDuplicateOfRow struct {
+	ID         uuid.UUID `json:"id"`
+	UploadedAt time.Time `json:"uploaded_at"`
+}
+
+// The latest earlier upload of the same file (SHA-256) into the same target
+// (kind, scope, year, module, submodule, dataset, unit) whose pipeline
+// ended SUCCESS or PARTIAL (docs/api.md §9, duplicate_upload).
+func (q *Queries) UploadDuplicateOf(ctx context.Context, arg UploadDuplicateOfParams) (UploadDuplicateOfRow, error) {
+	row := q.db.QueryRow(ctx, uploadDuplicateOf,
+		arg.Sha256,
+		arg.Kind,
+		arg.Scope,
+		arg.Year,
+		arg.Module,
+		arg.Submodule,
+		arg.Dataset,
+		arg.UnitID,
+	)
+	var i UploadDuplicateOfRow
+	err := row.Scan(&i.ID, &i.UploadedAt)
+	return i, err
 }
 
 const uploadsByReportModule = `-- name: UploadsByReportModule :many

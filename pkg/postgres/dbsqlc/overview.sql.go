@@ -74,7 +74,8 @@ func (q *Queries) EntryClassTotals(ctx context.Context, arg EntryClassTotalsPara
 
 const entrySubmoduleTotals = `-- name: EntrySubmoduleTotals :many
 
-SELECT submodule, count(*)::bigint AS entries, coalesce(sum(kg_co2eq), 0)::float8 AS kg_co2eq
+SELECT submodule, count(*)::bigint AS entries, coalesce(sum(kg_co2eq), 0)::float8 AS kg_co2eq,
+       count(*) FILTER (WHERE calc_status NOT IN ('ok', 'override'))::bigint AS calc_issues
 FROM data_entries
 WHERE report_module_id = $1
   AND ($2::text IS NULL OR submodule NOT IN ('plane', 'train')
@@ -88,14 +89,16 @@ type EntrySubmoduleTotalsParams struct {
 }
 
 type EntrySubmoduleTotalsRow struct {
-	Submodule string  `json:"submodule"`
-	Entries   int64   `json:"entries"`
-	KgCo2eq   float64 `json:"kg_co2eq"`
+	Submodule  string  `json:"submodule"`
+	Entries    int64   `json:"entries"`
+	KgCo2eq    float64 `json:"kg_co2eq"`
+	CalcIssues int64   `json:"calc_issues"`
 }
 
 // Module overview, breakdowns and travel helpers (pkg/entry).
-// Entry count and kg per submodule of a report module; with owner_sciper
-// set, travel entries count only when they are that traveller's (own scope).
+// Entry count, kg and calculation issues per submodule of a report module;
+// with owner_sciper set, travel entries count only when they are that
+// traveller's (own scope).
 func (q *Queries) EntrySubmoduleTotals(ctx context.Context, arg EntrySubmoduleTotalsParams) ([]EntrySubmoduleTotalsRow, error) {
 	rows, err := q.db.Query(ctx, entrySubmoduleTotals, arg.ReportModuleID, arg.OwnerSciper)
 	if err != nil {
@@ -105,7 +108,12 @@ func (q *Queries) EntrySubmoduleTotals(ctx context.Context, arg EntrySubmoduleTo
 	items := []EntrySubmoduleTotalsRow{}
 	for rows.Next() {
 		var i EntrySubmoduleTotalsRow
-		if err := rows.Scan(&i.Submodule, &i.Entries, &i.KgCo2eq); err != nil {
+		if err := rows.Scan(
+			&i.Submodule,
+			&i.Entries,
+			&i.KgCo2eq,
+			&i.CalcIssues,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

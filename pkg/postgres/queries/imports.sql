@@ -39,6 +39,52 @@ WITH deleted AS (
 )
 SELECT report_module_id, count(*)::bigint AS deleted FROM deleted GROUP BY report_module_id ORDER BY report_module_id;
 
+-- name: ImportReplacedByYear :many
+-- The entries a per-year upload replaces (docs/jobs.md §4.1): the year's
+-- entries of the given submodules and source, of every unit, in id order
+-- (deleted by ImportDeleteEntries in batches). Served by
+-- data_entries_year_module_id_idx.
+SELECT id, report_module_id FROM data_entries
+WHERE year = @year AND module = @module AND submodule = ANY(@submodules::text[]) AND source = @source
+ORDER BY id;
+
+-- name: ImportReplacedByReportModule :many
+-- The entries a module-page upload with replace_existing replaces: the
+-- report module's entries of the given submodules and source, in id order.
+-- Served by data_entries_list_idx.
+SELECT id FROM data_entries
+WHERE report_module_id = @report_module_id AND submodule = ANY(@submodules::text[]) AND source = @source
+ORDER BY id;
+
+-- name: ImportDeleteEntries :execrows
+-- Deletes one batch of replaced entries by id; their emission rows go with
+-- them (ON DELETE CASCADE: one probe of emissions_entry_report_module_idx
+-- per entry, migration 000005).
+DELETE FROM data_entries WHERE id = ANY(@ids::bigint[]);
+
+-- name: ImportEntriesExist :one
+-- Whether report modules hold entries of the given submodules (before the
+-- load: whether rows_duplicate needs computing at all).
+SELECT EXISTS (
+    SELECT 1 FROM data_entries
+    WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@submodules::text[])
+)::boolean AS found;
+
+-- name: ImportDuplicateRows :one
+-- rows_duplicate of a data import (docs/jobs.md §4.1): the entries upload_id
+-- loaded that are identical (same submodule and data) to an entry of the
+-- same report module it did not write, i.e. one that existed before the
+-- import and survived its replacement. Grouping rather than a join keeps it
+-- linear in the modules' entries whatever the planner's statistics.
+SELECT coalesce(sum(g.loaded) FILTER (WHERE g.other > 0), 0)::bigint AS duplicates
+FROM (
+    SELECT count(*) FILTER (WHERE upload_id = @upload_id::uuid) AS loaded,
+           count(*) FILTER (WHERE upload_id IS DISTINCT FROM @upload_id::uuid) AS other
+    FROM data_entries
+    WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@submodules::text[])
+    GROUP BY report_module_id, submodule, data
+) g;
+
 -- name: ImportFingerprints :many
 -- The fingerprint of the replaced entry set of report modules (docs/jobs.md
 -- §4.10): a digest of the multiset of canonical (jsonb text) submodule,
@@ -59,12 +105,6 @@ WHERE report_module_id = ANY(@report_module_ids::bigint[]) AND submodule = ANY(@
   AND (sqlc.narg('source')::text IS NULL OR source = sqlc.narg('source')::text)
 GROUP BY report_module_id;
 
--- name: ImportReportModulesWithSource :many
--- Report modules of a year having entries of the given submodules and
--- source (the modules a per-year replacement touches).
-SELECT DISTINCT report_module_id FROM data_entries
-WHERE year = @year AND module = @module AND submodule = ANY(@submodules::text[]) AND source = @source;
-
 -- name: ImportMemberScipers :many
 -- Members that survive a replacement (duplicate detection, docs/jobs.md §4.1):
 -- members of the year (or of one report module) except those of the
@@ -74,6 +114,21 @@ FROM data_entries
 WHERE year = @year AND submodule = 'member'
   AND (sqlc.narg('report_module_id')::bigint IS NULL OR report_module_id = sqlc.narg('report_module_id')::bigint)
   AND (sqlc.narg('replaced_source')::text IS NULL OR source <> sqlc.narg('replaced_source')::text);
+
+-- name: UploadDuplicateOf :one
+-- The latest earlier upload of the same file (SHA-256) into the same target
+-- (kind, scope, year, module, submodule, dataset, unit) whose pipeline
+-- ended SUCCESS or PARTIAL (docs/api.md §9, duplicate_upload).
+SELECT u.id, u.uploaded_at FROM uploads u
+JOIN pipelines p ON p.id = u.pipeline_id
+WHERE u.sha256 = @sha256 AND u.kind = @kind AND u.scope = @scope AND u.year = @year
+  AND u.module IS NOT DISTINCT FROM sqlc.narg('module')::text
+  AND u.submodule IS NOT DISTINCT FROM sqlc.narg('submodule')::text
+  AND u.dataset IS NOT DISTINCT FROM sqlc.narg('dataset')::text
+  AND u.unit_id IS NOT DISTINCT FROM sqlc.narg('unit_id')::bigint
+  AND p.status IN ('SUCCESS', 'PARTIAL')
+ORDER BY u.uploaded_at DESC, u.id
+LIMIT 1;
 
 -- name: ImportJobRecordRows :exec
 -- Records the counters and row errors of a job that fails permanently

@@ -1,9 +1,11 @@
 -- Module overview, breakdowns and travel helpers (pkg/entry).
 
 -- name: EntrySubmoduleTotals :many
--- Entry count and kg per submodule of a report module; with owner_sciper
--- set, travel entries count only when they are that traveller's (own scope).
-SELECT submodule, count(*)::bigint AS entries, coalesce(sum(kg_co2eq), 0)::float8 AS kg_co2eq
+-- Entry count, kg and calculation issues per submodule of a report module;
+-- with owner_sciper set, travel entries count only when they are that
+-- traveller's (own scope).
+SELECT submodule, count(*)::bigint AS entries, coalesce(sum(kg_co2eq), 0)::float8 AS kg_co2eq,
+       count(*) FILTER (WHERE calc_status NOT IN ('ok', 'override'))::bigint AS calc_issues
 FROM data_entries
 WHERE report_module_id = @report_module_id
   AND (sqlc.narg('owner_sciper')::text IS NULL OR submodule NOT IN ('plane', 'train')

@@ -6,6 +6,7 @@ import type {
   BodyOf,
   Entry,
   EntryList,
+  EntryWriteResult,
   ModuleBreakdownNode,
   ModuleOverview,
   ModuleRef,
@@ -29,6 +30,22 @@ export type HeadcountMember = ResponseOf<'listHeadcountMembers', 200>[number]
 /** Optimistic concurrency of one entry (ETag W/"e<id>-v<version>"). */
 export interface EntryWriteOptions extends CallOptions {
   ifMatch?: string | undefined
+}
+
+/**
+ * The answer of an entry write: the entry, plus module_reopened (true when
+ * this write moved a validated module back to in_progress).
+ */
+export type WrittenEntry = EntryWriteResult
+
+/** What DELETE answers (204 has no body: nothing is known then). */
+export interface DeleteResult {
+  module_reopened?: boolean | undefined
+}
+
+/** The entity tag of an entry version, as the API sends it in ETag: W/"e<id>-v<version>". */
+export function entryTag(entry: Pick<Entry, 'id' | 'version'>): string {
+  return `W/"e${entry.id}-v${entry.version}"`
 }
 
 const modulePath = (r: ModuleRef) => path`/units/${r.unitId}/years/${r.year}/modules/${r.module}`
@@ -62,18 +79,23 @@ export function getEntry(ref: SubmoduleRef, id: EntryId, opts?: CallOptions): Pr
 }
 
 /** POST P/{submodule}/entries: creates an entry and computes its emissions. */
-export function createEntry(ref: SubmoduleRef, data: EntryData, opts?: CallOptions): Promise<Entry> {
-  return clientOf(opts).post<Entry>(entriesPath(ref), { data }, requestOptions(opts))
+export function createEntry(ref: SubmoduleRef, data: EntryData, opts?: CallOptions): Promise<WrittenEntry> {
+  return clientOf(opts).post<WrittenEntry>(entriesPath(ref), { data }, requestOptions(opts))
 }
 
-/** PATCH P/{submodule}/entries/{entry_id}: JSON merge patch on data (null clears a field). */
-export function patchEntry(ref: SubmoduleRef, id: EntryId, data: EntryData, opts?: EntryWriteOptions): Promise<Entry> {
-  return clientOf(opts).patch<Entry>(entryPath(ref, id), { data }, requestOptions(opts, ifMatch(opts)))
+/**
+ * PATCH P/{submodule}/entries/{entry_id}: JSON merge patch on data (null
+ * clears a field). With ifMatch (entryTag), a stale version answers 412
+ * precondition_failed.
+ */
+export function patchEntry(ref: SubmoduleRef, id: EntryId, data: EntryData, opts?: EntryWriteOptions): Promise<WrittenEntry> {
+  return clientOf(opts).patch<WrittenEntry>(entryPath(ref, id), { data }, requestOptions(opts, ifMatch(opts)))
 }
 
-/** DELETE P/{submodule}/entries/{entry_id}. */
-export async function deleteEntry(ref: SubmoduleRef, id: EntryId, opts?: EntryWriteOptions): Promise<void> {
-  await clientOf(opts).delete(entryPath(ref, id), requestOptions(opts, ifMatch(opts)))
+/** DELETE P/{submodule}/entries/{entry_id} (same If-Match rule as PATCH). */
+export async function deleteEntry(ref: SubmoduleRef, id: EntryId, opts?: EntryWriteOptions): Promise<DeleteResult> {
+  const res = await clientOf(opts).delete<DeleteResult | undefined>(entryPath(ref, id), requestOptions(opts, ifMatch(opts)))
+  return typeof res === 'object' && res !== null ? res : {}
 }
 
 /** GET P/{submodule}/entries/check-unique: whether a SCIPER or an equipment id is free. */

@@ -325,7 +325,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Dropdown options (class → subclass) of a submodule from the year's factors (auth). */
+        /**
+         * Dropdown options (class → subclass) of a submodule from the year's factors (auth).
+         * @description The node and child values are the values entry writes accept for the submodule's taxonomy fields (docs/domain.md §7); others are 422 invalid_enum.
+         */
         get: operations["getTaxonomy"];
         put?: never;
         post?: never;
@@ -757,6 +760,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description import the file even when the same file was already imported into this target (otherwise 409 duplicate_upload); a form field, before the file part
+         * @default false
+         */
+        AllowDuplicate: boolean;
         BuildingRoom: {
             building_location: string | null;
             building_name: string;
@@ -827,6 +835,11 @@ export interface components {
         EntryWrite: {
             /** @description The submodule's fields (docs/domain.md §7); on PATCH a JSON merge patch (null clears an optional field). */
             data: Record<string, unknown>;
+        };
+        /** @description The answer of POST and PATCH of an entry. */
+        EntryWriteResult: components["schemas"]["Entry"] & {
+            /** @description True when this write moved a validated module back to in_progress (D6); the SPA says so. */
+            module_reopened: boolean;
         };
         Error: {
             error: {
@@ -935,6 +948,8 @@ export interface components {
             /** @enum {string} */
             status: "not_started" | "in_progress" | "validated";
             submodules: {
+                /** @description Entries whose calc_status is neither ok nor override. */
+                calc_issues: number;
                 enabled: boolean;
                 entry_count: number;
                 inputs_disabled: boolean;
@@ -942,8 +957,11 @@ export interface components {
                 submodule: string;
                 threshold_kg: number | null;
             }[];
+            /** @description The module page's header; own-scoped travel viewers get the figures of their own trips. */
             totals: {
                 additional_kg_co2eq: number;
+                calc_issues: number;
+                entry_count: number;
                 /** @description headcount only */
                 fte?: number;
                 /** @description headcount only */
@@ -1248,6 +1266,28 @@ export interface components {
             pipeline: components["schemas"]["Pipeline"];
             upload: components["schemas"]["Upload"];
         };
+        UploadConflictError: {
+            error: {
+                /** @description year_not_ready, year_not_open, year_closed or duplicate_upload */
+                code: string;
+                details: {
+                    code: string;
+                    field: string;
+                    message: string;
+                    /**
+                     * Format: uuid
+                     * @description duplicate_upload: the earlier upload of the same file
+                     */
+                    upload_id?: string;
+                    /**
+                     * Format: date-time
+                     * @description duplicate_upload: when it was uploaded (RFC 3339)
+                     */
+                    uploaded_at?: string;
+                }[];
+                message: string;
+            };
+        };
         Version: {
             build_time: string;
             dev_oidc_enabled?: boolean;
@@ -1258,6 +1298,15 @@ export interface components {
         };
     };
     responses: {
+        /** @description validation_failed, one detail per field ("data.<name>"): required, unknown_field, too_long, out_of_range, invalid_format, invalid_enum (also a taxonomy field outside the year's GET /taxonomies/{submodule} values), unknown_location (train: on data.<end>_name when the station was given by name), date_outside_year, hours_exceed_week, traveler_must_be_self. */
+        EntryValidationError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description Error envelope. */
         Error: {
             headers: {
@@ -1265,6 +1314,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The year does not accept the upload (year_not_ready, year_not_open, year_closed), or duplicate_upload: the same file (SHA-256) was already imported into the same target (kind, scope, year, module, submodule, dataset, unit) by an upload whose pipeline ended SUCCESS or PARTIAL. Nothing is recorded; the one detail (field `file`) names that upload. Send allow_duplicate=true to import the file anyway. */
+        UploadConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UploadConflictError"];
             };
         };
     };
@@ -2029,6 +2087,7 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    allow_duplicate?: components["schemas"]["AllowDuplicate"];
                     /**
                      * Format: binary
                      * @description a .csv file
@@ -2036,7 +2095,7 @@ export interface operations {
                     file: string;
                     /** @default false */
                     replace_existing?: boolean;
-                    /** @description optional for the module files of equipment and purchases */
+                    /** @description omit for the module files of equipment and purchases: each row then goes to the submodule its category column names (equipment_category, purchase_category or the purchase factors); with a submodule, rows of another category are refused (category_mismatch) */
                     submodule?: string;
                 };
             };
@@ -2052,7 +2111,7 @@ export interface operations {
                 };
             };
             404: components["responses"]["Error"];
-            409: components["responses"]["Error"];
+            409: components["responses"]["UploadConflict"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
@@ -2119,7 +2178,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Entry"];
+                    "application/json": components["schemas"]["EntryWriteResult"];
                 };
             };
             400: components["responses"]["Error"];
@@ -2134,7 +2193,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["Error"];
-            422: components["responses"]["Error"];
+            422: components["responses"]["EntryValidationError"];
         };
     };
     checkEntryUnique: {
@@ -2265,7 +2324,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Entry"];
+                    "application/json": components["schemas"]["EntryWriteResult"];
                 };
             };
             400: components["responses"]["Error"];
@@ -2273,7 +2332,7 @@ export interface operations {
             409: components["responses"]["Error"];
             412: components["responses"]["Error"];
             413: components["responses"]["Error"];
-            422: components["responses"]["Error"];
+            422: components["responses"]["EntryValidationError"];
         };
     };
     getReport: {
@@ -2468,6 +2527,7 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": {
+                    allow_duplicate?: components["schemas"]["AllowDuplicate"];
                     /**
                      * @description reference
                      * @enum {string}
@@ -2504,7 +2564,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["Error"];
-            409: components["responses"]["Error"];
+            409: components["responses"]["UploadConflict"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];

@@ -45,7 +45,8 @@ export async function guard(pinia: Pinia, to: RouteLocationNormalized): Promise<
   }
   if (gate === 'module') {
     const module = to.params.module
-    if (!isModuleKey(module)) return { name: 'not-found', params: { lang, pathMatch: to.path.slice(1).split('/') } }
+    // pathMatch is the path after the language segment (the not-found route is a child of /:lang).
+    if (!isModuleKey(module)) return { name: 'not-found', params: { lang, pathMatch: to.path.split('/').slice(2) } }
     if (!canViewModule(me, module, mu.unit)) return { name: 'unauthorized', params: { lang } }
   }
   if (gate === 'results' && !canSeeResults(me, mu.unit)) return { name: 'unauthorized', params: { lang } }

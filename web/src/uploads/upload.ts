@@ -1,9 +1,14 @@
 // CSV upload of module data with pipeline progress (docs/frontend.md §3.3, §5):
 //
 //   1. POST the module file as multipart (fields before the file part: submodule,
-//      replace_existing, then file) → 202 {upload, pipeline};
+//      replace_existing, allow_duplicate when the user confirmed a duplicate,
+//      then file) → 202 {upload, pipeline}; a file identical to an earlier
+//      successful upload answers 409 duplicate_upload (duplicateOf);
 //   2. follow the pipeline (pipelines/follow.ts: SSE, then polling) until it
-//      is terminal, exposing progress (phase label, percent, done/total);
+//      is terminal, exposing progress (phase label, percent, done/total) —
+//      or attach() to a pipeline already running (re-attaching after the
+//      dialog was closed or the page reloaded, stores/uploads.ts); cancel()
+//      asks the API to cancel it;
 //   3. on PARTIAL/FAILED, the row errors of the pipeline's jobs (fetched
 //      once with getPipeline when the last frame did not carry them) and
 //      the errors.csv link of the upload.
@@ -13,8 +18,8 @@
 // (XMLHttpRequest upload progress) is not shown; fetch has no upload events.
 import { computed, getCurrentScope, onScopeDispose, reactive } from 'vue'
 
-import type { ApiClient } from '@/api/client'
-import { getPipeline } from '@/api/pipelines'
+import { isApiError, type ApiClient } from '@/api/client'
+import { cancelPipeline, getPipeline } from '@/api/pipelines'
 import type { ModuleKey, Pipeline, PipelineJob, Upload, UploadAccepted } from '@/api/types'
 import { createModuleUpload, uploadErrorsCsvUrl } from '@/api/uploads'
 import { browserFollowDeps, followPipeline, isTerminal, type Follower, type FollowHandlers } from '@/pipelines/follow'
@@ -34,6 +39,8 @@ export interface UploadRequest {
   /** Omitted for the module files of equipment and purchases. */
   submodule?: string | null
   replaceExisting: boolean
+  /** Send the file even when it equals an earlier upload (after the user confirmed the 409 duplicate_upload). */
+  allowDuplicate?: boolean
   file: File | Blob
   fileName?: string
 }
@@ -60,9 +67,50 @@ export function uploadForm(req: UploadRequest): FormData {
   const form = new FormData()
   if (req.submodule) form.append('submodule', req.submodule)
   form.append('replace_existing', req.replaceExisting ? 'true' : 'false')
+  if (req.allowDuplicate) form.append('allow_duplicate', 'true')
   const name = req.fileName ?? (req.file instanceof File ? req.file.name : `${req.submodule ?? req.module}.csv`)
   form.append('file', req.file, name)
   return form
+}
+
+/** The earlier upload a 409 duplicate_upload names. */
+export interface DuplicateUpload {
+  uploadId: string | null
+  uploadedAt: string | null
+}
+
+/** The 409 duplicate_upload of a file identical to an earlier successful upload into the same target, else null. */
+export function duplicateOf(err: unknown): DuplicateUpload | null {
+  if (!isApiError(err) || err.status !== 409) return null
+  const detail = err.details.find((d) => d.code === 'duplicate_upload') as (Record<string, unknown> | undefined)
+  if (err.code !== 'duplicate_upload' && !detail) return null
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null)
+  return { uploadId: str(detail?.upload_id), uploadedAt: str(detail?.uploaded_at) }
+}
+
+/**
+ * Sends an upload, and when the API answers 409 duplicate_upload asks the
+ * user (confirm) whether to send the same file again with allow_duplicate.
+ * Resolves with the terminal pipeline, or null when the user declined;
+ * other errors are thrown.
+ */
+export async function sendConfirmingDuplicate(
+  send: (allowDuplicate: boolean) => Promise<Pipeline>,
+  confirm: (dup: DuplicateUpload) => Promise<boolean>,
+): Promise<Pipeline | null> {
+  try {
+    return await send(false)
+  } catch (err) {
+    const dup = duplicateOf(err)
+    if (!dup) throw err
+    if (!(await confirm(dup))) return null
+    return send(true)
+  }
+}
+
+/** A pipeline that ended because someone cancelled it. */
+export function isCancelled(p: Pipeline | null | undefined): boolean {
+  return !!p?.cancelled
 }
 
 /** All row errors of a pipeline's jobs, in job order. */
@@ -81,8 +129,14 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     upload: Upload | null
     pipeline: Pipeline | null
     error: unknown
+    /** A cancel request is on its way. */
+    cancelling: boolean
+    /** The error of the last cancel request (e.g. 403 for someone else's upload). */
+    cancelError: unknown
+    /** True when the pipeline was found running (attach) rather than started here. */
+    attached: boolean
   }
-  const state = reactive<State>({ stage: 'idle', upload: null, pipeline: null, error: null })
+  const state = reactive<State>({ stage: 'idle', upload: null, pipeline: null, error: null, cancelling: false, cancelError: null, attached: false })
   let follower: Follower | null = null
   let generation = 0
 
@@ -116,67 +170,119 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     }
   }
 
-  /** Sends the file and follows its pipeline; resolves with the terminal pipeline (or throws). */
-  function start(req: UploadRequest): Promise<Pipeline> {
+  /** Follows an accepted pipeline to its end (shared by start and attach). */
+  function follow(gen: number, upload: Upload | null, p: Pipeline, resolve: (p: Pipeline) => void, reject: (err: Error) => void) {
+    state.upload = upload
+    state.pipeline = p
+    state.stage = 'processing'
+    const fail = (err: unknown) => {
+      if (gen !== generation) return
+      state.stage = 'error'
+      state.error = err
+      reject(err instanceof Error ? err : new Error(String(err)))
+    }
+    const finish = (last: Pipeline) => {
+      if (gen !== generation) return
+      if (!state.pipeline || last.version >= state.pipeline.version) state.pipeline = last
+      follower = null
+      const end = state.pipeline ?? last
+      void completeRowErrors(end, gen).finally(() => {
+        if (gen !== generation) return
+        state.stage = 'done'
+        state.cancelling = false
+        resolve(state.pipeline ?? end)
+      })
+    }
+    if (isTerminal(p.status)) {
+      finish(p)
+      return
+    }
+    follower = deps.follow(p.id, {
+      onUpdate: (next) => {
+        if (gen !== generation) return
+        if (!state.pipeline || next.version >= state.pipeline.version) state.pipeline = next
+      },
+      onEnd: finish,
+      onError: fail,
+    })
+  }
+
+  function begin(): number {
     stopFollowing()
     const gen = ++generation
-    state.stage = 'sending'
     state.upload = null
     state.pipeline = null
     state.error = null
+    state.cancelling = false
+    state.cancelError = null
+    state.attached = false
+    return gen
+  }
+
+  /** Sends the file and follows its pipeline; resolves with the terminal pipeline (or throws). */
+  function start(req: UploadRequest): Promise<Pipeline> {
+    const gen = begin()
+    state.stage = 'sending'
     return new Promise<Pipeline>((resolve, reject) => {
-      const fail = (err: unknown) => {
-        if (gen !== generation) return
-        state.stage = 'error'
-        state.error = err
-        reject(err instanceof Error ? err : new Error(String(err)))
-      }
       createModuleUpload(req, uploadForm(req), { client: deps.client })
         .then((accepted) => {
           if (gen !== generation) return
-          state.upload = accepted.upload
-          state.pipeline = accepted.pipeline
-          state.stage = 'processing'
-          const finish = (p: Pipeline) => {
-            if (gen !== generation) return
-            state.pipeline = p
-            follower = null
-            void completeRowErrors(p, gen).finally(() => {
-              if (gen !== generation) return
-              state.stage = 'done'
-              resolve(state.pipeline ?? p)
-            })
-          }
-          if (isTerminal(accepted.pipeline.status)) {
-            finish(accepted.pipeline)
-            return
-          }
-          follower = deps.follow(accepted.pipeline.id, {
-            onUpdate: (p) => {
-              if (gen !== generation) return
-              if (!state.pipeline || p.version >= state.pipeline.version) state.pipeline = p
-            },
-            onEnd: finish,
-            onError: fail,
-          })
+          follow(gen, accepted.upload, accepted.pipeline, resolve, reject)
         })
-        .catch(fail)
+        .catch((err: unknown) => {
+          if (gen !== generation) return
+          state.stage = 'error'
+          state.error = err
+          reject(err instanceof Error ? err : new Error(String(err)))
+        })
     })
+  }
+
+  /**
+   * Follows an upload's pipeline found running (GET …/uploads after a reload
+   * or from another tab); resolves with the terminal pipeline like start.
+   */
+  function attach(upload: Upload | null, p: Pipeline): Promise<Pipeline> {
+    const gen = begin()
+    state.attached = true
+    return new Promise<Pipeline>((resolve, reject) => follow(gen, upload, p, resolve, reject))
+  }
+
+  /**
+   * POST /pipelines/{id}/cancel for the running upload. The follower then
+   * sees the pipeline end (cancelled); a pipeline that already ended (409
+   * pipeline_terminal) is left to the follower too.
+   */
+  async function cancel(): Promise<void> {
+    const p = state.pipeline
+    if (!p || state.stage !== 'processing' || state.cancelling) return
+    const gen = generation
+    state.cancelling = true
+    state.cancelError = null
+    try {
+      const next = await cancelPipeline(p.id, { client: deps.client })
+      if (gen === generation && state.pipeline && next.version >= state.pipeline.version) state.pipeline = next
+    } catch (err) {
+      if (gen !== generation) return
+      if (!(isApiError(err) && err.code === 'pipeline_terminal')) {
+        state.cancelling = false
+        state.cancelError = err
+      }
+    }
   }
 
   /** Back to idle (stops following). */
   function reset() {
-    stopFollowing()
-    generation++
+    begin()
     state.stage = 'idle'
-    state.upload = null
-    state.pipeline = null
-    state.error = null
   }
 
   if (getCurrentScope()) onScopeDispose(stopFollowing)
 
-  return { state, percent, status, rowErrors, rowErrorsTotal, errorsCsvUrl, counters, start, reset, stop: stopFollowing }
+  /** Sending or following a pipeline that has not ended. */
+  const busy = computed(() => state.stage === 'sending' || state.stage === 'processing')
+
+  return { state, percent, status, busy, rowErrors, rowErrorsTotal, errorsCsvUrl, counters, start, attach, cancel, reset, stop: stopFollowing }
 }
 
 export type Uploader = ReturnType<typeof createUploader>
