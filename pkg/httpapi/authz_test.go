@@ -96,6 +96,12 @@ var routeAccess = map[string]access{
 	"GET /units/{unit_id}/years/{year}/modules/{module}/breakdown":            accView,
 	"GET /units/{unit_id}/years/{year}/modules/headcount/members":             accViewHcTr,
 	"GET /units/{unit_id}/years/{year}/modules/professional_travel/trips-map": accView,
+
+	// Years and their setup (docs/api.md §7), Accred sync (§14).
+
+	// Factors, FX rates, recalculations (docs/api.md §8, §9), ECB sync (§14).
+
+	// Job operations (docs/api.md §10).
 }
 
 // allowed says whether each dev fixture user passes a permission on

@@ -220,6 +220,12 @@ func (s *Server) routes() chi.Router {
 			r.Use(s.requireUnit(ModuleValidate), s.auditRequest)
 			r.Patch("/units/{unit_id}/years/{year}/modules/{module}/status", h(s.patchModuleStatus))
 		})
+
+		// Years and their setup (docs/api.md §7), Accred sync (§14).
+
+		// Factors, FX rates, recalculations (docs/api.md §8, §9), ECB sync (§14).
+
+		// Job operations (docs/api.md §10).
 	})
 	if s.SPA != nil {
 		r.NotFound(s.SPA.ServeHTTP)
