@@ -33,10 +33,16 @@ var allowed = map[string][]string{
 	"pkg/postgres/dbsqlc": {},
 	"pkg/postgres":        {"migrations", "pkg/postgres/dbsqlc"},
 	"pkg/audit":           foundation, // the hash-chained writer imports no domain package
-	"pkg/years":           foundation,
 	"pkg/pipeline":        append(slices.Clone(foundation), "pkg/audit"),
 	"pkg/auth":            append(slices.Clone(foundation), "pkg/audit", "pkg/auth/perm"),
 	"pkg/ingest":          {"pkg/emission"},
+
+	// pkg/years is the home of the years (lifecycle rule, API, setup run)
+	// on top of the unit directory (pkg/units): never the domain packages
+	// that ask it for the year rule (report, entry, imports, calc).
+	"pkg/years": append(slices.Clone(foundation), "pkg/audit", "pkg/pipeline", "pkg/blob", "pkg/emission", "pkg/ingest",
+		"pkg/units", "pkg/auth", "pkg/auth/perm"),
+	"pkg/units": append(slices.Clone(foundation), "pkg/audit", "pkg/auth", "pkg/auth/perm"),
 }
 
 // adapters are what no package under pkg/ may depend on.

@@ -15,7 +15,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/fx"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
@@ -134,9 +133,6 @@ func (w *ECBFXSyncWorker) Work(ctx context.Context, job *river.Job[ECBFXSyncArgs
 	})
 }
 
-// fxModules are the modules whose formulas use FX rates.
-var fxModules = []emission.ModuleKey{emission.ModulePurchases, emission.ModuleExternalCloudAI}
-
 // fxRecalcRequests bumps module_year_state (reason fx) of the FX-dependent
 // modules of every changed year that exists and is ready or open, and
 // returns the emission_recalc jobs to insert.
@@ -154,7 +150,7 @@ func fxRecalcRequests(ctx context.Context, q *dbsqlc.Queries, changed []int) ([]
 		if years.Allow(y.Year, years.Status(y.Status), years.OpImport) != nil {
 			continue
 		}
-		for _, m := range fxModules {
+		for _, m := range fx.FXModules {
 			if _, err := q.ModuleYearStateBump(ctx, dbsqlc.ModuleYearStateBumpParams{Year: y.Year, Module: string(m), Reason: "fx"}); err != nil {
 				return nil, fmt.Errorf("error requesting recalculation of %s/%d: %w", m, year, err)
 			}
@@ -208,4 +204,14 @@ func firstPipeline(ctx context.Context, q *dbsqlc.Queries, jobID int64) *uuid.UU
 		return nil
 	}
 	return &ids[0]
+}
+
+// EnqueueECBSync is the fx.SyncEnqueuer of the API (POST
+// /integrations/ecb/sync): an ECB run for the given years, linked to its
+// pipeline.
+func EnqueueECBSync(client pipeline.Inserter) fx.SyncEnqueuer {
+	return func(ctx context.Context, tx pgx.Tx, pipelineID uuid.UUID, years []int) error {
+		_, err := pipeline.InsertTx(ctx, client, tx, pipelineID, ECBFXSyncArgs{Years: years}, nil)
+		return err
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -262,4 +263,14 @@ func (w *EmissionRecalcWorker) complete(ctx context.Context, job *river.Job[Emis
 		}
 		return nil
 	})
+}
+
+// EnqueueRecalc is the calc.RecalcEnqueuer of the API: it inserts the
+// coalesced emission_recalc{year, module} linked to the pipeline (a job
+// already waiting or running for the module-year is linked instead).
+func EnqueueRecalc(client pipeline.Inserter) calc.RecalcEnqueuer {
+	return func(ctx context.Context, tx pgx.Tx, pipelineID uuid.UUID, year int32, module emission.ModuleKey) error {
+		_, err := pipeline.InsertTx(ctx, client, tx, pipelineID, EmissionRecalcArgs{Year: int(year), Module: string(module)}, nil)
+		return err
+	}
 }

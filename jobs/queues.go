@@ -23,12 +23,18 @@ const (
 	QueueAudit        = "audit"
 )
 
+// QueueNames lists every queue a worker may serve (docs/jobs.md §1.1), in
+// the order of DefaultQueues.
+func QueueNames() []string {
+	return []string{QueueImports, QueueCompute, QueueIntegrations, QueueExports, QueueAudit, QueueDefault}
+}
+
 // DefaultQueues is the default WORKER_QUEUES value.
 const DefaultQueues = "imports=2,compute=4,integrations=2,exports=2,audit=1,default=4"
 
 // ParseQueues parses "name=maxWorkers,..." into River queue configs.
 func ParseQueues(s string) (map[string]river.QueueConfig, error) {
-	known := []string{QueueDefault, QueueImports, QueueCompute, QueueIntegrations, QueueExports, QueueAudit}
+	known := QueueNames()
 	out := map[string]river.QueueConfig{}
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.TrimSpace(part)

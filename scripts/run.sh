@@ -32,15 +32,24 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-if [ -d "$fixtures" ] && [ -z "${ECB_BASE_URL:-}" ]; then
-  bin/worker fakes --addr 127.0.0.1:8099 --data "$fixtures" &
+# The fake ECB and Accred (docs/jobs.md §9.3, §10): the worker takes its
+# exchange rates and, for year setups and the nightly unit sync, its unit
+# directory from them (UNIT_PROVIDER=accred). Roles stay the dev fixtures'
+# (ROLE_PROVIDER=dev): the Accred LAB-DEMO (cf 7918) takes the dev LAB-DEMO
+# over, so its principal keeps their lab and the demo data.
+worker_env=()
+if [ -d "$fixtures" ] && { [ -z "${ECB_BASE_URL:-}" ] || [ -z "${ACCRED_BASE_URL:-}" ]; }; then
+  bin/worker fakes --addr 127.0.0.1:8099 --data "$fixtures" --accred-username dev --accred-password dev &
   pids+=($!)
-  export ECB_BASE_URL=http://127.0.0.1:8099/ecb
+  export ECB_BASE_URL=${ECB_BASE_URL:-http://127.0.0.1:8099/ecb}
+  if [ -z "${ACCRED_BASE_URL:-}" ]; then
+    worker_env=(ACCRED_BASE_URL=http://127.0.0.1:8099/accred ACCRED_USERNAME=dev ACCRED_PASSWORD=dev UNIT_PROVIDER=accred)
+  fi
 fi
 
 HTTP_ADDR=":$HTTP_PORT" ADMIN_ADDR=127.0.0.1:9090 bin/api serve &
 pids+=($!)
-ADMIN_ADDR=127.0.0.1:9091 bin/worker run &
+env "${worker_env[@]}" ADMIN_ADDR=127.0.0.1:9091 bin/worker run &
 pids+=($!)
 
 echo

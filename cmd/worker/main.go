@@ -70,22 +70,23 @@ func newRootCmd() *cobra.Command {
 	})
 	root.AddCommand(newEnqueueCmd())
 
-	var addr, dataDir string
+	var addr, dataDir, accredUser, accredPassword string
 	fakesCmd := &cobra.Command{
 		Use:   "fakes",
-		Short: "Serve fake external services (ECB under /ecb) from fixture files, for development and tests",
+		Short: "Serve fake external services (ECB under /ecb, Accred under /accred) from fixture files, for development and tests",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			ctx, _, stop := signals()
 			defer stop()
 			mux := http.NewServeMux()
 			mux.Handle("/ecb/", http.StripPrefix("/ecb", fakes.NewECB(dataDir+"/ecb")))
+			mux.Handle("/accred/", fakes.NewAccred(dataDir+"/accred", accredUser, accredPassword))
 			ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 			if err != nil {
 				return err
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			fmt.Printf("fakes listening on http://%s (ECB_BASE_URL=http://%s/ecb)\n", ln.Addr(), ln.Addr())
+			fmt.Printf("fakes listening on http://%s (ECB_BASE_URL=http://%s/ecb, ACCRED_BASE_URL=http://%s/accred)\n", ln.Addr(), ln.Addr(), ln.Addr())
 			go func() { <-ctx.Done(); _ = srv.Close() }()
 			if err := srv.Serve(ln); err != http.ErrServerClosed {
 				return err
@@ -94,7 +95,9 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	fakesCmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8099", "listen address")
-	fakesCmd.Flags().StringVar(&dataDir, "data", "../shared/data/external", "fixture directory (holds ecb/)")
+	fakesCmd.Flags().StringVar(&dataDir, "data", "../shared/data/external", "fixture directory (holds ecb/ and accred/)")
+	fakesCmd.Flags().StringVar(&accredUser, "accred-username", "dev", "Basic-auth user the Accred fake expects (ACCRED_USERNAME)")
+	fakesCmd.Flags().StringVar(&accredPassword, "accred-password", "dev", "Basic-auth password the Accred fake expects (ACCRED_PASSWORD)")
 	root.AddCommand(fakesCmd)
 
 	root.AddCommand(&cobra.Command{

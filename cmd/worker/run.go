@@ -27,6 +27,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
+	"github.com/co2-calculator/co2-calculator/pkg/units"
 )
 
 // started is told the admin address once it listens (tests use ":0").
@@ -41,7 +42,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	if err != nil {
 		return fmt.Errorf("invalid configuration: WORKER_QUEUES: %w", err)
 	}
-	periodic, err := jobs.PeriodicJobs(jobs.Schedules{ECB: cfg.ScheduleECB})
+	periodic, err := jobs.PeriodicJobs(jobs.Schedules{ECB: cfg.ScheduleECB, Accred: cfg.ScheduleAccred})
 	if err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -116,7 +117,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		Queues: queues,
 		Workers: jobs.Workers(jobs.Deps{
 			Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil),
-			Roles: roleProvider(cfg.Roles, logger), Blob: store,
+			Roles: roleProvider(cfg.Roles, logger), Blob: store, Units: unitSource(cfg),
 		}),
 		PeriodicJobs:                periodic,
 		Middleware:                  middlewares(pool, logger, tracker, metricsMW),
@@ -215,6 +216,15 @@ func roleProvider(c config.Roles, logger *slog.Logger) auth.RoleProvider {
 	}
 }
 
+// unitSource is the unit directory of accred_unit_sync (UNIT_PROVIDER).
+func unitSource(c config.Worker) units.Source {
+	if c.UnitProvider == units.ProviderAccred {
+		return &units.Accred{BaseURL: c.AccredBaseURL, Username: c.AccredUsername, Password: c.AccredPassword,
+			Client: &http.Client{Timeout: c.AccredTimeout}}
+	}
+	return units.Dev{}
+}
+
 // middlewares wrap every job: the fleet tracker outermost (an attempt is
 // tracked until everything below returned), then tracing, metrics and the
 // pipeline bookkeeping.
@@ -223,7 +233,7 @@ func middlewares(pool *pgxpool.Pool, logger *slog.Logger, tracker *fleet.Tracker
 		tracker,
 		otelriver.NewMiddleware(nil),
 		metrics,
-		pipeline.NewMiddleware(pool, logger, jobs.AutoPipelines()),
+		pipeline.NewMiddleware(pool, logger, jobs.AutoPipelines()).OnFinalFailure(jobs.FinalFailureHooks()),
 	}
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -59,6 +60,7 @@ type DevUnit struct {
 	Level          int16
 	Parent         string // institutional code
 	TypeLabel      string
+	Principal      string // SCIPER of the unit's responsible (a DevUsers key's user), or ""
 }
 
 // DevUnits are the seven fixture units, parents first.
@@ -66,8 +68,8 @@ var DevUnits = []DevUnit{
 	{Code: "10000", CF: "10000", Name: "EPFL-TEST", Level: 1, TypeLabel: "Ecole"},
 	{Code: "13030", CF: "13030", Name: "ENAC-TEST", Level: 2, Parent: "10000", TypeLabel: "Faculté"},
 	{Code: "13031", CF: "13031", Name: "ENAC-SG-TEST", Level: 3, Parent: "13030", TypeLabel: "Institut"},
-	{Code: "13032", CF: "7918", Name: "LAB-DEMO", Level: 4, Parent: "13031", TypeLabel: typeLab},
-	{Code: "13033", CF: "13033", Name: "ENAC-OTHER-TEST", Level: 4, Parent: "13031", TypeLabel: typeLab},
+	{Code: "13032", CF: "7918", Name: "LAB-DEMO", Level: 4, Parent: "13031", TypeLabel: typeLab, Principal: "DEV-000002"},
+	{Code: "13033", CF: "13033", Name: "ENAC-OTHER-TEST", Level: 4, Parent: "13031", TypeLabel: typeLab, Principal: "DEV-000005"},
 	{Code: "14000", CF: "14000", Name: "SB-TEST", Level: 2, Parent: "10000", TypeLabel: "Faculté"},
 	{Code: "14001", CF: "14001", Name: "SB-LAB-TEST", Level: 4, Parent: "14000", TypeLabel: typeLab},
 }
@@ -82,6 +84,12 @@ func UpsertDevUnits(ctx context.Context, db postgres.TxBeginner, now time.Time) 
 		q := dbsqlc.New(tx)
 		byCode := map[string]dbsqlc.Unit{}
 		for _, u := range DevUnits {
+			if held, ok, err := DevUnitTakenOver(ctx, q, u.Code, u.CF); err != nil {
+				return err
+			} else if ok {
+				byCode[u.Code] = held
+				continue
+			}
 			codes, cfs, names := []string{u.Code}, []string{u.CF}, []string{u.Name}
 			var parentID *int64
 			if u.Parent != "" {
@@ -96,9 +104,11 @@ func UpsertDevUnits(ctx context.Context, db postgres.TxBeginner, now time.Time) 
 			}
 			cf, name, typeLabel := u.CF, u.Name, u.TypeLabel
 			labelEn, labelFr := u.Name+" (dev)", u.Name+" (dév)"
+			sciper, pname, pemail := u.PrincipalOf()
 			row, err := q.UnitUpsert(ctx, dbsqlc.UnitUpsertParams{
 				InstitutionalCode: u.Code, Cf: &cf, Name: name, LabelEn: &labelEn, LabelFr: &labelFr, Level: u.Level,
 				ParentID: parentID, PathCodes: codes, PathCfs: cfs, PathNames: names, UnitTypeLabel: &typeLabel,
+				PrincipalSciper: sciper, PrincipalName: pname, PrincipalEmail: pemail,
 				IsActive: true, Source: "dev", SyncedAt: &now,
 			})
 			if err != nil {
@@ -108,4 +118,47 @@ func UpsertDevUnits(ctx context.Context, db postgres.TxBeginner, now time.Time) 
 		}
 		return nil
 	})
+}
+
+// PrincipalOf returns the SCIPER, name and e-mail of the fixture unit's
+// responsible (nil when it has none).
+func (u DevUnit) PrincipalOf() (sciper, name, email *string) {
+	if u.Principal == "" {
+		return nil, nil, nil
+	}
+	for _, du := range DevUsers {
+		if du.Sciper == u.Principal {
+			return &du.Sciper, &du.Name, &du.Email
+		}
+	}
+	return &u.Principal, nil, nil
+}
+
+// unitSourceDev is units.source of the fixture units.
+const unitSourceDev = "dev"
+
+// DevUnitTakenOver tells whether the Accred unit directory took a dev
+// fixture over (docs/jobs.md §4.8): a unit of source accred holds the
+// fixture's institutional code or its cf. The fixture upserts then leave
+// that unit alone (it is the fixture's unit now: same id, reports and
+// entries) and return it.
+func DevUnitTakenOver(ctx context.Context, q *dbsqlc.Queries, code, cf string) (dbsqlc.Unit, bool, error) {
+	u, err := q.UnitGetByInstitutionalCode(ctx, code)
+	if err == nil && u.Source != unitSourceDev {
+		return u, true, nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return u, false, fmt.Errorf("error reading unit %s: %w", code, err)
+	}
+	if cf == "" {
+		return dbsqlc.Unit{}, false, nil
+	}
+	u, err = q.UnitGetByCF(ctx, cf)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return u, false, nil
+	case err != nil:
+		return u, false, fmt.Errorf("error reading unit of cf %s: %w", cf, err)
+	}
+	return u, u.Source != unitSourceDev, nil
 }

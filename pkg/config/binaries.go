@@ -223,6 +223,12 @@ type Worker struct {
 	ScheduleECB       string
 	ECBBaseURL        string
 	ECBCurrencies     []string
+	// ScheduleAccred is SCHEDULE_ACCRED: the cron of the nightly unit
+	// sync ("" disables it).
+	ScheduleAccred string
+	// UnitProvider is UNIT_PROVIDER: the unit directory of
+	// accred_unit_sync, accred or dev.
+	UnitProvider string
 	// RescueAfter is WORKER_RESCUE_AFTER (River RescueStuckJobsAfter): a
 	// job still running after it is retried (the backstop of the reaper).
 	RescueAfter time.Duration
@@ -261,6 +267,7 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	c.HeartbeatInterval = e.duration("WORKER_HEARTBEAT_INTERVAL", 15*time.Second, "how often a worker records itself in the workers table (ops page, dead-worker detection)")
 	c.DeadAfter = e.duration("WORKER_DEAD_AFTER", 3*c.HeartbeatInterval, "a worker with no heartbeat for this long is dead: the other workers hand its running jobs back to the queue (default 3 x WORKER_HEARTBEAT_INTERVAL; same value on every worker)")
 	e.roles(&c.Roles, c.AppEnv)
+	e.units(&c)
 	e.blob(&c.Blob)
 	if c.RescueAfter < time.Second {
 		e.failf("WORKER_RESCUE_AFTER", "must be at least 1s")
@@ -279,6 +286,29 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	}
 	c.vars, c.env = e.vars, e
 	return c, e.err()
+}
+
+// unitProviderAccred is UNIT_PROVIDER=accred (units.ProviderAccred; config
+// cannot import units).
+const unitProviderAccred = "accred"
+
+// units reads the unit-directory variables of the worker (docs/jobs.md
+// §4.8): the nightly schedule and the provider, accred by default when
+// ACCRED_BASE_URL is set.
+func (e *env) units(c *Worker) {
+	c.ScheduleAccred = e.cronExpr("SCHEDULE_ACCRED", "30 2 * * *", "cron (UTC) of the nightly unit sync (accred_unit_sync: units, unit_users and the reports of every ready and open year); empty disables")
+	def := appEnvDev
+	if c.AccredBaseURL != "" {
+		def = unitProviderAccred
+	}
+	c.UnitProvider = e.oneOf("UNIT_PROVIDER", def, []string{unitProviderAccred, appEnvDev},
+		"unit directory of accred_unit_sync: accred (ACCRED_BASE_URL) or dev (the fixture units; refused in production); default accred when ACCRED_BASE_URL is set, else dev")
+	switch {
+	case c.UnitProvider == appEnvDev && c.AppEnv == appEnvProduction:
+		e.failf("UNIT_PROVIDER", "dev is refused when APP_ENV=production")
+	case c.UnitProvider == unitProviderAccred && c.AccredBaseURL == "":
+		e.failf("ACCRED_BASE_URL", "is required with UNIT_PROVIDER=accred")
+	}
 }
 
 // Vars documents the variables read.

@@ -22,4 +22,9 @@
 // orphan: River's completer keeps retrying to record its outcome until the
 // database answers, so the job stays with River until the reaper sees that
 // outcome recorded.
+//
+// The back office sees the fleet through Workers, Queues, Jobs and
+// StaleStats (docs/api.md §10): the heartbeat rows, River's queues and jobs
+// (their args scrubbed of secrets by audit.Scrub) and the report modules
+// whose statistics wait for an aggregation.
 package fleet

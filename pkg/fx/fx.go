@@ -3,8 +3,10 @@
 //
 // A rate is expressed as units of a currency per 1 EUR (the ECB's own
 // convention, stored as fx_rates.per_eur): an amount in CHF converts to EUR as
-// amount / PerEUR. The package holds no database code; the ecb_fx_sync job
-// calls [Client.RatesForYear] and upserts the returned [Rate] values.
+// amount / PerEUR. The ecb_fx_sync job calls [Client.RatesForYear] and
+// upserts the returned [Rate] values. [Service] is what the back office
+// drives (manual.go): manual rates, which the job never overwrites, and
+// on-demand ECB runs, each with the recalculation it requests.
 //
 // Year rules (docs/jobs.md §4.7 and §10):
 //

@@ -38,6 +38,8 @@ const (
 	accEdit     access = "module_edit(u, m)"
 	accValidate access = "module_validate(u)"
 	accCopy     access = "bo(configuration, edit) or module_sync(source unit, m)"
+	accOpsView  access = "bo(pipeline_operations, view)"
+	accOpsEdit  access = "bo(pipeline_operations, edit)"
 )
 
 // routeAccess lists EVERY operation of the OpenAPI document with its
@@ -98,10 +100,37 @@ var routeAccess = map[string]access{
 	"GET /units/{unit_id}/years/{year}/modules/professional_travel/trips-map": accView,
 
 	// Years and their setup (docs/api.md §7), Accred sync (§14).
+	"GET /years":                    accAuth, // non-admins: open and closed years only
+	"GET /years/{year}":             accAuth, // idem: other years 404
+	"POST /years":                   accBOCfgE,
+	"PATCH /years/{year}":           accBOCfgE,
+	"POST /years/{year}/setup":      accBOCfgE,
+	"GET /years/{year}/data-status": accBOCfgV,
+	"POST /years/{year}/reduction-objectives/{dataset}": accBOCfgE,
+	"POST /integrations/accred/sync":                    accBOCfgE,
 
 	// Factors, FX rates, recalculations (docs/api.md §8, §9), ECB sync (§14).
+	"GET /factors":                       accBOCfgV,
+	"GET /factors/stale":                 accBOCfgV,
+	"GET /factors/{id}":                  accBOCfgV, // a uuid names no factor: 404 for admin
+	"POST /factors":                      accBOCfgE,
+	"PATCH /factors/{id}":                accBOCfgE,
+	"DELETE /factors/{id}":               accBOCfgE,
+	"POST /factors/stale/purge":          accBOCfgE,
+	"POST /factors/compute":              accBOCfgE,
+	"PUT /fx-rates/{year}/{currency}":    accBOCfgE,
+	"DELETE /fx-rates/{year}/{currency}": accBOCfgE,
+	"POST /recalculations":               accBOCfgE,
+	"POST /integrations/ecb/sync":        accBOCfgE,
 
 	// Job operations (docs/api.md §10).
+	"POST /pipelines/{id}/jobs/{job_id}/retry": accOpsEdit,
+	"GET /ops/workers":                         accOpsView,
+	"GET /ops/queues":                          accOpsView,
+	"GET /ops/jobs":                            accOpsView,
+	"POST /ops/jobs/{id}/retry":                accOpsEdit, // {id} is a River job id: the UUID of the test names nothing (404)
+	"POST /ops/jobs/{id}/cancel":               accOpsEdit,
+	"GET /ops/stale-stats":                     accOpsView,
 }
 
 // allowed says whether each dev fixture user passes a permission on
@@ -120,6 +149,8 @@ var allowed = map[access][]string{
 	accEdit:     {"standard", "principal"},
 	accValidate: {"principal"},
 	accCopy:     {"admin", "principal", "principal_other"}, // a principal of any unit passes to the handler
+	accOpsView:  {"admin"},
+	accOpsEdit:  {"admin"},
 }
 
 var pathParamRe = regexp.MustCompile(`\{([^}]+)\}`)
@@ -148,7 +179,8 @@ func TestRouteAuthorization(t *testing.T) {
 	unit, err := dbsqlc.New(e.schema.Pool).UnitGetByCF(t.Context(), "7918")
 	require.NoError(t, err)
 	params := map[string]string{"unit_id": strconv.FormatInt(unit.ID, 10), "year": "2025", "module": "professional_travel",
-		"submodule": "plane", "entry_id": "999999", "id": uuid.NewString(), "kind": "data", "group": "plane"}
+		"submodule": "plane", "entry_id": "999999", "id": uuid.NewString(), "kind": "data", "group": "plane", "job_id": "999999",
+		"currency": "USD", "dataset": "footprint"}
 	urlOf := func(path string) string {
 		return "/api/v1" + pathParamRe.ReplaceAllStringFunc(path, func(m string) string { return params[m[1:len(m)-1]] })
 	}

@@ -7,37 +7,6 @@ package httpapi
 // marks each one served ("yes") or "not yet" accordingly. Adding a route
 // means removing its line here and flipping its row in docs/api.md.
 var NotYetServed = []string{
-	// Years and their setup (docs/api.md §7).
-	"GET /years",
-	"GET /years/{year}",
-	"POST /years",
-	"POST /years/{year}/setup",
-	"PATCH /years/{year}",
-	"GET /years/{year}/data-status",
-	"POST /years/{year}/reduction-objectives/{dataset}",
-
-	// Factor curation, FX rates and recalculations (§8, §9).
-	"GET /factors",
-	"GET /factors/{id}",
-	"POST /factors",
-	"PATCH /factors/{id}",
-	"DELETE /factors/{id}",
-	"GET /factors/stale",
-	"POST /factors/stale/purge",
-	"POST /factors/compute",
-	"PUT /fx-rates/{year}/{currency}",
-	"DELETE /fx-rates/{year}/{currency}",
-	"POST /recalculations",
-
-	// Job operations (§10).
-	"POST /pipelines/{id}/jobs/{job_id}/retry",
-	"GET /ops/workers",
-	"GET /ops/queues",
-	"GET /ops/jobs",
-	"POST /ops/jobs/{id}/retry",
-	"POST /ops/jobs/{id}/cancel",
-	"GET /ops/stale-stats",
-
 	// Back-office reporting and exports (§11, §12).
 	"GET /backoffice/years",
 	"GET /backoffice/affiliations",
@@ -58,6 +27,4 @@ var NotYetServed = []string{
 	"POST /audit/shipping/retry-failed",
 	"GET /integrations",
 	"POST /integrations/tableau/sync",
-	"POST /integrations/ecb/sync",
-	"POST /integrations/accred/sync",
 }

@@ -94,6 +94,16 @@ func pathEntryID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// pathJobID parses the River job id parameter name.
+func pathJobID(r *http.Request, name string) (int64, error) {
+	raw := chi.URLParam(r, name)
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.NotFound("job %q not found", raw)
+	}
+	return id, nil
+}
+
 // pathUUID parses the UUID parameter name of a resource called what.
 func pathUUID(r *http.Request, name, what string) (uuid.UUID, error) {
 	raw := chi.URLParam(r, name)
@@ -179,8 +189,9 @@ func queryCount(r *http.Request, name string, maxN int) (int, error) {
 	return *n, nil
 }
 
-// queryYear parses an optional year filter (nil when absent).
-func queryYear(r *http.Request, name string) (*int32, error) {
+// queryYear parses the optional year query parameter (nil when absent).
+func queryYear(r *http.Request) (*int32, error) {
+	const name = "year"
 	raw := r.URL.Query().Get(name)
 	if raw == "" {
 		return nil, nil //nolint:nilnil // absent

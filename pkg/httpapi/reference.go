@@ -13,7 +13,7 @@ import (
 
 // taxonomy answers GET /taxonomies/{submodule}?year=.
 func (s *Server) taxonomy(r *http.Request) (response, error) {
-	year, err := queryYear(r, "year")
+	year, err := queryYear(r)
 	if err != nil {
 		return response{}, err
 	}

@@ -222,10 +222,52 @@ func (s *Server) routes() chi.Router {
 		})
 
 		// Years and their setup (docs/api.md §7), Accred sync (§14).
+		r.With(s.requireAuth).Get("/years", h(s.listYears))      // non-admins: open and closed years
+		r.With(s.requireAuth).Get("/years/{year}", h(s.getYear)) // idem (others 404)
+		r.With(s.requireBO("configuration", "view")).Get("/years/{year}/data-status", h(s.getYearDataStatus))
+		r.Group(func(r chi.Router) { // bo(configuration, edit); year.create, year.update, year.setup, integration.trigger
+			r.Use(s.requireBO("configuration", "edit"), s.auditRequest)
+			r.Post("/years", h(s.postYear))
+			r.Patch("/years/{year}", h(s.patchYear))
+			r.Post("/years/{year}/setup", h(s.postYearSetup))
+			r.Post("/years/{year}/reduction-objectives/{dataset}", h(s.postReductionObjectives))
+			r.Post("/integrations/accred/sync", h(s.postAccredSync))
+		})
 
 		// Factors, FX rates, recalculations (docs/api.md §8, §9), ECB sync (§14).
+		r.Group(func(r chi.Router) { // bo(configuration, view)
+			r.Use(s.requireBO("configuration", "view"))
+			r.Get("/factors", h(s.listFactors))
+			r.Get("/factors/stale", h(s.staleFactors))
+			r.Get("/factors/{id}", h(s.getFactor))
+		})
+		r.Group(func(r chi.Router) { // bo(configuration, edit); audited
+			r.Use(s.requireBO("configuration", "edit"), s.auditRequest)
+			r.Post("/factors", h(s.createFactor))
+			r.Patch("/factors/{id}", h(s.patchFactor))
+			r.Delete("/factors/{id}", h(s.deleteFactor))
+			r.Post("/factors/stale/purge", h(s.purgeStaleFactors))
+			r.Post("/factors/compute", h(s.computeFactors))
+			r.Put("/fx-rates/{year}/{currency}", h(s.putFXRate))
+			r.Delete("/fx-rates/{year}/{currency}", h(s.deleteFXRate))
+			r.Post("/recalculations", h(s.postRecalculation))
+			r.Post("/integrations/ecb/sync", h(s.syncECB))
+		})
 
 		// Job operations (docs/api.md §10).
+		r.Group(func(r chi.Router) { // bo(pipeline_operations, view)
+			r.Use(s.requireBO("pipeline_operations", "view"))
+			r.Get("/ops/workers", h(s.opsWorkers))
+			r.Get("/ops/queues", h(s.opsQueues))
+			r.Get("/ops/jobs", h(s.opsJobs))
+			r.Get("/ops/stale-stats", h(s.opsStaleStats))
+		})
+		r.Group(func(r chi.Router) { // bo(pipeline_operations, edit); pipeline.retry, job.retry, job.cancel
+			r.Use(s.requireBO("pipeline_operations", "edit"), s.auditRequest)
+			r.Post("/pipelines/{id}/jobs/{job_id}/retry", h(s.retryPipelineJob))
+			r.Post("/ops/jobs/{id}/retry", h(s.retryOpsJob))
+			r.Post("/ops/jobs/{id}/cancel", h(s.cancelOpsJob))
+		})
 	})
 	if s.SPA != nil {
 		r.NotFound(s.SPA.ServeHTTP)

@@ -198,7 +198,7 @@ func (s *Server) listUploads(r *http.Request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	year, err := queryYear(r, "year")
+	year, err := queryYear(r)
 	if err != nil {
 		return response{}, err
 	}

@@ -336,12 +336,26 @@ func (p *FactorParser) Parse(rec *Record) (FactorRow, []RowError) {
 		}
 		if s.upper {
 			v = strings.ToUpper(v)
+			if !isCurrencyCode(v) {
+				c.add(s.name, CodeInvalidEnum, s.name+" must be a three-letter currency code (ISO 4217: EUR, CHF, USD…)", v)
+				continue
+			}
 		}
 		key := s.storeAs
 		if key == "" {
 			key = s.name
 		}
 		row.Values[key] = v
+	}
+	if u, ok := row.Values["unit"].(string); ok && (p.group == "member" || p.group == "student") {
+		cat := emission.Fold(row.Classification["headcount_category"])
+		if want, known := headcountUnits[cat]; known {
+			if strings.EqualFold(u, want) {
+				row.Values["unit"] = want
+			} else {
+				c.add("unit", CodeInvalidEnum, fmt.Sprintf("unit must be %s for %s factors", want, cat), u)
+			}
+		}
 	}
 	if p.group == "facility" {
 		if _, ok := row.Values["kg_co2eq_sum"]; ok {
@@ -401,6 +415,24 @@ func (p *FactorParser) Parse(rec *Record) (FactorRow, []RowError) {
 	return row, c.errs
 }
 
+// headcountUnits is the unit of the quantity of a headcount factor per
+// category (docs/domain.md §7.1): kg of food and waste, km of commuting.
+var headcountUnits = map[string]string{"food": "kg", "waste": "kg", "commuting": "km"}
+
+// isCurrencyCode reports whether v is shaped like an ISO 4217 code (three
+// upper-case letters), as fx_rates.currency is.
+func isCurrencyCode(v string) bool {
+	if len(v) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if v[i] < 'A' || v[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
 func classValues(spec factorSpec, cls map[string]string) []string {
 	out := make([]string, 0, len(spec.cls))
 	for _, c := range spec.cls {
@@ -430,4 +462,123 @@ func (p *FactorParser) Finish() error {
 		}
 	}
 	return nil
+}
+
+// Factors given by name instead of as a CSV row (the factor API,
+// docs/api.md §8) are validated by the parser of their factor file:
+// ParseFactor lays the named cells out as one row of the submodule's file
+// and parses it, so that a factor created or edited through the API obeys
+// exactly the rules of a factor CSV row (docs/jobs.md §5.4) — required
+// columns, number formats and ranges, enumerations, units, the emission
+// type of the classification, the engine's own compilation.
+
+// FactorField is one field of a submodule's factor: a column of its factor
+// file, stored in the factor's classification or values under Key.
+type FactorField struct {
+	// Column is the canonical column of the factor file.
+	Column string
+	// Key is where the value is stored: the column name, except
+	// `description` for purchase_institutional_description.
+	Key            string
+	Classification bool
+	Required       bool
+}
+
+// factorSpecOf returns the factor upload group a submodule's factors
+// belong to, and its spec.
+func factorSpecOf(sub emission.SubmoduleKey) (string, factorSpec, bool) {
+	for _, g := range FactorGroups() {
+		if slices.Contains(FactorGroupSubmodules(g), sub) {
+			return g, factorSpecs[g], true
+		}
+	}
+	return "", factorSpec{}, false
+}
+
+// FactorFields lists the fields of a submodule's factor in the column order
+// of its factor file (classification first); false for a submodule without
+// factors. The routing column of the equipment and purchases module files
+// is not a field: the submodule names it.
+func FactorFields(sub emission.SubmoduleKey) ([]FactorField, bool) {
+	_, spec, ok := factorSpecOf(sub)
+	if !ok {
+		return nil, false
+	}
+	out := make([]FactorField, 0, len(spec.cls)+len(spec.nums)+len(spec.strs))
+	for _, c := range spec.cls {
+		out = append(out, FactorField{Column: c.Name, Key: c.Name, Classification: true, Required: c.Required})
+	}
+	for _, n := range spec.nums {
+		out = append(out, FactorField{Column: n.name, Key: n.name, Required: n.required})
+	}
+	for _, st := range spec.strs {
+		key := st.storeAs
+		if key == "" {
+			key = st.name
+		}
+		out = append(out, FactorField{Column: st.name, Key: key, Required: st.required})
+	}
+	return out, true
+}
+
+// FactorFieldByName resolves a field of a submodule's factor named by its
+// column, one of the column's aliases or its stored key.
+func FactorFieldByName(sub emission.SubmoduleKey, name string) (FactorField, bool) {
+	_, spec, ok := factorSpecOf(sub)
+	if !ok {
+		return FactorField{}, false
+	}
+	if canon, alias := spec.aliases[name]; alias {
+		name = canon
+	}
+	fields, _ := FactorFields(sub)
+	for _, f := range fields {
+		if f.Column == name || f.Key == name {
+			return f, true
+		}
+	}
+	return FactorField{}, false
+}
+
+// ParseFactor validates one factor of submodule sub given as its cells by
+// canonical column (FactorField.Column), exactly as a row of the
+// submodule's factor file with a `,` delimiter: the row errors are the
+// ones a CSV import would report for that row (their Column names the
+// field; whole-row errors such as classification_not_in_tree have none).
+// An error is returned for a submodule without factors or a cell of an
+// unknown column.
+func ParseFactor(sub emission.SubmoduleKey, cells map[string]string) (FactorRow, []RowError, error) {
+	group, spec, ok := factorSpecOf(sub)
+	if !ok {
+		return FactorRow{}, nil, fmt.Errorf("%w %q: no factors", emission.ErrUnknownSubmodule, sub)
+	}
+	tbl, err := FactorTable(group)
+	if err != nil {
+		return FactorRow{}, nil, err
+	}
+	r := &Reader{table: tbl, opts: (*Options)(nil).withDefaults(), comma: ',', colIdx: make(map[string]int, len(tbl.Columns))}
+	fields := make([]string, len(tbl.Columns))
+	for i, c := range tbl.Columns {
+		r.colIdx[c.Name] = i
+	}
+	var pinned emission.SubmoduleKey
+	if spec.route != "" {
+		pinned = sub
+		fields[r.colIdx[spec.route]] = string(sub)
+	}
+	for col, v := range cells {
+		i, known := r.colIdx[col]
+		if !known || col == spec.route {
+			return FactorRow{}, nil, fmt.Errorf("no column %q in the %s factor file", col, group)
+		}
+		fields[i] = v
+	}
+	rec := &Record{Row: 1, Line: 2, r: r, fields: fields}
+	r.checkCells(rec)
+	p, err := NewFactorParser(group, pinned)
+	if err != nil {
+		return FactorRow{}, nil, err
+	}
+	row, errs := p.Parse(rec)
+	return row, errs, nil
 }

@@ -362,19 +362,25 @@ func (r *Reader) next() (*Record, error) {
 			continue
 		}
 		r.rec.Row, r.rec.Line, r.rec.fields = r.row, line, fields
-		r.rec.tooLong = r.rec.tooLong[:0]
-		for _, c := range r.table.Columns {
-			i, ok := r.colIdx[c.Name]
-			if !ok || i >= len(fields) {
-				continue
-			}
-			f := fields[i]
-			if len(f) > r.opts.MaxCellChars && utf8.RuneCountInString(f) > r.opts.MaxCellChars {
-				r.rec.tooLong = append(r.rec.tooLong, r.rec.newError(c.Name, CodeTooLong, SeverityError,
-					fmt.Sprintf("cell longer than %d characters", r.opts.MaxCellChars), f))
-			}
-		}
+		r.checkCells(&r.rec)
 		return &r.rec, nil
+	}
+}
+
+// checkCells records the too_long cells of rec (cells of the table's
+// columns longer than MaxCellChars characters).
+func (r *Reader) checkCells(rec *Record) {
+	rec.tooLong = rec.tooLong[:0]
+	for _, c := range r.table.Columns {
+		i, ok := r.colIdx[c.Name]
+		if !ok || i >= len(rec.fields) {
+			continue
+		}
+		f := rec.fields[i]
+		if len(f) > r.opts.MaxCellChars && utf8.RuneCountInString(f) > r.opts.MaxCellChars {
+			rec.tooLong = append(rec.tooLong, rec.newError(c.Name, CodeTooLong, SeverityError,
+				fmt.Sprintf("cell longer than %d characters", r.opts.MaxCellChars), f))
+		}
 	}
 }
 

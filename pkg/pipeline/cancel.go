@@ -106,3 +106,56 @@ func Cancel(ctx context.Context, db postgres.TxBeginner, river JobCanceller, id 
 		return ToView(p, jobs), nil
 	})
 }
+
+// EventJobCancel is the audit event of an operator's cancel of a River job
+// (entity job/<id>, docs/jobs.md §11.1).
+const EventJobCancel = "job.cancel"
+
+// ReasonJobFinalized is the 409 code of a cancel of a job that already
+// ended (completed, discarded or cancelled).
+const ReasonJobFinalized apperr.Reason = "job_finalized"
+
+// CancelJob is an operator's River cancel of one job (docs/api.md §10,
+// POST /ops/jobs/{id}/cancel), whatever pipelines link it. In one
+// transaction with River's JobCancelTx: a waiting job (available,
+// scheduled, retryable, pending) ends at once and every pipeline linking
+// it follows (links `cancelled` "Cancelled by user", pipelines refreshed);
+// a running job sees its context cancelled and the worker middleware
+// records the end; job.cancel is written. The pipelines' `cancelled` flags
+// are not set: their status follows from the job's. An unknown job is 404;
+// a job that already ended is 409 job_finalized.
+func CancelJob(ctx context.Context, db postgres.TxBeginner, river JobCanceller, id int64, by *int64) error {
+	return postgres.WithTx(ctx, db, func(ctx context.Context, tx pgx.Tx) error {
+		q := dbsqlc.New(tx)
+		before, err := lockJob(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		switch rivertype.JobState(before.State) {
+		case rivertype.JobStateCompleted, rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
+			return apperr.WithReason(apperr.CodeConflict, ReasonJobFinalized, "job %d is already %s", id, before.State)
+		default:
+		}
+		job, err := river.JobCancelTx(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("error cancelling job %d: %w", id, err)
+		}
+		ids, err := q.PipelineIDsByJob(ctx, id)
+		if err != nil {
+			return fmt.Errorf("error reading pipelines of job %d: %w", id, err)
+		}
+		if err := auditJob(ctx, tx, by, EventJobCancel, before, job, ids); err != nil {
+			return err
+		}
+		if job.State != rivertype.JobStateCancelled {
+			return nil // running: the worker middleware records the end
+		}
+		msg := "Cancelled by user"
+		changed, err := q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{
+			State: string(JobCancelled), Message: &msg, JobID: id})
+		if err != nil {
+			return fmt.Errorf("error recording cancel of job %d: %w", id, err)
+		}
+		return refreshAll(ctx, tx, changed, time.Now())
+	})
+}

@@ -45,6 +45,21 @@ type Middleware struct {
 	// while the database does not answer; wait waits (tests record).
 	retryDelays []time.Duration
 	wait        func(time.Duration)
+	// onFailure are the hooks of OnFinalFailure, by job kind.
+	onFailure map[string]FailureHook
+}
+
+// FailureHook is a domain consequence of a job's final failure, run in the
+// transaction that records it (docs/jobs.md §2.2): River discarded the job
+// after its last attempt, or cancelled it (JobCancel, a remote cancel).
+// message is the failure recorded on the job's pipelines. A year whose
+// setup job failed goes to setup_failed this way (docs/jobs.md §4.8).
+type FailureHook func(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow, message string) error
+
+// OnFinalFailure registers hooks by job kind and returns m.
+func (m *Middleware) OnFinalFailure(hooks map[string]FailureHook) *Middleware {
+	m.onFailure = hooks
+	return m
 }
 
 // FinishRetryBudget is about how long the middleware keeps trying to record
@@ -238,6 +253,15 @@ func (m *Middleware) finish(ctx context.Context, job *rivertype.JobRow, workErr,
 		ids, err := dbsqlc.New(tx).PipelineJobFinish(ctx, params)
 		if err != nil {
 			return err
+		}
+		if hook := m.onFailure[job.Kind]; hook != nil && (params.State == string(JobFailed) || params.State == string(JobCancelled)) {
+			msg := ""
+			if params.Message != nil {
+				msg = *params.Message
+			}
+			if err := hook(ctx, tx, job, msg); err != nil {
+				return fmt.Errorf("final-failure hook of %s: %w", job.Kind, err)
+			}
 		}
 		return refreshAll(ctx, tx, ids, m.now())
 	})

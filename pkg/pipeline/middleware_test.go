@@ -228,6 +228,7 @@ func setupWork(ctx context.Context, t *testing.T) *workBundle {
 	river.AddWorker(workers, &badFileWorker{})
 	river.AddWorker(workers, &blockWorker{})
 	river.AddWorker(workers, &cancelNilWorker{})
+	river.AddWorker(workers, &failOnceWorker{})
 	river.AddWorker(workers, &flakyWorker{})
 	river.AddWorker(workers, &jobs.NoopWorker{})
 	river.AddWorker(workers, &panicWorker{})

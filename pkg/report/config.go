@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
+	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // YearConfig is the part of years.config (docs/domain.md §11.2) this package
@@ -75,26 +76,6 @@ func ModuleYearLockKey(module string, year int32) string {
 	return module + ":" + strconv.Itoa(int(year))
 }
 
-// DefaultYearConfig is the default configuration of a year (docs/domain.md §11.2):
-// every module and submodule enabled, no thresholds, no uncertainty, empty
-// reduction objectives.
-func DefaultYearConfig() map[string]any {
-	modules := map[string]any{}
-	for _, m := range emission.Modules() {
-		subs := map[string]any{}
-		for _, s := range m.Submodules {
-			subs[string(s)] = map[string]any{"enabled": true, "threshold_kg": nil, "inputs_disabled": false}
-		}
-		modules[string(m.Key)] = map[string]any{"enabled": true, "uncertainty": "none", "submodules": subs}
-	}
-	return map[string]any{
-		"modules": modules,
-		"reduction_objectives": map[string]any{
-			"files":                   map[string]any{"footprint": nil, "population": nil, "scenarios": nil},
-			"institutional_footprint": []any{},
-			"population_projections":  []any{},
-			"unit_scenarios":          []any{},
-			"goals":                   []any{},
-		},
-	}
-}
+// DefaultYearConfig is the default configuration of a year (docs/domain.md
+// §11.2): years.DefaultConfig.
+func DefaultYearConfig() map[string]any { return years.DefaultConfig() }

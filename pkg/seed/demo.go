@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/calc"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
@@ -62,6 +63,14 @@ func UpsertDevUnits(ctx context.Context, db postgres.DBTX) (map[string]dbsqlc.Un
 	byCode := map[string]dbsqlc.Unit{}
 	byCF := map[string]dbsqlc.Unit{}
 	for _, du := range DevUnits() {
+		// A fixture the Accred unit sync took over (make run with the Accred
+		// fake) is that Accred unit now: keep it (docs/jobs.md §4.8).
+		if held, ok, err := auth.DevUnitTakenOver(ctx, q, du.InstitutionalCode, du.CF); err != nil {
+			return nil, err
+		} else if ok {
+			byCode[du.InstitutionalCode], byCF[du.CF] = held, held
+			continue
+		}
 		codes, cfs, names := []string{du.InstitutionalCode}, []string{du.CF}, []string{du.Name}
 		var parentID *int64
 		if du.ParentCode != "" {

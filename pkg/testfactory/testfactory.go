@@ -317,6 +317,7 @@ func Factor(ctx context.Context, tb testing.TB, db postgres.DBTX, opts *FactorOp
 		ID: r.ID, Year: r.Year, Module: r.Module, Submodule: r.Submodule, EmissionType: r.EmissionType,
 		Classification: r.Classification, ClassKey: r.ClassKey, Values: r.Values, Source: r.Source,
 		LastUploadID: r.LastUploadID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, UpdatedBy: r.UpdatedBy,
+		Version: r.Version,
 	}
 }
 
@@ -593,4 +594,67 @@ func defaultPayload(sub emission.SubmoduleKey) map[string]any {
 			"requests_per_user_per_day": "5_20", "fte_count": 2}
 	}
 	return map[string]any{"category": "refrigerants", "subcategory": "R134a", "quantity": 2}
+}
+
+// ---------------------------------------------------------------------------
+// Uploads
+// ---------------------------------------------------------------------------
+
+// UploadOpts are the optional fields of Upload.
+type UploadOpts struct {
+	Year      *int32  // default: a new Year
+	Kind      *string // default "factors"
+	Scope     *string // default "global" for factors and reference, else "year"
+	Module    *string
+	Submodule *string
+	Dataset   *string
+	// Import, when set, records the upload's pipeline (kind from the
+	// upload kind) with its import job ended in this state ("succeeded",
+	// "failed"…), as the import job would have (pipeline_jobs); without it
+	// the upload has no pipeline.
+	Import *string
+}
+
+// importJobKinds are the import job kind and pipeline kind of each upload kind.
+var importJobKinds = map[string][2]string{
+	"data": {"upload_import", "data_upload"}, "factors": {"factor_import", "factor_upload"},
+	"reference": {"reference_import", "reference_upload"},
+}
+
+// Upload records an upload row (no blob is stored).
+func Upload(ctx context.Context, tb testing.TB, db postgres.DBTX, opts *UploadOpts) dbsqlc.Upload {
+	tb.Helper()
+	if opts == nil {
+		opts = &UploadOpts{}
+	}
+	year := opts.Year
+	if year == nil {
+		year = new(Year(ctx, tb, db, nil).Year)
+	}
+	kind := deref(opts.Kind, "factors")
+	scope := "year"
+	if kind != "data" {
+		scope = "global"
+	}
+	q := dbsqlc.New(db)
+	id := uuid.New()
+	var pipelineID *uuid.UUID
+	if opts.Import != nil {
+		kinds := importJobKinds[kind]
+		p, err := q.PipelineCreate(ctx, dbsqlc.PipelineCreateParams{ID: uuid.New(), Kind: kinds[1], Trigger: "user", Year: year,
+			Module: opts.Module, Submodule: opts.Submodule, Phases: []string{"import"}})
+		require.NoError(tb, err, "testfactory.Upload pipeline")
+		pipelineID = &p.ID
+		jobID := 1_000_000_000 + next()
+		require.NoError(tb, q.PipelineJobLink(ctx, dbsqlc.PipelineJobLinkParams{PipelineID: p.ID, JobID: jobID, Kind: kinds[0],
+			Queue: "imports", Role: "root", MaxAttempts: 3}), "testfactory.Upload job")
+		_, err = q.PipelineJobFinish(ctx, dbsqlc.PipelineJobFinishParams{State: *opts.Import, JobID: jobID})
+		require.NoError(tb, err, "testfactory.Upload job state")
+	}
+	sum := fmt.Sprintf("%064x", next())
+	u, err := q.UploadInsert(ctx, dbsqlc.UploadInsertParams{ID: id, Kind: kind, Scope: deref(opts.Scope, scope), Year: *year,
+		Module: opts.Module, Submodule: opts.Submodule, Dataset: opts.Dataset, BlobKey: fmt.Sprintf("uploads/%d/%s.csv", *year, id),
+		SizeBytes: 1, Sha256: sum, Options: json.RawMessage(`{}`), PipelineID: pipelineID})
+	require.NoError(tb, err, "testfactory.Upload")
+	return u
 }

@@ -1,8 +1,15 @@
-// Package years holds the one rule of the year lifecycle (docs/domain.md
-// §11.1): which operations a reporting year accepts in each of its
-// statuses, and the refusal every other status gets. The API (409 with the
-// refusal code) and every job (a permanent failure with the same code) ask
-// Allow or Load; nothing else compares year statuses.
+// Package years is the home of the reporting years (docs/domain.md §11,
+// docs/api.md §7). It holds the one rule of the year lifecycle (this file):
+// which operations a year accepts in each of its statuses, and the refusal
+// every other status gets — the API (409 with the refusal code) and every
+// job (a permanent failure with the same code) ask Allow or Load; nothing
+// else compares year statuses. Service (service.go and the files next to
+// it) is everything else about years: list and read them, create one with
+// its setup pipeline, change its status along §11.1 and its configuration
+// (config.go: deep merge, validation by path), re-run its setup, the
+// data-management matrix (datastatus.go), the reduction-objective files
+// (objectives.go), and the setup run of the accred_unit_sync job (setup.go,
+// on the unit directory of package units).
 package years
 
 import (

@@ -15,13 +15,13 @@ import (
 
 const factorDelete = `-- name: FactorDelete :one
 WITH deleted AS (
-    DELETE FROM factors f WHERE f.id = $1 RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by
+    DELETE FROM factors f WHERE f.id = $1 RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version
 ), entry_refs AS (
     UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
 ), row_refs AS (
     UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
 )
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM deleted
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM deleted
 `
 
 type FactorDeleteRow struct {
@@ -38,6 +38,7 @@ type FactorDeleteRow struct {
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 	UpdatedBy      *int64          `json:"updated_by"`
+	Version        int64           `json:"version"`
 }
 
 // Deletes a factor and nulls the references of entries and emission rows
@@ -59,12 +60,13 @@ func (q *Queries) FactorDelete(ctx context.Context, id int64) (FactorDeleteRow, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.UpdatedBy,
+		&i.Version,
 	)
 	return i, err
 }
 
 const factorGet = `-- name: FactorGet :one
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM factors WHERE id = $1
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE id = $1
 `
 
 func (q *Queries) FactorGet(ctx context.Context, id int64) (Factor, error) {
@@ -84,12 +86,13 @@ func (q *Queries) FactorGet(ctx context.Context, id int64) (Factor, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.UpdatedBy,
+		&i.Version,
 	)
 	return i, err
 }
 
 const factorGetByClassKey = `-- name: FactorGetByClassKey :one
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM factors WHERE year = $1 AND submodule = $2 AND class_key = $3
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE year = $1 AND submodule = $2 AND class_key = $3
 `
 
 type FactorGetByClassKeyParams struct {
@@ -115,6 +118,179 @@ func (q *Queries) FactorGetByClassKey(ctx context.Context, arg FactorGetByClassK
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.UpdatedBy,
+		&i.Version,
+	)
+	return i, err
+}
+
+const factorGetForUpdate = `-- name: FactorGetForUpdate :one
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) FactorGetForUpdate(ctx context.Context, id int64) (Factor, error) {
+	row := q.db.QueryRow(ctx, factorGetForUpdate, id)
+	var i Factor
+	err := row.Scan(
+		&i.ID,
+		&i.Year,
+		&i.Module,
+		&i.Submodule,
+		&i.EmissionType,
+		&i.Classification,
+		&i.ClassKey,
+		&i.Values,
+		&i.Source,
+		&i.LastUploadID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.UpdatedBy,
+		&i.Version,
+	)
+	return i, err
+}
+
+const factorGetWithStale = `-- name: FactorGetWithStale :one
+
+SELECT f.id, f.year, f.module, f.submodule, f.emission_type, f.classification, f.class_key, f.values, f.source, f.last_upload_id, f.created_at, f.updated_at, f.updated_by, f.version, s.stale
+FROM factors f JOIN factor_staleness s ON s.factor_id = f.id
+WHERE f.id = $1
+`
+
+type FactorGetWithStaleRow struct {
+	Factor Factor `json:"factor"`
+	Stale  *bool  `json:"stale"`
+}
+
+// Factor curation (docs/api.md §8, pkg/factors).
+func (q *Queries) FactorGetWithStale(ctx context.Context, id int64) (FactorGetWithStaleRow, error) {
+	row := q.db.QueryRow(ctx, factorGetWithStale, id)
+	var i FactorGetWithStaleRow
+	err := row.Scan(
+		&i.Factor.ID,
+		&i.Factor.Year,
+		&i.Factor.Module,
+		&i.Factor.Submodule,
+		&i.Factor.EmissionType,
+		&i.Factor.Classification,
+		&i.Factor.ClassKey,
+		&i.Factor.Values,
+		&i.Factor.Source,
+		&i.Factor.LastUploadID,
+		&i.Factor.CreatedAt,
+		&i.Factor.UpdatedAt,
+		&i.Factor.UpdatedBy,
+		&i.Factor.Version,
+		&i.Stale,
+	)
+	return i, err
+}
+
+const factorInsert = `-- name: FactorInsert :one
+INSERT INTO factors (year, module, submodule, emission_type, classification, class_key, "values", source, updated_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (year, submodule, class_key) DO NOTHING
+RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version
+`
+
+type FactorInsertParams struct {
+	Year           int32           `json:"year"`
+	Module         string          `json:"module"`
+	Submodule      string          `json:"submodule"`
+	EmissionType   string          `json:"emission_type"`
+	Classification json.RawMessage `json:"classification"`
+	ClassKey       string          `json:"class_key"`
+	Values         json.RawMessage `json:"values"`
+	Source         string          `json:"source"`
+	UpdatedBy      *int64          `json:"updated_by"`
+}
+
+// Creates a factor (API, computed); no row when its identity (year,
+// submodule, class_key) exists.
+func (q *Queries) FactorInsert(ctx context.Context, arg FactorInsertParams) (Factor, error) {
+	row := q.db.QueryRow(ctx, factorInsert,
+		arg.Year,
+		arg.Module,
+		arg.Submodule,
+		arg.EmissionType,
+		arg.Classification,
+		arg.ClassKey,
+		arg.Values,
+		arg.Source,
+		arg.UpdatedBy,
+	)
+	var i Factor
+	err := row.Scan(
+		&i.ID,
+		&i.Year,
+		&i.Module,
+		&i.Submodule,
+		&i.EmissionType,
+		&i.Classification,
+		&i.ClassKey,
+		&i.Values,
+		&i.Source,
+		&i.LastUploadID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.UpdatedBy,
+		&i.Version,
+	)
+	return i, err
+}
+
+const factorUpdate = `-- name: FactorUpdate :one
+UPDATE factors SET
+    emission_type  = $1,
+    classification = $2,
+    class_key      = $3,
+    "values"       = $4,
+    source         = $5,
+    updated_by     = coalesce($6::bigint, updated_by),
+    updated_at     = now(),
+    version        = version + 1
+WHERE id = $7
+RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version
+`
+
+type FactorUpdateParams struct {
+	EmissionType   string          `json:"emission_type"`
+	Classification json.RawMessage `json:"classification"`
+	ClassKey       string          `json:"class_key"`
+	Values         json.RawMessage `json:"values"`
+	Source         string          `json:"source"`
+	UpdatedBy      *int64          `json:"updated_by"`
+	ID             int64           `json:"id"`
+}
+
+// Rewrites a factor's classification and values (API edit, computed
+// refresh): the identity moves with the classification (a unique violation
+// when another factor has it), the version is bumped, last_upload_id kept.
+func (q *Queries) FactorUpdate(ctx context.Context, arg FactorUpdateParams) (Factor, error) {
+	row := q.db.QueryRow(ctx, factorUpdate,
+		arg.EmissionType,
+		arg.Classification,
+		arg.ClassKey,
+		arg.Values,
+		arg.Source,
+		arg.UpdatedBy,
+		arg.ID,
+	)
+	var i Factor
+	err := row.Scan(
+		&i.ID,
+		&i.Year,
+		&i.Module,
+		&i.Submodule,
+		&i.EmissionType,
+		&i.Classification,
+		&i.ClassKey,
+		&i.Values,
+		&i.Source,
+		&i.LastUploadID,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.UpdatedBy,
+		&i.Version,
 	)
 	return i, err
 }
@@ -131,11 +307,15 @@ ON CONFLICT (year, submodule, class_key) DO UPDATE SET
     source         = excluded.source,
     last_upload_id = coalesce(excluded.last_upload_id, factors.last_upload_id),
     updated_by     = coalesce(excluded.updated_by, factors.updated_by),
+    version        = factors.version + CASE WHEN (factors.emission_type, factors.classification, factors."values", factors.source)
+                                                 IS DISTINCT FROM
+                                                 (excluded.emission_type, excluded.classification, excluded."values", excluded.source)
+                                            THEN 1 ELSE 0 END,
     updated_at     = CASE WHEN (factors.emission_type, factors.classification, factors."values", factors.source)
                                IS DISTINCT FROM
                                (excluded.emission_type, excluded.classification, excluded."values", excluded.source)
                           THEN now() ELSE factors.updated_at END
-RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by,
+RETURNING id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version,
     (xmax = 0)::boolean AS inserted,
     (updated_at = now())::boolean AS changed
 `
@@ -167,6 +347,7 @@ type FactorUpsertRow struct {
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 	UpdatedBy      *int64          `json:"updated_by"`
+	Version        int64           `json:"version"`
 	Inserted       bool            `json:"inserted"`
 	Changed        bool            `json:"changed"`
 }
@@ -205,6 +386,7 @@ func (q *Queries) FactorUpsert(ctx context.Context, arg FactorUpsertParams) (Fac
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.UpdatedBy,
+		&i.Version,
 		&i.Inserted,
 		&i.Changed,
 	)
@@ -212,7 +394,7 @@ func (q *Queries) FactorUpsert(ctx context.Context, arg FactorUpsertParams) (Fac
 }
 
 const factorsByYear = `-- name: FactorsByYear :many
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM factors WHERE year = $1 ORDER BY submodule, class_key
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE year = $1 ORDER BY submodule, class_key
 `
 
 // Every factor of a year (engine lookup, preloaded per job or request).
@@ -239,6 +421,7 @@ func (q *Queries) FactorsByYear(ctx context.Context, year int32) ([]Factor, erro
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.UpdatedBy,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -251,7 +434,7 @@ func (q *Queries) FactorsByYear(ctx context.Context, year int32) ([]Factor, erro
 }
 
 const factorsByYearModule = `-- name: FactorsByYearModule :many
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM factors WHERE year = $1 AND module = $2 ORDER BY submodule, class_key
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE year = $1 AND module = $2 ORDER BY submodule, class_key
 `
 
 type FactorsByYearModuleParams struct {
@@ -282,6 +465,7 @@ func (q *Queries) FactorsByYearModule(ctx context.Context, arg FactorsByYearModu
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.UpdatedBy,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -294,7 +478,7 @@ func (q *Queries) FactorsByYearModule(ctx context.Context, arg FactorsByYearModu
 }
 
 const factorsByYearSubmodule = `-- name: FactorsByYearSubmodule :many
-SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by FROM factors WHERE year = $1 AND submodule = $2 ORDER BY class_key
+SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM factors WHERE year = $1 AND submodule = $2 ORDER BY class_key
 `
 
 type FactorsByYearSubmoduleParams struct {
@@ -325,6 +509,7 @@ func (q *Queries) FactorsByYearSubmodule(ctx context.Context, arg FactorsByYearS
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.UpdatedBy,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -334,6 +519,38 @@ func (q *Queries) FactorsByYearSubmodule(ctx context.Context, arg FactorsByYearS
 		return nil, err
 	}
 	return items, nil
+}
+
+const factorsCount = `-- name: FactorsCount :one
+SELECT count(*)::bigint
+FROM factors f JOIN factor_staleness s ON s.factor_id = f.id
+WHERE ($1::integer IS NULL OR f.year = $1::integer)
+  AND ($2::text IS NULL OR f.module = $2::text)
+  AND ($3::text IS NULL OR f.submodule = $3::text)
+  AND ($4::boolean IS NULL OR s.stale = $4::boolean)
+  AND ($5::text IS NULL OR strpos(lower(f.class_key), lower($5::text)) > 0)
+`
+
+type FactorsCountParams struct {
+	Year      *int32  `json:"year"`
+	Module    *string `json:"module"`
+	Submodule *string `json:"submodule"`
+	Stale     *bool   `json:"stale"`
+	Q         *string `json:"q"`
+}
+
+// The number of factors FactorsList filters (same filters).
+func (q *Queries) FactorsCount(ctx context.Context, arg FactorsCountParams) (int64, error) {
+	row := q.db.QueryRow(ctx, factorsCount,
+		arg.Year,
+		arg.Module,
+		arg.Submodule,
+		arg.Stale,
+		arg.Q,
+	)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const factorsDeleteNotAsserted = `-- name: FactorsDeleteNotAsserted :many
@@ -376,6 +593,257 @@ func (q *Queries) FactorsDeleteNotAsserted(ctx context.Context, arg FactorsDelet
 	for rows.Next() {
 		var i FactorsDeleteNotAssertedRow
 		if err := rows.Scan(&i.ID, &i.Submodule, &i.ClassKey); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const factorsDeleteStale = `-- name: FactorsDeleteStale :many
+WITH deleted AS (
+    DELETE FROM factors f USING factor_staleness s
+    WHERE s.factor_id = f.id AND s.stale AND f.year = $1
+      AND ($2::text IS NULL OR f.submodule = $2::text)
+    RETURNING f.id, f.module, f.submodule, f.class_key, f.classification, f."values"
+), entry_refs AS (
+    UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
+), row_refs AS (
+    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+)
+SELECT id, module, submodule, class_key, classification, "values" FROM deleted ORDER BY submodule, class_key
+`
+
+type FactorsDeleteStaleParams struct {
+	Year      int32   `json:"year"`
+	Submodule *string `json:"submodule"`
+}
+
+type FactorsDeleteStaleRow struct {
+	ID             int64           `json:"id"`
+	Module         string          `json:"module"`
+	Submodule      string          `json:"submodule"`
+	ClassKey       string          `json:"class_key"`
+	Classification json.RawMessage `json:"classification"`
+	Values         json.RawMessage `json:"values"`
+}
+
+// Purges the stale factors of a year (of one submodule when given) and
+// nulls the references of entries and emission rows to them, like
+// FactorDelete; they are recomputed by the recalculation the caller
+// requests.
+func (q *Queries) FactorsDeleteStale(ctx context.Context, arg FactorsDeleteStaleParams) ([]FactorsDeleteStaleRow, error) {
+	rows, err := q.db.Query(ctx, factorsDeleteStale, arg.Year, arg.Submodule)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FactorsDeleteStaleRow{}
+	for rows.Next() {
+		var i FactorsDeleteStaleRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Module,
+			&i.Submodule,
+			&i.ClassKey,
+			&i.Classification,
+			&i.Values,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const factorsList = `-- name: FactorsList :many
+SELECT f.id, f.year, f.module, f.submodule, f.emission_type, f.classification, f.class_key, f.values, f.source, f.last_upload_id, f.created_at, f.updated_at, f.updated_by, f.version, s.stale
+FROM factors f JOIN factor_staleness s ON s.factor_id = f.id
+WHERE ($1::integer IS NULL OR f.year = $1::integer)
+  AND ($2::text IS NULL OR f.module = $2::text)
+  AND ($3::text IS NULL OR f.submodule = $3::text)
+  AND ($4::boolean IS NULL OR s.stale = $4::boolean)
+  AND ($5::text IS NULL OR strpos(lower(f.class_key), lower($5::text)) > 0)
+ORDER BY
+    CASE WHEN $6::text = 'id' AND NOT $7::boolean THEN f.id END ASC,
+    CASE WHEN $6::text = 'id' AND $7::boolean THEN f.id END DESC,
+    CASE WHEN $6::text = 'updated_at' AND NOT $7::boolean THEN f.updated_at END ASC,
+    CASE WHEN $6::text = 'updated_at' AND $7::boolean THEN f.updated_at END DESC,
+    CASE WHEN NOT $7::boolean THEN CASE $6::text
+        WHEN 'submodule' THEN f.submodule WHEN 'emission_type' THEN f.emission_type WHEN 'class_key' THEN f.class_key END END ASC,
+    CASE WHEN $7::boolean THEN CASE $6::text
+        WHEN 'submodule' THEN f.submodule WHEN 'emission_type' THEN f.emission_type WHEN 'class_key' THEN f.class_key END END DESC,
+    CASE WHEN $8::text = 'id' AND NOT $9::boolean THEN f.id END ASC,
+    CASE WHEN $8::text = 'id' AND $9::boolean THEN f.id END DESC,
+    CASE WHEN $8::text = 'updated_at' AND NOT $9::boolean THEN f.updated_at END ASC,
+    CASE WHEN $8::text = 'updated_at' AND $9::boolean THEN f.updated_at END DESC,
+    CASE WHEN NOT $9::boolean THEN CASE $8::text
+        WHEN 'submodule' THEN f.submodule WHEN 'emission_type' THEN f.emission_type WHEN 'class_key' THEN f.class_key END END ASC,
+    CASE WHEN $9::boolean THEN CASE $8::text
+        WHEN 'submodule' THEN f.submodule WHEN 'emission_type' THEN f.emission_type WHEN 'class_key' THEN f.class_key END END DESC,
+    f.id
+LIMIT $11 OFFSET $10
+`
+
+type FactorsListParams struct {
+	Year      *int32  `json:"year"`
+	Module    *string `json:"module"`
+	Submodule *string `json:"submodule"`
+	Stale     *bool   `json:"stale"`
+	Q         *string `json:"q"`
+	Sort1     string  `json:"sort1"`
+	Sort1Desc bool    `json:"sort1_desc"`
+	Sort2     string  `json:"sort2"`
+	Sort2Desc bool    `json:"sort2_desc"`
+	Offset    int32   `json:"offset"`
+	Limit     int32   `json:"limit"`
+}
+
+type FactorsListRow struct {
+	Factor Factor `json:"factor"`
+	Stale  *bool  `json:"stale"`
+}
+
+// One page of factors (GET /factors). Filters (null = none): year, module,
+// submodule, stale, q (case-insensitive substring of the class key). Sort:
+// two keys sort1 and sort2 (id, submodule, emission_type, updated_at,
+// class_key; ” = none), each ascending unless sort*_desc; ties by id.
+func (q *Queries) FactorsList(ctx context.Context, arg FactorsListParams) ([]FactorsListRow, error) {
+	rows, err := q.db.Query(ctx, factorsList,
+		arg.Year,
+		arg.Module,
+		arg.Submodule,
+		arg.Stale,
+		arg.Q,
+		arg.Sort1,
+		arg.Sort1Desc,
+		arg.Sort2,
+		arg.Sort2Desc,
+		arg.Offset,
+		arg.Limit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FactorsListRow{}
+	for rows.Next() {
+		var i FactorsListRow
+		if err := rows.Scan(
+			&i.Factor.ID,
+			&i.Factor.Year,
+			&i.Factor.Module,
+			&i.Factor.Submodule,
+			&i.Factor.EmissionType,
+			&i.Factor.Classification,
+			&i.Factor.ClassKey,
+			&i.Factor.Values,
+			&i.Factor.Source,
+			&i.Factor.LastUploadID,
+			&i.Factor.CreatedAt,
+			&i.Factor.UpdatedAt,
+			&i.Factor.UpdatedBy,
+			&i.Factor.Version,
+			&i.Stale,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const factorsStale = `-- name: FactorsStale :many
+SELECT f.id, f.year, f.module, f.submodule, f.emission_type, f.classification, f.class_key, f.values, f.source, f.last_upload_id, f.created_at, f.updated_at, f.updated_by, f.version, s.stale
+FROM factors f JOIN factor_staleness s ON s.factor_id = f.id
+WHERE s.stale
+  AND ($1::integer IS NULL OR f.year = $1::integer)
+  AND ($2::text IS NULL OR f.submodule = $2::text)
+ORDER BY f.year, f.submodule, f.class_key
+`
+
+type FactorsStaleParams struct {
+	Year      *int32  `json:"year"`
+	Submodule *string `json:"submodule"`
+}
+
+type FactorsStaleRow struct {
+	Factor Factor `json:"factor"`
+	Stale  *bool  `json:"stale"`
+}
+
+// The stale factors (view factor_staleness) of a year and submodule (null =
+// every one), by year, submodule and class key.
+func (q *Queries) FactorsStale(ctx context.Context, arg FactorsStaleParams) ([]FactorsStaleRow, error) {
+	rows, err := q.db.Query(ctx, factorsStale, arg.Year, arg.Submodule)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []FactorsStaleRow{}
+	for rows.Next() {
+		var i FactorsStaleRow
+		if err := rows.Scan(
+			&i.Factor.ID,
+			&i.Factor.Year,
+			&i.Factor.Module,
+			&i.Factor.Submodule,
+			&i.Factor.EmissionType,
+			&i.Factor.Classification,
+			&i.Factor.ClassKey,
+			&i.Factor.Values,
+			&i.Factor.Source,
+			&i.Factor.LastUploadID,
+			&i.Factor.CreatedAt,
+			&i.Factor.UpdatedAt,
+			&i.Factor.UpdatedBy,
+			&i.Factor.Version,
+			&i.Stale,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const reportEmissionsByType = `-- name: ReportEmissionsByType :many
+SELECT e.emission_type, sum(e.kg_co2eq)::float8 AS kg_co2eq
+FROM emissions e JOIN report_modules rm ON rm.id = e.report_module_id
+WHERE rm.report_id = $1
+GROUP BY e.emission_type
+ORDER BY e.emission_type
+`
+
+type ReportEmissionsByTypeRow struct {
+	EmissionType string  `json:"emission_type"`
+	KgCo2eq      float64 `json:"kg_co2eq"`
+}
+
+// The emission rows of a report summed per emission type (leaves), every
+// module counted (computed research-facility factors, docs/domain.md §7.6).
+func (q *Queries) ReportEmissionsByType(ctx context.Context, reportID int64) ([]ReportEmissionsByTypeRow, error) {
+	rows, err := q.db.Query(ctx, reportEmissionsByType, reportID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReportEmissionsByTypeRow{}
+	for rows.Next() {
+		var i ReportEmissionsByTypeRow
+		if err := rows.Scan(&i.EmissionType, &i.KgCo2eq); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -13,6 +13,32 @@ import (
 	"github.com/google/uuid"
 )
 
+const fXRateDeleteManual = `-- name: FXRateDeleteManual :one
+DELETE FROM fx_rates WHERE year = $1 AND currency = $2 AND source = 'manual'
+RETURNING year, currency, per_eur, source, months_covered, fetched_at, updated_at
+`
+
+type FXRateDeleteManualParams struct {
+	Year     int32  `json:"year"`
+	Currency string `json:"currency"`
+}
+
+// Deletes a manual rate (no row when the rate is absent or from the ECB).
+func (q *Queries) FXRateDeleteManual(ctx context.Context, arg FXRateDeleteManualParams) (FxRate, error) {
+	row := q.db.QueryRow(ctx, fXRateDeleteManual, arg.Year, arg.Currency)
+	var i FxRate
+	err := row.Scan(
+		&i.Year,
+		&i.Currency,
+		&i.PerEur,
+		&i.Source,
+		&i.MonthsCovered,
+		&i.FetchedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const fXRateGet = `-- name: FXRateGet :one
 SELECT year, currency, per_eur, source, months_covered, fetched_at, updated_at FROM fx_rates WHERE year = $1 AND currency = $2
 `
@@ -24,6 +50,42 @@ type FXRateGetParams struct {
 
 func (q *Queries) FXRateGet(ctx context.Context, arg FXRateGetParams) (FxRate, error) {
 	row := q.db.QueryRow(ctx, fXRateGet, arg.Year, arg.Currency)
+	var i FxRate
+	err := row.Scan(
+		&i.Year,
+		&i.Currency,
+		&i.PerEur,
+		&i.Source,
+		&i.MonthsCovered,
+		&i.FetchedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const fXRateSetManual = `-- name: FXRateSetManual :one
+INSERT INTO fx_rates (year, currency, per_eur, source, months_covered, fetched_at, updated_at)
+VALUES ($1, $2, $3, 'manual', NULL, now(), now())
+ON CONFLICT (year, currency) DO UPDATE SET
+    per_eur        = excluded.per_eur,
+    source         = 'manual',
+    months_covered = NULL,
+    fetched_at     = now(),
+    updated_at     = now()
+RETURNING year, currency, per_eur, source, months_covered, fetched_at, updated_at
+`
+
+type FXRateSetManualParams struct {
+	Year     int32   `json:"year"`
+	Currency string  `json:"currency"`
+	PerEur   float64 `json:"per_eur"`
+}
+
+// Sets a manual rate (docs/api.md §8 PUT /fx-rates/{year}/{currency}): it
+// replaces any ECB rate and is never overwritten by the ECB job
+// (FXRateUpsert) until deleted.
+func (q *Queries) FXRateSetManual(ctx context.Context, arg FXRateSetManualParams) (FxRate, error) {
+	row := q.db.QueryRow(ctx, fXRateSetManual, arg.Year, arg.Currency, arg.PerEur)
 	var i FxRate
 	err := row.Scan(
 		&i.Year,

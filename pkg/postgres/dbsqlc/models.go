@@ -191,6 +191,13 @@ type Factor struct {
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 	UpdatedBy      *int64          `json:"updated_by"`
+	Version        int64           `json:"version"`
+}
+
+type FactorStaleness struct {
+	FactorID       int64     `json:"factor_id"`
+	LatestUploadID uuid.UUID `json:"latest_upload_id"`
+	Stale          *bool     `json:"stale"`
 }
 
 type FxRate struct {

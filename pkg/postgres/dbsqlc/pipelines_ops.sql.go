@@ -13,6 +13,90 @@ import (
 	"github.com/google/uuid"
 )
 
+const pipelineClearCancelled = `-- name: PipelineClearCancelled :exec
+UPDATE pipelines SET cancelled = false, cancel_requested_by = NULL, cancel_requested_at = NULL, updated_at = now()
+WHERE id = $1
+`
+
+func (q *Queries) PipelineClearCancelled(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, pipelineClearCancelled, id)
+	return err
+}
+
+const pipelineJobGet = `-- name: PipelineJobGet :one
+
+SELECT pipeline_id, job_id, kind, queue, role, state, attempt, max_attempts, attached_at, started_at, finished_at, message, progress, result, row_errors, row_errors_total FROM pipeline_jobs WHERE pipeline_id = $1 AND job_id = $2
+`
+
+type PipelineJobGetParams struct {
+	PipelineID uuid.UUID `json:"pipeline_id"`
+	JobID      int64     `json:"job_id"`
+}
+
+// Retry (docs/jobs.md §2.5).
+func (q *Queries) PipelineJobGet(ctx context.Context, arg PipelineJobGetParams) (PipelineJob, error) {
+	row := q.db.QueryRow(ctx, pipelineJobGet, arg.PipelineID, arg.JobID)
+	var i PipelineJob
+	err := row.Scan(
+		&i.PipelineID,
+		&i.JobID,
+		&i.Kind,
+		&i.Queue,
+		&i.Role,
+		&i.State,
+		&i.Attempt,
+		&i.MaxAttempts,
+		&i.AttachedAt,
+		&i.StartedAt,
+		&i.FinishedAt,
+		&i.Message,
+		&i.Progress,
+		&i.Result,
+		&i.RowErrors,
+		&i.RowErrorsTotal,
+	)
+	return i, err
+}
+
+const pipelineJobRequeue = `-- name: PipelineJobRequeue :many
+UPDATE pipeline_jobs SET
+    state        = 'queued',
+    finished_at  = NULL,
+    message      = $1,
+    max_attempts = $2
+WHERE job_id = $3
+RETURNING pipeline_id
+`
+
+type PipelineJobRequeueParams struct {
+	Message     *string `json:"message"`
+	MaxAttempts int32   `json:"max_attempts"`
+	JobID       int64   `json:"job_id"`
+}
+
+// A job River made available again (retry): every link of it is queued
+// again, with River's max_attempts (a retry after the last attempt grants
+// one more).
+func (q *Queries) PipelineJobRequeue(ctx context.Context, arg PipelineJobRequeueParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, pipelineJobRequeue, arg.Message, arg.MaxAttempts, arg.JobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var pipeline_id uuid.UUID
+		if err := rows.Scan(&pipeline_id); err != nil {
+			return nil, err
+		}
+		items = append(items, pipeline_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pipelineJobsCancellable = `-- name: PipelineJobsCancellable :many
 SELECT pj.job_id FROM pipeline_jobs pj
 WHERE pj.pipeline_id = $1

@@ -10,6 +10,27 @@ import (
 	"time"
 )
 
+const unitAdopt = `-- name: UnitAdopt :exec
+UPDATE units SET
+    institutional_code = $1::text,
+    path_codes         = path_codes[1:cardinality(path_codes) - 1] || $1::text,
+    updated_at         = now()
+WHERE id = $2
+`
+
+type UnitAdoptParams struct {
+	InstitutionalCode string `json:"institutional_code"`
+	ID                int64  `json:"id"`
+}
+
+// A dev fixture unit taken over by the Accred unit sharing its cf
+// (docs/jobs.md §4.8): it gets the Accred code (the last element of its
+// path follows), keeping its id, reports and entries.
+func (q *Queries) UnitAdopt(ctx context.Context, arg UnitAdoptParams) error {
+	_, err := q.db.Exec(ctx, unitAdopt, arg.InstitutionalCode, arg.ID)
+	return err
+}
+
 const unitGet = `-- name: UnitGet :one
 SELECT id, institutional_code, cf, name, label_en, label_fr, level, parent_id, path_codes, path_cfs, path_names, unit_type_label, principal_sciper, principal_name, principal_email, is_active, source, synced_at, created_at, updated_at FROM units WHERE id = $1
 `
@@ -104,6 +125,20 @@ func (q *Queries) UnitGetByInstitutionalCode(ctx context.Context, institutionalC
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const unitSetParent = `-- name: UnitSetParent :exec
+UPDATE units SET parent_id = $1, updated_at = now() WHERE id = $2
+`
+
+type UnitSetParentParams struct {
+	ParentID *int64 `json:"parent_id"`
+	ID       int64  `json:"id"`
+}
+
+func (q *Queries) UnitSetParent(ctx context.Context, arg UnitSetParentParams) error {
+	_, err := q.db.Exec(ctx, unitSetParent, arg.ParentID, arg.ID)
+	return err
 }
 
 const unitUpsert = `-- name: UnitUpsert :one
@@ -337,6 +372,17 @@ func (q *Queries) UnitsByIDs(ctx context.Context, ids []int64) ([]Unit, error) {
 	return items, nil
 }
 
+const unitsCountActive = `-- name: UnitsCountActive :one
+SELECT count(*)::bigint FROM units WHERE is_active AND source = $1
+`
+
+func (q *Queries) UnitsCountActive(ctx context.Context, source string) (int64, error) {
+	row := q.db.QueryRow(ctx, unitsCountActive, source)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const unitsDeactivateMissing = `-- name: UnitsDeactivateMissing :execrows
 UPDATE units SET is_active = false, updated_at = now()
 WHERE source = $1 AND is_active AND institutional_code <> ALL($2::text[])
@@ -355,6 +401,45 @@ func (q *Queries) UnitsDeactivateMissing(ctx context.Context, arg UnitsDeactivat
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const unitsDirectory = `-- name: UnitsDirectory :many
+SELECT id, institutional_code, cf, source, is_active FROM units ORDER BY id
+`
+
+type UnitsDirectoryRow struct {
+	ID                int64   `json:"id"`
+	InstitutionalCode string  `json:"institutional_code"`
+	Cf                *string `json:"cf"`
+	Source            string  `json:"source"`
+	IsActive          bool    `json:"is_active"`
+}
+
+// Every unit with the columns the unit sync matches on (accred_unit_sync).
+func (q *Queries) UnitsDirectory(ctx context.Context) ([]UnitsDirectoryRow, error) {
+	rows, err := q.db.Query(ctx, unitsDirectory)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UnitsDirectoryRow{}
+	for rows.Next() {
+		var i UnitsDirectoryRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.InstitutionalCode,
+			&i.Cf,
+			&i.Source,
+			&i.IsActive,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const unitsInSubtree = `-- name: UnitsInSubtree :many
@@ -410,4 +495,26 @@ func (q *Queries) UnitsInSubtree(ctx context.Context, arg UnitsInSubtreeParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const unitsReleaseCFs = `-- name: UnitsReleaseCFs :execrows
+UPDATE units u SET cf = NULL, updated_at = now()
+FROM (SELECT unnest($1::text[]) AS code, unnest($2::text[]) AS cf) AS c
+WHERE u.cf = c.cf AND u.institutional_code <> c.code
+`
+
+type UnitsReleaseCFsParams struct {
+	Codes []string `json:"codes"`
+	Cfs   []string `json:"cfs"`
+}
+
+// Clears the cf of every unit holding a cf that the directory now gives to
+// another unit (codes and cfs are parallel arrays), so that the upserts
+// that follow never collide on the unique cf.
+func (q *Queries) UnitsReleaseCFs(ctx context.Context, arg UnitsReleaseCFsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, unitsReleaseCFs, arg.Codes, arg.Cfs)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -92,6 +92,36 @@ func (q *Queries) UnitUsersByUser(ctx context.Context, userID int64) ([]UnitUser
 	return items, nil
 }
 
+const unitUsersReplaceAll = `-- name: UnitUsersReplaceAll :execrows
+WITH wanted AS (
+    SELECT unnest($1::bigint[]) AS user_id, unnest($2::bigint[]) AS unit_id, unnest($3::text[]) AS role
+), removed AS (
+    DELETE FROM unit_users uu
+    WHERE NOT EXISTS (SELECT 1 FROM wanted w WHERE w.user_id = uu.user_id AND w.unit_id = uu.unit_id)
+)
+INSERT INTO unit_users (unit_id, user_id, role)
+SELECT w.unit_id, w.user_id, w.role FROM wanted w
+ON CONFLICT (unit_id, user_id) DO UPDATE SET role = excluded.role
+WHERE unit_users.role <> excluded.role
+`
+
+type UnitUsersReplaceAllParams struct {
+	UserIds []int64  `json:"user_ids"`
+	UnitIds []int64  `json:"unit_ids"`
+	Roles   []string `json:"roles"`
+}
+
+// Rebuilds unit_users for every user at once (docs/domain.md §2.2, after a
+// unit sync): user_ids, unit_ids and roles are parallel arrays of the rows
+// wanted; every other row is removed. Returns the rows inserted or changed.
+func (q *Queries) UnitUsersReplaceAll(ctx context.Context, arg UnitUsersReplaceAllParams) (int64, error) {
+	result, err := q.db.Exec(ctx, unitUsersReplaceAll, arg.UserIds, arg.UnitIds, arg.Roles)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const unitUsersReplaceForUser = `-- name: UnitUsersReplaceForUser :exec
 WITH removed AS (
     DELETE FROM unit_users
@@ -328,6 +358,36 @@ func (q *Queries) UsersByIDs(ctx context.Context, ids []int64) ([]User, error) {
 			&i.CreatedAt,
 			&i.UpdatedAt,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usersRoles = `-- name: UsersRoles :many
+SELECT id, roles FROM users ORDER BY id
+`
+
+type UsersRolesRow struct {
+	ID    int64           `json:"id"`
+	Roles json.RawMessage `json:"roles"`
+}
+
+// Every user's stored roles (the unit sync rebuilds unit_users from them).
+func (q *Queries) UsersRoles(ctx context.Context) ([]UsersRolesRow, error) {
+	rows, err := q.db.Query(ctx, usersRoles)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsersRolesRow{}
+	for rows.Next() {
+		var i UsersRolesRow
+		if err := rows.Scan(&i.ID, &i.Roles); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -272,6 +272,29 @@ func (q *Queries) YearGetForUpdate(ctx context.Context, year int32) (Year, error
 	return i, err
 }
 
+const yearLatestBefore = `-- name: YearLatestBefore :one
+SELECT year, status, config, setup_pipeline_id, setup_completed_at, opened_at, closed_at, created_by, created_at, updated_at FROM years WHERE year < $1 ORDER BY year DESC LIMIT 1
+`
+
+// The latest year before year (a new year copies its configuration).
+func (q *Queries) YearLatestBefore(ctx context.Context, year int32) (Year, error) {
+	row := q.db.QueryRow(ctx, yearLatestBefore, year)
+	var i Year
+	err := row.Scan(
+		&i.Year,
+		&i.Status,
+		&i.Config,
+		&i.SetupPipelineID,
+		&i.SetupCompletedAt,
+		&i.OpenedAt,
+		&i.ClosedAt,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const yearSetSetupPipeline = `-- name: YearSetSetupPipeline :exec
 UPDATE years SET setup_pipeline_id = $1, updated_at = now() WHERE year = $2
 `
@@ -284,6 +307,41 @@ type YearSetSetupPipelineParams struct {
 func (q *Queries) YearSetSetupPipeline(ctx context.Context, arg YearSetSetupPipelineParams) error {
 	_, err := q.db.Exec(ctx, yearSetSetupPipeline, arg.SetupPipelineID, arg.Year)
 	return err
+}
+
+const yearStartSetup = `-- name: YearStartSetup :one
+UPDATE years SET
+    status            = CASE WHEN status = 'setup_failed' THEN 'setting_up' ELSE status END,
+    setup_pipeline_id = $1,
+    updated_at        = now()
+WHERE year = $2
+RETURNING year, status, config, setup_pipeline_id, setup_completed_at, opened_at, closed_at, created_by, created_at, updated_at
+`
+
+type YearStartSetupParams struct {
+	SetupPipelineID *uuid.UUID `json:"setup_pipeline_id"`
+	Year            int32      `json:"year"`
+}
+
+// A setup run starts (docs/domain.md §11.1): setup_failed goes back to
+// setting_up, a ready, open or setting_up year keeps its status; the new
+// setup pipeline is recorded.
+func (q *Queries) YearStartSetup(ctx context.Context, arg YearStartSetupParams) (Year, error) {
+	row := q.db.QueryRow(ctx, yearStartSetup, arg.SetupPipelineID, arg.Year)
+	var i Year
+	err := row.Scan(
+		&i.Year,
+		&i.Status,
+		&i.Config,
+		&i.SetupPipelineID,
+		&i.SetupCompletedAt,
+		&i.OpenedAt,
+		&i.ClosedAt,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }
 
 const yearUpdateConfig = `-- name: YearUpdateConfig :one

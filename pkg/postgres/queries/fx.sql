@@ -13,6 +13,25 @@ ON CONFLICT (year, currency) DO UPDATE SET
     updated_at     = now()
 WHERE fx_rates.source <> 'manual';
 
+-- name: FXRateSetManual :one
+-- Sets a manual rate (docs/api.md §8 PUT /fx-rates/{year}/{currency}): it
+-- replaces any ECB rate and is never overwritten by the ECB job
+-- (FXRateUpsert) until deleted.
+INSERT INTO fx_rates (year, currency, per_eur, source, months_covered, fetched_at, updated_at)
+VALUES (@year, @currency, @per_eur, 'manual', NULL, now(), now())
+ON CONFLICT (year, currency) DO UPDATE SET
+    per_eur        = excluded.per_eur,
+    source         = 'manual',
+    months_covered = NULL,
+    fetched_at     = now(),
+    updated_at     = now()
+RETURNING *;
+
+-- name: FXRateDeleteManual :one
+-- Deletes a manual rate (no row when the rate is absent or from the ECB).
+DELETE FROM fx_rates WHERE year = @year AND currency = @currency AND source = 'manual'
+RETURNING *;
+
 -- name: FXRatesByYear :many
 SELECT * FROM fx_rates WHERE year = @year ORDER BY currency;
 

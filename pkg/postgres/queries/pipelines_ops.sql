@@ -70,3 +70,24 @@ SELECT pj.job_id, pj.row_errors FROM pipeline_jobs pj
 JOIN uploads u ON u.pipeline_id = pj.pipeline_id
 WHERE u.id = @upload_id
 ORDER BY pj.attached_at, pj.job_id;
+
+-- Retry (docs/jobs.md §2.5).
+
+-- name: PipelineJobGet :one
+SELECT * FROM pipeline_jobs WHERE pipeline_id = @pipeline_id AND job_id = @job_id;
+
+-- name: PipelineClearCancelled :exec
+UPDATE pipelines SET cancelled = false, cancel_requested_by = NULL, cancel_requested_at = NULL, updated_at = now()
+WHERE id = @id;
+
+-- name: PipelineJobRequeue :many
+-- A job River made available again (retry): every link of it is queued
+-- again, with River's max_attempts (a retry after the last attempt grants
+-- one more).
+UPDATE pipeline_jobs SET
+    state        = 'queued',
+    finished_at  = NULL,
+    message      = @message,
+    max_attempts = @max_attempts
+WHERE job_id = @job_id
+RETURNING pipeline_id;

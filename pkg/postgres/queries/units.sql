@@ -58,3 +58,31 @@ RETURNING *;
 -- unit that disappeared from Accred is kept for history, never deleted).
 UPDATE units SET is_active = false, updated_at = now()
 WHERE source = @source AND is_active AND institutional_code <> ALL(@keep_codes::text[]);
+
+-- name: UnitsDirectory :many
+-- Every unit with the columns the unit sync matches on (accred_unit_sync).
+SELECT id, institutional_code, cf, source, is_active FROM units ORDER BY id;
+
+-- name: UnitAdopt :exec
+-- A dev fixture unit taken over by the Accred unit sharing its cf
+-- (docs/jobs.md §4.8): it gets the Accred code (the last element of its
+-- path follows), keeping its id, reports and entries.
+UPDATE units SET
+    institutional_code = @institutional_code::text,
+    path_codes         = path_codes[1:cardinality(path_codes) - 1] || @institutional_code::text,
+    updated_at         = now()
+WHERE id = @id;
+
+-- name: UnitsReleaseCFs :execrows
+-- Clears the cf of every unit holding a cf that the directory now gives to
+-- another unit (codes and cfs are parallel arrays), so that the upserts
+-- that follow never collide on the unique cf.
+UPDATE units u SET cf = NULL, updated_at = now()
+FROM (SELECT unnest(@codes::text[]) AS code, unnest(@cfs::text[]) AS cf) AS c
+WHERE u.cf = c.cf AND u.institutional_code <> c.code;
+
+-- name: UnitSetParent :exec
+UPDATE units SET parent_id = @parent_id, updated_at = now() WHERE id = @id;
+
+-- name: UnitsCountActive :one
+SELECT count(*)::bigint FROM units WHERE is_active AND source = @source;

@@ -60,3 +60,22 @@ SELECT uu.user_id, uu.role, us.sciper, us.display_name, us.email::text AS email
 FROM unit_users uu JOIN users us ON us.id = uu.user_id
 WHERE uu.unit_id = @unit_id
 ORDER BY us.display_name, us.id;
+
+-- name: UsersRoles :many
+-- Every user's stored roles (the unit sync rebuilds unit_users from them).
+SELECT id, roles FROM users ORDER BY id;
+
+-- name: UnitUsersReplaceAll :execrows
+-- Rebuilds unit_users for every user at once (docs/domain.md §2.2, after a
+-- unit sync): user_ids, unit_ids and roles are parallel arrays of the rows
+-- wanted; every other row is removed. Returns the rows inserted or changed.
+WITH wanted AS (
+    SELECT unnest(@user_ids::bigint[]) AS user_id, unnest(@unit_ids::bigint[]) AS unit_id, unnest(@roles::text[]) AS role
+), removed AS (
+    DELETE FROM unit_users uu
+    WHERE NOT EXISTS (SELECT 1 FROM wanted w WHERE w.user_id = uu.user_id AND w.unit_id = uu.unit_id)
+)
+INSERT INTO unit_users (unit_id, user_id, role)
+SELECT w.unit_id, w.user_id, w.role FROM wanted w
+ON CONFLICT (unit_id, user_id) DO UPDATE SET role = excluded.role
+WHERE unit_users.role <> excluded.role;

@@ -75,3 +75,18 @@ RETURNING *;
 SELECT mys.* FROM module_year_state mys JOIN years y ON y.year = mys.year
 WHERE mys.recalc_requested_seq > mys.recalc_done_seq AND y.status <> 'closed'
 ORDER BY mys.year, mys.module;
+
+-- name: YearLatestBefore :one
+-- The latest year before year (a new year copies its configuration).
+SELECT * FROM years WHERE year < @year ORDER BY year DESC LIMIT 1;
+
+-- name: YearStartSetup :one
+-- A setup run starts (docs/domain.md §11.1): setup_failed goes back to
+-- setting_up, a ready, open or setting_up year keeps its status; the new
+-- setup pipeline is recorded.
+UPDATE years SET
+    status            = CASE WHEN status = 'setup_failed' THEN 'setting_up' ELSE status END,
+    setup_pipeline_id = @setup_pipeline_id,
+    updated_at        = now()
+WHERE year = @year
+RETURNING *;

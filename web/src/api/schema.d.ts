@@ -127,6 +127,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/factors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Factors, filtered and paginated (back office). */
+        get: operations["listFactors"];
+        put?: never;
+        /**
+         * Create a factor (source api), validated like a row of its factor CSV file.
+         * @description The keys of classification and values are the columns of the submodule's factor file (docs/jobs.md §5.4; aliases accepted). Unknown keys, a classification that maps to no node of the emission-type tree, an unknown unit or currency and invalid values are 422 with one detail per field (classification.<key>, values.<key>). A factor with the same classification in the year and submodule is 409 factor_exists. Requests the recalculation of the module-year (pipeline factor_edit). Audited factor.create.
+         */
+        post: operations["createFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/factors/compute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh the computed research-facility factors of a year (docs/domain.md §7.6).
+         * @description Queues factor_import with method computed (pipeline factor_compute): the sums of each facility or animal-facility factor come from the emission rows of the facility unit's report; a missing unit or report leaves the factor unchanged with a warning. Audited factor.compute.
+         */
+        post: operations["computeFactors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/factors/stale": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Factors not asserted by the latest successful factor upload of their group. */
+        get: operations["listStaleFactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/factors/stale/purge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the stale factors of a year (of one submodule when given).
+         * @description Requests the recalculation of every module-year that lost a factor (pipeline factor_edit): entries that used a purged factor get no_factor (or another matching factor). Nothing stale is 400 nothing_to_purge. Audited factor.purge.
+         */
+        post: operations["purgeStaleFactors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/factors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One factor, with its ETag (If-None-Match → 304). */
+        get: operations["getFactor"];
+        put?: never;
+        post?: never;
+        /** Delete a factor; its entries are recalculated (no_factor unless another factor matches). */
+        delete: operations["deleteFactor"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a factor; If-Match makes the loser of two concurrent edits fail with 412.
+         * @description classification and values are merged into the factor's (a key replaces the stored value, null removes it), then the whole factor is validated like a factor CSV row (422 as for POST). The identity follows the classification (409 factor_exists when another factor has it). Source becomes api. Requests the recalculation of the module-year. Audited factor.update.
+         */
+        patch: operations["patchFactor"];
+        trace?: never;
+    };
     "/fx-rates": {
         parameters: {
             query?: never;
@@ -138,6 +238,70 @@ export interface paths {
         get: operations["listFXRates"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fx-rates/{year}/{currency}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a manual rate (source manual; the ECB job never overwrites it until deleted).
+         * @description Requests the recalculation of purchases and external_cloud_ai for the year (pipeline fx_manual). The year must exist (404) and not be closed (409 year_closed). Audited fx_rate.set.
+         */
+        put: operations["setFXRate"];
+        post?: never;
+        /**
+         * Remove a manual rate; the next ECB run refills it.
+         * @description Requests the recalculation of purchases and external_cloud_ai for the year (entries in that currency get missing_fx_rate until the rate is refilled). An ECB rate is 409 rate_not_manual; no rate is 404. Audited fx_rate.delete.
+         */
+        delete: operations["deleteFXRate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/integrations/accred/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the unit sync now (accred_unit_sync without year, the nightly run) in an accred_sync pipeline.
+         * @description Audited integration.trigger.
+         */
+        post: operations["syncAccred"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/integrations/ecb/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the ECB exchange-rate sync now (pipeline ecb_sync).
+         * @description years defaults to the previous and the current year (as the daily run); each must be between 2000 and the current year (422). Audited integration.trigger.
+         */
+        post: operations["syncECB"];
         delete?: never;
         options?: never;
         head?: never;
@@ -229,6 +393,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * River jobs, newest first (bo(pipeline_operations, view)).
+         * @description Repeat kind, state or queue for several values. Args have their
+         *     secrets redacted (keys such as password, token, secret, authorization
+         *     at any depth become "[redacted]"); errors are the last three attempt
+         *     errors without stack traces.
+         */
+        get: operations["listOpsJobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/jobs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * River cancel of one job (bo(pipeline_operations, edit)).
+         * @description A waiting job ends at once and the pipelines linking it follow in the
+         *     same transaction; a running job sees its context cancelled (it stays
+         *     `running` until its worker stops it); audited job.cancel. A completed,
+         *     discarded or cancelled job is 409 `job_finalized`.
+         */
+        post: operations["cancelOpsJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * River retry of one job (bo(pipeline_operations, edit)).
+         * @description The job is available at once (one more attempt when the last one was
+         *     used); the pipelines linking it follow in the same transaction (their
+         *     links queued again; their cancelled flag is left alone); audited
+         *     job.retry. A running or completed job is 409 `job_not_retryable`.
+         */
+        post: operations["retryOpsJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job counts of every queue (bo(pipeline_operations, view)).
+         * @description Every configured queue and any other queue River knows (a river_queue
+         *     row, or waiting or running jobs), by name. Finalized jobs are not
+         *     counted.
+         */
+        get: operations["listOpsQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/stale-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report modules whose statistics have waited for an aggregation (bo(pipeline_operations, view)).
+         * @description Modules whose stats_dirty_at is older than older_than_minutes, oldest
+         *     first, with the aggregate job of their year still to run (null: none
+         *     will refresh them).
+         */
+        get: operations["listOpsStaleStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Worker processes heard from within the last hour (bo(pipeline_operations, view)).
+         * @description From the workers heartbeat table, by hostname. live = heartbeat younger
+         *     than 60 s; rows not live stay listed for an hour, then the reapers
+         *     delete them. Ages are measured on the database clock.
+         */
+        get: operations["listOpsWorkers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/pipelines": {
         parameters: {
             query?: never;
@@ -312,6 +611,52 @@ export interface paths {
         get: operations["streamPipelineEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/pipelines/{id}/jobs/{job_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed or cancelled job of a finished pipeline (bo(pipeline_operations, edit)).
+         * @description River retry of the job (one more attempt when the last one was used);
+         *     the pipeline's `cancelled` flag is cleared and the job's links are
+         *     queued again, in one transaction with the pipeline.retry audit event.
+         *     The pipeline is RUNNING again (NOT_STARTED when none of its jobs ever
+         *     started). 409 `pipeline_not_terminal` while the pipeline runs, 409
+         *     `job_not_retryable` for a job neither failed nor cancelled or no
+         *     longer in River's table; 404 for a job the pipeline does not link.
+         */
+        post: operations["retryPipelineJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/recalculations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recalculate the stored emissions of a year's modules (pipeline recalculation).
+         * @description One emission_recalc per module (each chaining aggregate). modules defaults to every module; only_needed (default true) keeps the modules whose recalculation is requested and not done yet, and answers 400 nothing_to_recalculate when none is. A closed year is 409 year_closed. Audited recalculation.request.
+         */
+        post: operations["requestRecalculation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -756,6 +1101,105 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/years": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reporting years, newest first; non-administrators see open and closed years only. */
+        get: operations["listYears"];
+        put?: never;
+        /**
+         * Create a year (setting_up) and start its setup (accred_unit_sync in a year_setup pipeline).
+         * @description The configuration is copied from the latest earlier year (its reduction-objective files reset) or is the default one. 409 year_exists when the year exists. Audited year.create.
+         */
+        post: operations["createYear"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/years/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One year with its configuration (non-administrators see open and closed years only, others are 404). */
+        get: operations["getYear"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a year's status (docs/domain.md §11.1) and/or deep-merge its configuration (§11.2).
+         * @description Transitions ready → open, open → closed, closed → open (the current status is a no-op; anything else is 409 invalid_transition). The configuration patch is deep-merged (objects merge, arrays and scalars replace) and the result validated: 422 with one detail per problem whose field is its path (config.modules.equipment.submodules.it.threshold_kg). A closed year's configuration is frozen (409 year_closed) unless the request reopens it. If-Match optional (412 when stale). Audited year.update with the diff.
+         */
+        patch: operations["patchYear"];
+        trace?: never;
+    };
+    "/years/{year}/data-status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The data-management matrix of a year (data, factors, reference data, recalculation need). */
+        get: operations["getYearDataStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/years/{year}/reduction-objectives/{dataset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a reduction-objective file (a CSV replaces the dataset's list; .xlsx and .pdf are stored).
+         * @description A CSV is parsed synchronously (docs/jobs.md §5.6): any row error is 422 with one detail per row error (field = column, code, message, row, line, value; at most 100) and nothing is stored. Every accepted file is named in config.reduction_objectives.files.<dataset>. Closed year → 409 year_closed. Audited year.update.
+         */
+        post: operations["uploadReductionObjectives"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/years/{year}/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-run a year's setup (from setup_failed, or resync a ready or open year).
+         * @description setup_failed goes back to setting_up; ready and open years keep their status; a setting_up year whose setup pipeline ended is retried. A running setup or a closed year is 409 invalid_transition. Audited year.setup.
+         */
+        post: operations["setupYear"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -777,6 +1221,38 @@ export interface components {
             env: string;
             /** @description Sentry/GlitchTip DSN; empty: off */
             sentry_dsn: string;
+        };
+        DataStatusInput: {
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            pipeline_id: string | null;
+            rows_loaded: number;
+            rows_skipped: number;
+            status: string | null;
+            /** Format: uuid */
+            upload_id: string | null;
+        };
+        DataStatusModule: {
+            /** Format: uuid */
+            active_pipeline_id: string | null;
+            enabled: boolean;
+            incomplete: boolean;
+            module: string;
+            needs_recalculation: boolean;
+            recalc_reasons: ("factors" | "reference" | "fx")[];
+            submodules: {
+                enabled: boolean;
+                entry_count: number;
+                incomplete_reasons: ("missing_factors" | "missing_reference")[];
+                latest: {
+                    data: null | components["schemas"]["DataStatusInput"];
+                    factors: null | components["schemas"]["DataStatusInput"];
+                    reference: null | components["schemas"]["DataStatusInput"];
+                    tableau: null | components["schemas"]["DataStatusInput"];
+                };
+                submodule: string;
+            }[];
         };
         Entry: {
             above_threshold: boolean;
@@ -861,6 +1337,33 @@ export interface components {
             /** @enum {string} */
             source: "ecb_annual" | "ecb_monthly_avg" | "manual";
             year: number;
+        };
+        Factor: {
+            /** @description canonical classification: sorted key=folded value pairs joined by | */
+            class_key: string;
+            classification: {
+                [key: string]: string;
+            };
+            emission_type: string;
+            id: number;
+            /** Format: uuid */
+            last_upload_id: string | null;
+            module: components["schemas"]["ModuleKey"];
+            /** @enum {string} */
+            source: "csv" | "api" | "computed";
+            stale: boolean;
+            submodule: string;
+            /** Format: date-time */
+            updated_at: string;
+            values: {
+                [key: string]: unknown;
+            };
+            version: number;
+            year: number;
+        };
+        FactorWritten: {
+            factor: components["schemas"]["Factor"];
+            pipeline: components["schemas"]["Pipeline"];
         };
         Grant: {
             actions: ("view" | "edit" | "sync" | "export")[];
@@ -980,6 +1483,65 @@ export interface components {
             year: number;
         };
         NullableNumber: number | null;
+        OpsJob: {
+            /** @description The job's args with their secrets redacted. */
+            args: unknown;
+            attempt: number;
+            /** Format: date-time */
+            attempted_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The last three attempt errors, oldest first. */
+            errors: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                error: string;
+            }[];
+            /** Format: date-time */
+            finalized_at: string | null;
+            /** Format: int64 */
+            id: number;
+            kind: string;
+            max_attempts: number;
+            queue: string;
+            state: components["schemas"]["RiverJobState"];
+        };
+        OpsJobPage: {
+            has_more: boolean;
+            items: components["schemas"]["OpsJob"][];
+            limit: number;
+            page: number;
+            /** Format: int64 */
+            total: number;
+        };
+        OpsQueue: {
+            available: number;
+            paused: boolean;
+            queue: string;
+            retryable: number;
+            running: number;
+            scheduled: number;
+        };
+        OpsWorker: {
+            git_sha: string;
+            /** @description Whole seconds since the last heartbeat. */
+            heartbeat_age_s: number;
+            /** Format: date-time */
+            heartbeat_at: string;
+            hostname: string;
+            /** @description Worker id, also its River client id. */
+            id: string;
+            live: boolean;
+            /** @description Max workers of each queue the worker serves. */
+            queues: {
+                [key: string]: number;
+            };
+            running_jobs: number;
+            /** Format: date-time */
+            started_at: string;
+            version: string;
+        };
         Pipeline: {
             cancelled: boolean;
             counters: {
@@ -1021,6 +1583,9 @@ export interface components {
             upload_id?: string | null;
             version: number;
             year?: number | null;
+        };
+        PipelineAnswer: {
+            pipeline: components["schemas"]["Pipeline"];
         };
         PipelineJob: {
             attempt: number;
@@ -1175,6 +1740,8 @@ export interface components {
             validated_modules: components["schemas"]["ModuleKey"][];
             year: number;
         };
+        /** @enum {string} */
+        RiverJobState: "available" | "cancelled" | "completed" | "discarded" | "pending" | "retryable" | "running" | "scheduled";
         RoleAssignment: {
             /** @enum {string} */
             role: "calco2.user.standard" | "calco2.user.principal" | "calco2.backoffice.metier" | "calco2.backoffice.admin";
@@ -1184,6 +1751,16 @@ export interface components {
             cf?: string;
             /** @enum {string} */
             kind: "global" | "unit" | "own" | "affiliation";
+        };
+        StaleModule: {
+            module: string;
+            /** Format: int64 */
+            pending_aggregate_job_id: number | null;
+            /** Format: date-time */
+            stats_dirty_at: string;
+            /** Format: int64 */
+            unit_id: number;
+            year: number;
         };
         Taxonomy: {
             kind_field: string | null;
@@ -1296,6 +1873,74 @@ export interface components {
             schema_version: number;
             version: string;
         };
+        Year: {
+            /** Format: date-time */
+            closed_at: string | null;
+            config: components["schemas"]["YearConfig"];
+            /** Format: date-time */
+            opened_at: string | null;
+            /** Format: date-time */
+            setup_completed_at: string | null;
+            /** Format: uuid */
+            setup_pipeline_id: string | null;
+            status: components["schemas"]["YearStatus"];
+            /** Format: date-time */
+            updated_at: string;
+            year: number;
+        };
+        /** @description docs/domain.md §11.2 */
+        YearConfig: {
+            modules?: {
+                [key: string]: {
+                    enabled?: boolean;
+                    submodules?: {
+                        [key: string]: {
+                            enabled?: boolean;
+                            inputs_disabled?: boolean;
+                            threshold_kg?: number | null;
+                        };
+                    };
+                    /** @enum {string} */
+                    uncertainty?: "none" | "low" | "medium" | "high";
+                };
+            };
+            reduction_objectives?: {
+                files?: {
+                    [key: string]: null | {
+                        filename: string;
+                        /** Format: uuid */
+                        upload_id: string;
+                        /** Format: date-time */
+                        uploaded_at: string;
+                    };
+                };
+                goals?: {
+                    reduction_percentage: number;
+                    reference_year: number;
+                    target_year: number;
+                }[];
+                institutional_footprint?: {
+                    category: string;
+                    t_co2eq: number;
+                    year: number;
+                }[];
+                population_projections?: {
+                    population: number;
+                    year: number;
+                }[];
+                unit_scenarios?: {
+                    reduction_percentage: number;
+                    scenario: string;
+                    year: number;
+                }[];
+            };
+        };
+        YearItem: {
+            status: components["schemas"]["YearStatus"];
+            year: number;
+        };
+        /** @enum {string} */
+        YearStatus: "setting_up" | "setup_failed" | "ready" | "open" | "closed";
     };
     responses: {
         /** @description validation_failed, one detail per field ("data.<name>"): required, unknown_field, too_long, out_of_range, invalid_format, invalid_enum (also a taxonomy field outside the year's GET /taxonomies/{submodule} values), unknown_location (train: on data.<end>_name when the station was given by name), date_outside_year, hours_exceed_week, traveler_must_be_self. */
@@ -1327,12 +1972,19 @@ export interface components {
         };
     };
     parameters: {
+        FactorID: number;
+        /** @description River job id. */
+        JobIDInPipeline: number;
         ModuleDataEntryID: number;
         ModuleDataModule: "headcount" | "professional_travel" | "buildings" | "equipment" | "purchases" | "research_facilities" | "external_cloud_ai" | "process_emissions";
         ModuleDataSubmodule: string;
         ModuleDataUnitID: number;
         ModuleDataYear: number;
+        /** @description River job id. */
+        OpsJobID: number;
         PipelineID: string;
+        RateCurrency: string;
+        RateYear: number;
         ReportsUnitID: number;
         ReportsYear: number;
         /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
@@ -1340,6 +1992,7 @@ export interface components {
         /** @description validated (default) or all (D9). */
         ResultsScope: "validated" | "all";
         UploadID: string;
+        YearPath: number;
     };
     requestBodies: never;
     headers: never;
@@ -1508,6 +2161,270 @@ export interface operations {
             };
         };
     };
+    listFactors: {
+        parameters: {
+            query?: {
+                year?: number;
+                module?: components["schemas"]["ModuleKey"];
+                submodule?: string;
+                stale?: boolean;
+                /** @description case-insensitive substring of the class key (at most 100 characters) */
+                q?: string;
+                /** @description up to two keys among id, submodule, emission_type, updated_at, class_key, comma-separated, `-` for descending (default submodule,class_key); ties by id */
+                sort?: string;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of factors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["Factor"][];
+                        limit: number;
+                        page: number;
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+        };
+    };
+    createFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    classification: {
+                        [key: string]: string;
+                    };
+                    submodule: string;
+                    values: {
+                        [key: string]: number | string;
+                    };
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The factor (ETag W/"f<id>-v<version>") and the pipeline of its recalculation. */
+            201: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorWritten"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    computeFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    submodule: "facility" | "animal_facility";
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    listStaleFactors: {
+        parameters: {
+            query?: {
+                year?: number;
+                submodule?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stale factors by year, submodule and class key ([] when none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factor"][];
+                };
+            };
+            400: components["responses"]["Error"];
+        };
+    };
+    purgeStaleFactors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    submodule?: string;
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Factors deleted, recalculation queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deleted_count: number;
+                        pipeline: components["schemas"]["Pipeline"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["FactorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The factor. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Factor"];
+                };
+            };
+            /** @description Not modified. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    deleteFactor: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                id: components["parameters"]["FactorID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline of the recalculation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineAnswer"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+        };
+    };
+    patchFactor: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag read (W/"f<id>-v<version>"); absent or * = last write wins */
+                "If-Match"?: string;
+            };
+            path: {
+                id: components["parameters"]["FactorID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    classification?: {
+                        [key: string]: string | null;
+                    };
+                    values?: {
+                        [key: string]: number | string | null;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The factor (new ETag) and the pipeline of its recalculation. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactorWritten"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
     listFXRates: {
         parameters: {
             query: {
@@ -1528,6 +2445,122 @@ export interface operations {
                     "application/json": components["schemas"]["FXRate"][];
                 };
             };
+            422: components["responses"]["Error"];
+        };
+    };
+    setFXRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: components["parameters"]["RateYear"];
+                currency: components["parameters"]["RateCurrency"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description units of the currency per 1 EUR */
+                    per_eur: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The rate and the pipeline of the recalculation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pipeline: components["schemas"]["Pipeline"];
+                        rate: components["schemas"]["FXRate"];
+                    };
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    deleteFXRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: components["parameters"]["RateYear"];
+                currency: components["parameters"]["RateCurrency"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline of the recalculation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineAnswer"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    syncAccred: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description The accred_sync pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            400: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    syncECB: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    years?: number[];
+                };
+            };
+        };
+        responses: {
+            /** @description The pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            400: components["responses"]["Error"];
             422: components["responses"]["Error"];
         };
     };
@@ -1648,6 +2681,161 @@ export interface operations {
                     "application/json": Record<string, unknown>;
                 };
             };
+        };
+    };
+    listOpsJobs: {
+        parameters: {
+            query?: {
+                kind?: string[];
+                /** @description A state River does not have is 422. */
+                state?: components["schemas"]["RiverJobState"][];
+                queue?: string[];
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsJobPage"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    cancelOpsJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description River job id. */
+                id: components["parameters"]["OpsJobID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job after the cancel request. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsJob"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    retryOpsJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description River job id. */
+                id: components["parameters"]["OpsJobID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job after the retry. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsJob"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    listOpsQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsQueue"][];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    listOpsStaleStats: {
+        parameters: {
+            query?: {
+                /** @description Anything but an integer in 1–525600 is 422. */
+                older_than_minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stale modules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaleModule"][];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    listOpsWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The workers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsWorker"][];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
         };
     };
     listPipelines: {
@@ -1774,6 +2962,67 @@ export interface operations {
                 };
             };
             404: components["responses"]["Error"];
+        };
+    };
+    retryPipelineJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["PipelineID"];
+                /** @description River job id. */
+                job_id: components["parameters"]["JobIDInPipeline"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline after the retry. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    requestRecalculation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    modules?: components["schemas"]["ModuleKey"][];
+                    /** @default true */
+                    only_needed?: boolean;
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineAnswer"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
         };
     };
     getTaxonomy: {
@@ -2692,6 +3941,219 @@ export interface operations {
                     "application/json": components["schemas"]["Version"];
                 };
             };
+        };
+    };
+    listYears: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The years. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["YearItem"][];
+                };
+            };
+        };
+    };
+    createYear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The year and its setup pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        pipeline: components["schemas"]["Pipeline"];
+                        year: components["schemas"]["Year"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getYear: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-None-Match"?: string;
+            };
+            path: {
+                year: components["parameters"]["YearPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The year; ETag W/"y<year>-<updated_at µs>". */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Year"];
+                };
+            };
+            /** @description Not modified (If-None-Match). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    patchYear: {
+        parameters: {
+            query?: never;
+            header?: {
+                "If-Match"?: string;
+            };
+            path: {
+                year: components["parameters"]["YearPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description a partial configuration (docs/domain.md §11.2) */
+                    config?: Record<string, unknown>;
+                    /** @enum {string} */
+                    status?: "open" | "closed";
+                };
+            };
+        };
+        responses: {
+            /** @description The year after the change; ETag. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Year"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            412: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getYearDataStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: components["parameters"]["YearPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One item per module, in display order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataStatusModule"][];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    uploadReductionObjectives: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: components["parameters"]["YearPath"];
+                dataset: "footprint" | "population" | "scenarios";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description a .csv
+                     */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The year after the change; ETag. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Year"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    setupYear: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                year: components["parameters"]["YearPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new year_setup pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            503: components["responses"]["Error"];
         };
     };
 }

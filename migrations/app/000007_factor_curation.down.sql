@@ -1,0 +1,2 @@
+DROP VIEW factor_staleness;
+ALTER TABLE factors DROP COLUMN version;
