@@ -29,20 +29,21 @@ var allowed = map[string][]string{
 	"pkg/apperr":          {},
 	"pkg/auth/perm":       {},
 	"pkg/blob":            {},
+	"pkg/accred":          {}, // the Accred HTTP client: no package of ours
 	"pkg/buildinfo":       {},
 	"pkg/postgres/dbsqlc": {},
 	"pkg/postgres":        {"migrations", "pkg/postgres/dbsqlc"},
 	"pkg/audit":           foundation, // the hash-chained writer imports no domain package
 	"pkg/pipeline":        append(slices.Clone(foundation), "pkg/audit"),
-	"pkg/auth":            append(slices.Clone(foundation), "pkg/audit", "pkg/auth/perm"),
+	"pkg/auth":            append(slices.Clone(foundation), "pkg/audit", "pkg/auth/perm", "pkg/accred"),
 	"pkg/ingest":          {"pkg/emission"},
 
 	// pkg/years is the home of the years (lifecycle rule, API, setup run)
 	// on top of the unit directory (pkg/units): never the domain packages
 	// that ask it for the year rule (report, entry, imports, calc).
 	"pkg/years": append(slices.Clone(foundation), "pkg/audit", "pkg/pipeline", "pkg/blob", "pkg/emission", "pkg/ingest",
-		"pkg/units", "pkg/auth", "pkg/auth/perm"),
-	"pkg/units": append(slices.Clone(foundation), "pkg/audit", "pkg/auth", "pkg/auth/perm"),
+		"pkg/units", "pkg/auth", "pkg/auth/perm", "pkg/accred"),
+	"pkg/units": append(slices.Clone(foundation), "pkg/audit", "pkg/auth", "pkg/auth/perm", "pkg/accred"),
 }
 
 // adapters are what no package under pkg/ may depend on.

@@ -2,14 +2,13 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/co2-calculator/co2-calculator/pkg/accred"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
 )
 
@@ -49,31 +48,11 @@ type AccredAuthorization struct {
 	} `json:"reason"`
 }
 
+// get calls Accred; every failure is ErrUpstream (login answers 503, role_sync retries).
 func (a *Accred) get(ctx context.Context, path string, q url.Values, out any) error {
-	u := strings.TrimRight(a.BaseURL, "/") + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(a.Username, a.Password)
-	req.Header.Set("Accept", "application/json")
-	c := a.Client
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: accred %s: %w", ErrUpstream, path, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: accred %s: HTTP %d", ErrUpstream, path, resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%w: accred %s: %w", ErrUpstream, path, err)
+	c := accred.Client{BaseURL: a.BaseURL, Username: a.Username, Password: a.Password, HTTP: a.Client}
+	if err := c.Get(ctx, path, q, out); err != nil {
+		return fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	return nil
 }

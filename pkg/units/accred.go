@@ -1,17 +1,16 @@
 package units
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/co2-calculator/co2-calculator/pkg/accred"
 )
 
 // Accred reads the unit directory of Accred (docs/jobs.md §9.1):
@@ -37,9 +36,6 @@ func (*Accred) Name() string { return ProviderAccred }
 
 // maxPages bounds the paging loop of an answer whose count never comes.
 const maxPages = 10_000
-
-// maxBody bounds one page of the answer.
-const maxBody = 64 << 20
 
 // accredUnit is one unit of the answer; other keys are ignored.
 type accredUnit struct {
@@ -97,44 +93,24 @@ func (a *Accred) Fetch(ctx context.Context, progress func(done, total int)) ([]U
 	return mapAccred(raw)
 }
 
+// get reads one page of the directory and classifies a failure for the job
+// (see Accred).
 func (a *Accred) get(ctx context.Context, page, size int, out any) error {
 	q := url.Values{"pageindex": {strconv.Itoa(page)}, "pagesize": {strconv.Itoa(size)}}
+	c := accred.Client{BaseURL: a.BaseURL, Username: a.Username, Password: a.Password, HTTP: a.Client}
+	err := c.Get(ctx, "/units", q, out)
+	if err == nil {
+		return nil
+	}
 	where := fmt.Sprintf("Accred GET /units (page %d)", page)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(a.BaseURL, "/")+"/units?"+q.Encode(), nil)
-	if err != nil {
-		return permanent(ReasonUpstreamSchema, "%s: %v", where, err)
+	switch kind, detail := accred.Classify(err); kind {
+	case accred.Unavailable:
+		return unavailable("%s: %s", where, detail)
+	case accred.Refused:
+		return permanent(ReasonUpstreamAuth, "%s: Accred %s", where, detail)
+	default:
+		return permanent(ReasonUpstreamSchema, "%s: %s", where, detail)
 	}
-	req.SetBasicAuth(a.Username, a.Password)
-	req.Header.Set("Accept", "application/json")
-	c := a.Client
-	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return unavailable("%s: %v", where, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return permanent(ReasonUpstreamAuth, "%s: Accred refused the credentials (HTTP %d)", where, resp.StatusCode)
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return unavailable("%s: HTTP %d", where, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return permanent(ReasonUpstreamSchema, "%s: unexpected HTTP %d", where, resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return unavailable("%s: %v", where, err)
-	}
-	if len(b) > maxBody {
-		return permanent(ReasonUpstreamSchema, "%s: answer larger than %d bytes", where, maxBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(out); err != nil {
-		return permanent(ReasonUpstreamSchema, "%s: the answer is not the documented JSON: %v", where, err)
-	}
-	return nil
 }
 
 // mapAccred maps the answer (docs/jobs.md §9.1 "Mapping"); duplicates of an
