@@ -131,6 +131,14 @@ var routeAccess = map[string]access{
 	"POST /ops/jobs/{id}/retry":                accOpsEdit, // {id} is a River job id: the UUID of the test names nothing (404)
 	"POST /ops/jobs/{id}/cancel":               accOpsEdit,
 	"GET /ops/stale-stats":                     accOpsView,
+
+	// Back-office reporting (docs/api.md §11).
+
+	// Exports (docs/api.md §12).
+
+	// Audit (docs/api.md §13).
+
+	// Integrations: overview, Tableau sync (docs/api.md §14).
 }
 
 // allowed says whether each dev fixture user passes a permission on

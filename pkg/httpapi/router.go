@@ -268,6 +268,14 @@ func (s *Server) routes() chi.Router {
 			r.Post("/ops/jobs/{id}/retry", h(s.retryOpsJob))
 			r.Post("/ops/jobs/{id}/cancel", h(s.cancelOpsJob))
 		})
+
+		// Back-office reporting (docs/api.md §11).
+
+		// Exports (docs/api.md §12).
+
+		// Audit (docs/api.md §13).
+
+		// Integrations: overview, Tableau sync (docs/api.md §14).
 	})
 	if s.SPA != nil {
 		r.NotFound(s.SPA.ServeHTTP)
