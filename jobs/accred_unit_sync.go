@@ -110,9 +110,11 @@ func enqueueUnitSync(client pipeline.Inserter, opts *river.InsertOpts) years.Enq
 }
 
 // FinalFailureHooks are the pipeline middleware's hooks (docs/jobs.md §2.2):
-// a setup job that fails for good moves its year to setup_failed.
+// a setup job that fails for good moves its year to setup_failed; an export
+// job that does marks its export failed.
 func FinalFailureHooks() map[string]pipeline.FailureHook {
 	return map[string]pipeline.FailureHook{
+		ExportArgs{}.Kind(): exportFailed,
 		AccredUnitSyncArgs{}.Kind(): func(ctx context.Context, tx pgx.Tx, job *rivertype.JobRow, _ string) error {
 			var args AccredUnitSyncArgs
 			if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {

@@ -7,6 +7,8 @@
 # a second run is instant. Currently installs:
 #   versitygw  S3-compatible server (real SigV4, presigned URLs) used by the
 #              pkg/blob tests; the first build takes about two minutes.
+#   pdftotext  from the Debian package poppler-utils (apt-get, when missing):
+#              the export tests read the PDF exports back with it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,3 +39,20 @@ install() {
 }
 
 install versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+
+# apt_install BINARY PACKAGE: apt-get install PACKAGE unless BINARY is on the
+# PATH (like scripts/pg.sh does for PostgreSQL).
+apt_install() {
+  local binary=$1 package=$2
+  if command -v "$binary" >/dev/null 2>&1; then
+    log "$binary already installed"
+    return 0
+  fi
+  log "$binary not found; installing the Debian package '$package'"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package" >&2 \
+    || { $sudo apt-get update -q >&2 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package" >&2; }
+}
+
+apt_install pdftotext poppler-utils

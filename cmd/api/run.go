@@ -76,6 +76,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		},
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
+		TableauConfigured: cfg.TableauConfigured(), Integrations: integrationSettings(cfg),
 	})
 
 	public, err := telemetry.Listen(cfg.HTTPAddr, router)

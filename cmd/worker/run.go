@@ -42,7 +42,8 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	if err != nil {
 		return fmt.Errorf("invalid configuration: WORKER_QUEUES: %w", err)
 	}
-	periodic, err := jobs.PeriodicJobs(jobs.Schedules{ECB: cfg.ScheduleECB, Accred: cfg.ScheduleAccred})
+	periodic, err := jobs.PeriodicJobs(jobs.Schedules{ECB: cfg.ScheduleECB, Accred: cfg.ScheduleAccred, Tableau: tableauSchedule(cfg),
+		ExportCleanup: cfg.ScheduleExportCleanup, AuditShip: auditSchedule(cfg)})
 	if err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -106,6 +107,10 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 	}
 	defer store.Close()
 
+	shipper, err := auditShipper(cfg, pool, logger)
+	if err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
 	metricsMW := jobs.NewMetricsMiddleware(reg)
 	// The jobs this process really works, for its reaper (orphans).
 	tracker := fleet.NewTracker()
@@ -117,7 +122,8 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		Queues: queues,
 		Workers: jobs.Workers(jobs.Deps{
 			Pool: pool, Logger: logger, ECB: fx.NewClient(cfg.ECBBaseURL, cfg.ECBCurrencies, nil),
-			Roles: roleProvider(cfg.Roles, logger), Blob: store, Units: unitSource(cfg),
+			Roles: roleProvider(cfg.Roles, logger), Blob: store, Units: unitSource(cfg), Tableau: tableauClient(cfg),
+			ExportTTL: cfg.ExportTTL, AuditShipper: shipper,
 		}),
 		PeriodicJobs:                periodic,
 		Middleware:                  middlewares(pool, logger, tracker, metricsMW),

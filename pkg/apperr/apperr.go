@@ -21,6 +21,7 @@ const (
 	CodeForbidden        Code = "forbidden"           // 403
 	CodeNotFound         Code = "not_found"           // 404
 	CodeConflict         Code = "conflict"            // 409
+	CodeGone             Code = "gone"                // 410
 	CodePrecondition     Code = "precondition_failed" // 412
 	CodeTooLarge         Code = "payload_too_large"   // 413
 	CodeUnsupportedMedia Code = "unsupported_media"   // 415

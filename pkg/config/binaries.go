@@ -39,6 +39,8 @@ type API struct {
 	DevOIDCEnabled   bool
 	Roles
 	Blob
+	Tableau
+	Integrations
 
 	// UploadMaxBytes is UPLOAD_MAX_BYTES: the largest accepted upload file
 	// (413 beyond).
@@ -52,7 +54,7 @@ type API struct {
 func LoadAPI(lookup LookupFunc) (API, error) {
 	e := newEnv(lookup)
 	c := API{Common: e.common("co2-api")}
-	c.DBMaxConns = e.integer("DB_MAX_CONNS", 20, 1, 1000, "database pool size")
+	c.DBMaxConns = e.count("DB_MAX_CONNS", 20, 1000, "database pool size")
 	c.HTTPAddr = e.str("HTTP_ADDR", ":8080", "public listener (/api/v1, /healthz, /readyz)")
 	c.AdminAddr = e.str("ADMIN_ADDR", ":9090", "internal listener (/healthz, /readyz, /metrics)")
 	c.PublicBaseURL = e.httpURL("PUBLIC_BASE_URL", "http://localhost:8080", "external URL of the app (redirect URIs, Origin checks)")
@@ -61,7 +63,9 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	c.CarKgPerKm = e.positiveFloat("CAR_KG_PER_KM", "0.2996", "kg CO2-eq per km of the \"equivalent car km\" figure (results)")
 	e.apiAuth(&c)
 	e.blob(&c.Blob)
-	c.UploadMaxBytes = int64(e.integer("UPLOAD_MAX_BYTES", 100<<20, 1, 1<<40, "largest accepted upload file in bytes (413 beyond)"))
+	c.UploadMaxBytes = int64(e.count("UPLOAD_MAX_BYTES", 100<<20, 1<<40, "largest accepted upload file in bytes (413 beyond)"))
+	e.tableau(&c.Tableau)
+	e.integrations(&c.Integrations)
 	c.vars, c.env = e.vars, e
 	return c, e.err()
 }
@@ -240,6 +244,9 @@ type Worker struct {
 	DeadAfter time.Duration
 	Roles
 	Blob
+	Exports
+	Tableau
+	AuditShipping
 
 	vars []Var
 	env  *env
@@ -252,7 +259,7 @@ const DefaultQueues = "imports=2,compute=4,integrations=2,exports=2,audit=1,defa
 func LoadWorker(lookup LookupFunc) (Worker, error) {
 	e := newEnv(lookup)
 	c := Worker{Common: e.common("co2-worker")}
-	c.DBMaxConns = e.integer("DB_MAX_CONNS", 30, 1, 1000, "database pool size")
+	c.DBMaxConns = e.count("DB_MAX_CONNS", 30, 1000, "database pool size")
 	c.AdminAddr = e.str("ADMIN_ADDR", ":9090", "internal listener (/healthz, /readyz, /metrics)")
 	c.Queues = e.str("WORKER_QUEUES", DefaultQueues, "River queues and their MaxWorkers (name=n,...)")
 	c.FetchCooldown = e.duration("WORKER_FETCH_COOLDOWN", 20*time.Millisecond, "minimum time between two fetches of a queue (River FetchCooldown)")
@@ -269,6 +276,9 @@ func LoadWorker(lookup LookupFunc) (Worker, error) {
 	e.roles(&c.Roles, c.AppEnv)
 	e.units(&c)
 	e.blob(&c.Blob)
+	e.exports(&c.Exports)
+	e.tableau(&c.Tableau)
+	e.auditShipping(&c.AuditShipping)
 	if c.RescueAfter < time.Second {
 		e.failf("WORKER_RESCUE_AFTER", "must be at least 1s")
 	}

@@ -357,7 +357,8 @@ func TestDocsAndHelp(t *testing.T) {
 		require.Equal(t, c.Vars(), vars, "Docs lists exactly the variables LoadAPI reads")
 		for _, v := range vars {
 			require.NotEmpty(t, v.Doc, v.Name)
-			secret := v.Name == "DATABASE_URL" || v.Name == "AUTH_SIGNING_KEYS" || v.Name == "OIDC_CLIENT_SECRET" || v.Name == "ACCRED_PASSWORD"
+			secret := v.Name == "DATABASE_URL" || v.Name == "AUTH_SIGNING_KEYS" || v.Name == "OIDC_CLIENT_SECRET" || v.Name == "ACCRED_PASSWORD" ||
+				v.Name == "TABLEAU_CLIENT_ID" || v.Name == "TABLEAU_SECRET_ID" || v.Name == "TABLEAU_SECRET_VALUE"
 			require.Equal(t, secret, v.Secret, v.Name)
 		}
 	})

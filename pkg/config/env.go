@@ -97,7 +97,9 @@ func (e *env) required(name, doc string, secret bool) string {
 	return v
 }
 
-func (e *env) integer(name string, def int, minV, maxV int, doc string) int {
+// count reads a positive integer in [1, maxV].
+func (e *env) count(name string, def, maxV int, doc string) int {
+	const minV = 1
 	v, set := e.raw(name, strconv.Itoa(def), doc, false)
 	if !set {
 		return def

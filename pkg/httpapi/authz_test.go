@@ -40,6 +40,8 @@ const (
 	accCopy     access = "bo(configuration, edit) or module_sync(source unit, m)"
 	accOpsView  access = "bo(pipeline_operations, view)"
 	accOpsEdit  access = "bo(pipeline_operations, edit)"
+	accBORepV   access = "bo(reporting, view)"
+	accLogsV    access = "bo(logs, view)"
 )
 
 // routeAccess lists EVERY operation of the OpenAPI document with its
@@ -133,12 +135,29 @@ var routeAccess = map[string]access{
 	"GET /ops/stale-stats":                     accOpsView,
 
 	// Back-office reporting (docs/api.md §11).
+	"GET /backoffice/years":        accBORepV,
+	"GET /backoffice/affiliations": accBORepV,
+	"GET /backoffice/units":        accBORepV, // no year: 400 for the granted
+	"GET /backoffice/overview":     accBORepV, // idem
+	"GET /backoffice/usage":        accBORepV,
+	"GET /backoffice/results":      accBORepV,
 
 	// Exports (docs/api.md §12).
+	"POST /exports":              accAuth, // the kind's permission is the domain's (403); an empty body is 422 for all
+	"GET /exports":               accAuth, // the caller's exports; mine=false: admins only (403)
+	"GET /exports/{id}":          accAuth, // creator or admin: 404 otherwise
+	"GET /exports/{id}/download": accAuth, // idem
 
 	// Audit (docs/api.md §13).
+	"GET /audit/events":                 accLogsV,
+	"GET /audit/events/{id}":            accLogsV, // a uuid names no event: 404 for admin
+	"GET /audit/stats":                  accLogsV,
+	"GET /audit/verify":                 accLogsV,
+	"POST /audit/shipping/retry-failed": accBOCfgE,
 
 	// Integrations: overview, Tableau sync (docs/api.md §14).
+	"GET /integrations":               accBOCfgV,
+	"POST /integrations/tableau/sync": accBOCfgE,
 }
 
 // allowed says whether each dev fixture user passes a permission on
@@ -159,6 +178,8 @@ var allowed = map[access][]string{
 	accCopy:     {"admin", "principal", "principal_other"}, // a principal of any unit passes to the handler
 	accOpsView:  {"admin"},
 	accOpsEdit:  {"admin"},
+	accBORepV:   {"metier", "admin"},
+	accLogsV:    {"admin"},
 }
 
 var pathParamRe = regexp.MustCompile(`\{([^}]+)\}`)

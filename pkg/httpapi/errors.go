@@ -33,6 +33,8 @@ func httpStatus(code apperr.Code) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case apperr.CodeConflict:
 		return http.StatusConflict, "conflict"
+	case apperr.CodeGone:
+		return http.StatusGone, "gone"
 	case apperr.CodePrecondition:
 		return http.StatusPreconditionFailed, "precondition_failed"
 	case apperr.CodeTooLarge:

@@ -104,9 +104,9 @@ func pathJobID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// pathUUID parses the UUID parameter name of a resource called what.
-func pathUUID(r *http.Request, name, what string) (uuid.UUID, error) {
-	raw := chi.URLParam(r, name)
+// pathUUID parses the UUID {id} of a resource called what.
+func pathUUID(r *http.Request, what string) (uuid.UUID, error) {
+	raw := chi.URLParam(r, "id")
 	id, err := uuid.Parse(raw)
 	if err != nil {
 		return uuid.Nil, apperr.NotFound("%s %q not found", what, raw)

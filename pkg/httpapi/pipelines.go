@@ -31,7 +31,7 @@ type pipelineStreams struct {
 
 func etag(version int64) string { return fmt.Sprintf(`W/"p-%d"`, version) }
 
-func pathPipelineID(r *http.Request) (uuid.UUID, error) { return pathUUID(r, "id", "pipeline") }
+func pathPipelineID(r *http.Request) (uuid.UUID, error) { return pathUUID(r, "pipeline") }
 
 // getPipeline answers GET /pipelines/{id}. A matching If-None-Match is
 // answered 304 after one indexed read of the version.

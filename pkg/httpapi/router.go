@@ -27,6 +27,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/entry"
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
+	"github.com/co2-calculator/co2-calculator/pkg/integrations"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
@@ -63,6 +64,13 @@ type Deps struct {
 	Blob blob.Store
 	// UploadMaxBytes is UPLOAD_MAX_BYTES; 0 means 100 MiB.
 	UploadMaxBytes int64
+	// TableauConfigured is config.Tableau.TableauConfigured(): POST
+	// /integrations/tableau/sync answers 409 when false.
+	TableauConfigured bool
+	// Integrations are how the workers run each integration (configured,
+	// schedule), from the configuration the API shares with them: GET
+	// /integrations shows them with the recorded outcomes.
+	Integrations []integrations.Setting
 }
 
 // VersionInfo is served at /api/v1/version.
@@ -270,12 +278,38 @@ func (s *Server) routes() chi.Router {
 		})
 
 		// Back-office reporting (docs/api.md §11).
+		r.Group(func(r chi.Router) { // bo(reporting, view); answers clamped to the caller's reporting scope
+			r.Use(s.requireBO("reporting", "view"))
+			r.Get("/backoffice/years", h(s.backofficeYears))
+			r.Get("/backoffice/affiliations", h(s.backofficeAffiliations))
+			r.Get("/backoffice/units", h(s.backofficeUnits))
+			r.Get("/backoffice/overview", h(s.backofficeOverview))
+			r.Get("/backoffice/usage", h(s.backofficeUsage))
+			r.Get("/backoffice/results", h(s.backofficeResults))
+		})
 
 		// Exports (docs/api.md §12).
+		r.Group(func(r chi.Router) { // auth; the kind's permission (403) and creator-or-admin (404) are package export's; export.create, export.download
+			r.Use(s.requireAuth, s.auditRequest)
+			r.Post("/exports", h(s.postExport))
+			r.Get("/exports", h(s.listExports))
+			r.Get("/exports/{id}", h(s.getExport))
+			r.Get("/exports/{id}/download", h(s.downloadExport))
+		})
 
 		// Audit (docs/api.md §13).
+		r.Group(func(r chi.Router) { // bo(logs, view); audit.verify
+			r.Use(s.requireBO("logs", "view"), s.auditRequest)
+			r.Get("/audit/events", h(s.listAuditEvents))
+			r.Get("/audit/events/{id}", h(s.getAuditEvent))
+			r.Get("/audit/stats", h(s.auditStats))
+			r.Get("/audit/verify", h(s.verifyAudit))
+		})
+		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/audit/shipping/retry-failed", h(s.retryFailedShipping)) // audit.retry_failed
 
 		// Integrations: overview, Tableau sync (docs/api.md §14).
+		r.With(s.requireBO("configuration", "view")).Get("/integrations", h(s.listIntegrations))
+		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/integrations/tableau/sync", h(s.syncTableau)) // integration.trigger
 	})
 	if s.SPA != nil {
 		r.NotFound(s.SPA.ServeHTTP)

@@ -8,13 +8,13 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/export"
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
@@ -214,7 +214,7 @@ func (s *Server) listUploads(r *http.Request) (response, error) {
 // visibleUpload reads {id} for its uploader or bo(configuration, view);
 // others get 404.
 func (s *Server) visibleUpload(r *http.Request) (dbsqlc.Upload, error) {
-	id, err := pathUUID(r, "id", "upload")
+	id, err := pathUUID(r, "upload")
 	if err != nil {
 		return dbsqlc.Upload{}, err
 	}
@@ -278,19 +278,11 @@ func (s *Server) getUploadErrors(r *http.Request) (response, error) {
 			if e.Column != nil {
 				col = *e.Column
 			}
-			_ = cw.Write([]string{strconv.Itoa(e.Row), strconv.Itoa(e.Line), csvSafe(col), csvSafe(e.Code),
-				csvSafe(e.Message), csvSafe(e.Value), csvSafe(string(e.Severity))})
+			_ = cw.Write([]string{strconv.Itoa(e.Row), strconv.Itoa(e.Line), export.SafeCell(col), export.SafeCell(e.Code),
+				export.SafeCell(e.Message), export.SafeCell(e.Value), export.SafeCell(string(e.Severity))})
 		}
 		cw.Flush()
 	}), nil
-}
-
-// csvSafe applies the formula-injection guard of docs/jobs.md §7.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // newCSVResponse starts a UTF-8 CSV attachment with a BOM and CRLF lines.
@@ -299,8 +291,6 @@ func newCSVResponse(w http.ResponseWriter, filename string) *csv.Writer {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte("\ufeff"))
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
+	cw, _ := export.NewCSVWriter(w) // a failed write of the BOM fails the first row too
 	return cw
 }

@@ -217,6 +217,20 @@ func (d *dataImport) source() string {
 	return SourceCSVUnit
 }
 
+// target is what every entry of the upload shares.
+func (d *dataImport) target() EntryTarget {
+	return EntryTarget{Year: d.year, Source: d.source(), UploadID: &d.up.ID, By: d.up.UploadedBy, LocationWarnings: true}
+}
+
+// unitOf is the unit of a valid row: the row's (per-year file) or the
+// upload's.
+func (d *dataImport) unitOf(row ingest.DataRow) int64 {
+	if d.up.Scope == ScopeYear {
+		return d.units[row.UnitCF].ID
+	}
+	return *d.up.UnitID
+}
+
 // load runs inside the import transaction; see Service.loadData.
 func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr validateResult, batchSize int, now time.Time,
 ) (loadStats, RowErrors, ingest.Counts, error) {
@@ -246,7 +260,7 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	switch {
 	case d.up.Scope == ScopeYear:
 		var err error
-		if rmByUnit, err = ensureReportModules(ctx, q, d.year, d.module, vr.unitIDs); err != nil {
+		if rmByUnit, err = EnsureReportModules(ctx, q, d.year, d.module, vr.unitIDs); err != nil {
 			return ls, errs, ingest.Counts{}, err
 		}
 		targets = slices.Sorted(maps.Values(rmByUnit))
@@ -313,7 +327,7 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	if err != nil {
 		return ls, errs, ingest.Counts{}, invalidUpload(err)
 	}
-	shared := &batchShared{d: d, q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
+	shared := &batchShared{target: d.target(), q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
 	done, err := d.copyRecords(ctx, r, p, shared, rmByUnit, taken, batchSize, loadProgress)
 	if err != nil {
 		return ls, errs, r.Counts(), err
@@ -423,17 +437,31 @@ func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacem
 	default:
 		total := int64(len(rp.ids))
 		d.report(PhaseReplace, 0, total, fmt.Sprintf("Removing %d previous rows", total))
-		for i := 0; i < len(rp.ids); i += batchSize {
-			if err := ctx.Err(); err != nil {
-				return n, err
-			}
-			batch := rp.ids[i:min(i+batchSize, len(rp.ids))]
-			m, err := q.ImportDeleteEntries(ctx, batch)
-			if err != nil {
-				return n, fmt.Errorf("error replacing entries: %w", err)
-			}
-			n += m
-			d.report(PhaseReplace, int64(i+len(batch)), total, fmt.Sprintf("Removed %d of %d previous rows", i+len(batch), total))
+		return DeleteEntries(ctx, q, rp.ids, batchSize, func(done int) {
+			d.report(PhaseReplace, int64(done), total, fmt.Sprintf("Removed %d of %d previous rows", done, total))
+		})
+	}
+	return n, nil
+}
+
+// DeleteEntries deletes entries by id in batches of batchSize, each with
+// its emission rows (ON DELETE CASCADE), calling progress with the number
+// deleted so far after each batch; it stops at the next batch once ctx is
+// cancelled. Returns the number of entries deleted.
+func DeleteEntries(ctx context.Context, q *dbsqlc.Queries, ids []int64, batchSize int, progress func(done int)) (int64, error) {
+	var n int64
+	for i := 0; i < len(ids); i += batchSize {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		batch := ids[i:min(i+batchSize, len(ids))]
+		m, err := q.ImportDeleteEntries(ctx, batch)
+		if err != nil {
+			return n, fmt.Errorf("error replacing entries: %w", err)
+		}
+		n += m
+		if progress != nil {
+			progress(i + len(batch))
 		}
 	}
 	return n, nil
@@ -455,9 +483,11 @@ func fingerprints(ctx context.Context, q *dbsqlc.Queries, ids map[int64]bool, su
 	return out, nil
 }
 
-// ensureReportModules creates the missing reports of the units and returns
-// the report module of module by unit.
-func ensureReportModules(ctx context.Context, q *dbsqlc.Queries, year int32, module emission.ModuleKey, unitIDs []int64) (map[int64]int64, error) {
+// EnsureReportModules creates the missing reports (with their eight
+// modules) of the units for year and returns the report module of module
+// by unit. Under a race with a concurrent creator a unit can be missing
+// from the answer: the caller retries.
+func EnsureReportModules(ctx context.Context, q *dbsqlc.Queries, year int32, module emission.ModuleKey, unitIDs []int64) (map[int64]int64, error) {
 	out := make(map[int64]int64, len(unitIDs))
 	if len(unitIDs) == 0 {
 		return out, nil
@@ -522,7 +552,7 @@ func (d *dataImport) copyRecords(ctx context.Context, r *ingest.Reader, p *inges
 			}
 			if !ingest.HasErrors(rowErrs) {
 				idx = len(cur.rows)
-				cur.add(row, rm)
+				cur.add(row, rm, d.unitOf(row))
 			}
 		}
 		// Errors are recorded in record order by the writer, once the
@@ -596,13 +626,13 @@ func (w *batchWriter) close() error {
 
 // batchShared is what every batch of one load writes with and into.
 type batchShared struct {
-	d    *dataImport
-	q    *dbsqlc.Queries
-	tx   pgx.Tx
-	lk   *emission.Lookup
-	now  time.Time
-	errs *RowErrors // written by the batch writer only
-	ls   *loadStats // written by the batch writer only
+	target EntryTarget
+	q      *dbsqlc.Queries
+	tx     pgx.Tx
+	lk     *emission.Lookup
+	now    time.Time
+	errs   *RowErrors // written by the batch writer only
+	ls     *loadStats // written by the batch writer only
 }
 
 // recordErrs are the errors of one record of a batch; row is the record's
@@ -617,15 +647,17 @@ type recordErrs struct {
 // COPYed with their totals, then their emission rows.
 type entryBatch struct {
 	*batchShared
-	rows []ingest.DataRow
-	rms  []int64
-	recs []recordErrs
+	rows  []ingest.DataRow
+	rms   []int64
+	units []int64
+	recs  []recordErrs
 }
 
-func (b *entryBatch) add(row ingest.DataRow, rm int64) {
+func (b *entryBatch) add(row ingest.DataRow, rm, unit int64) {
 	row.Data = slices.Clone(row.Data)
 	b.rows = append(b.rows, row)
 	b.rms = append(b.rms, rm)
+	b.units = append(b.units, unit)
 }
 
 // write stores the batch, then records the errors of its records in order.
@@ -641,7 +673,7 @@ func (b *entryBatch) write(ctx context.Context) error {
 		errs := rec.errs
 		if rec.row >= 0 {
 			r, c := &b.rows[rec.row], &out[rec.row]
-			if c.Outcome.Status == emission.StatusUnknownLocation {
+			if c.Outcome.Status == emission.StatusUnknownLocation && b.target.LocationWarnings {
 				errs = append(errs, ingest.RowError{Row: r.Row, Line: r.Line, Code: ingest.CodeUnknownLocation,
 					Severity: ingest.SeverityWarning, Message: c.Outcome.Message, Value: truncate(c.Outcome.Message)})
 			}
@@ -658,24 +690,17 @@ func (b *entryBatch) write(ctx context.Context) error {
 
 // store writes the batch's entries and emission rows.
 func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
-	d := b.d
+	t := &b.target
 	ids, err := b.q.EntryIDsReserve(ctx, int32(len(b.rows)))
 	if err != nil {
 		return nil, fmt.Errorf("error reserving entry ids: %w", err)
 	}
-	unitID := func(i int) int64 {
-		if d.up.Scope == ScopeYear {
-			return d.units[b.rows[i].UnitCF].ID
-		}
-		return *d.up.UnitID
-	}
 	// Compute first: the entries are COPYed with their totals, then their
 	// emission rows (no update, no delete: the entries are new).
-	src := d.source()
 	entries := make([]dbsqlc.DataEntry, len(b.rows))
 	for i, r := range b.rows {
-		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: unitID(i), Year: d.year,
-			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: src}
+		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: b.units[i], Year: t.Year,
+			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: t.Source}
 	}
 	cb, err := calc.Compute(b.lk, entries, b.now)
 	if err != nil {
@@ -697,11 +722,11 @@ func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 		}
 		e := &entries[i]
 		params[i] = dbsqlc.EntriesCopyFromParams{
-			ID: e.ID, ReportModuleID: e.ReportModuleID, UnitID: e.UnitID, Year: d.year, Module: e.Module,
-			Submodule: e.Submodule, Data: r.Data, KgOverride: r.KgOverride, Source: src, UploadID: &d.up.ID,
+			ID: e.ID, ReportModuleID: e.ReportModuleID, UnitID: e.UnitID, Year: t.Year, Module: e.Module,
+			Submodule: e.Submodule, Data: r.Data, KgOverride: r.KgOverride, Source: t.Source, UploadID: t.UploadID,
 			OwnerSciper: owner, CalcStatus: string(o.Status), CalcMessage: msg, PrimaryFactorID: factor,
 			KgCo2eq: float64(o.Kg), KgCo2eqAdditional: float64(o.KgAdditional), ComputedAt: &b.now,
-			CreatedBy: d.up.UploadedBy, UpdatedBy: d.up.UploadedBy,
+			CreatedBy: t.By, UpdatedBy: t.By,
 		}
 	}
 	if _, err := b.q.EntriesCopyFrom(ctx, params); err != nil {

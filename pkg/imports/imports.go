@@ -5,9 +5,11 @@
 // (copy.go), reads uploads (query.go), and loads them for the import jobs
 // (load.go: the Open prologue and Load; data.go: the validate and load
 // passes of a data file, replacement rules, fingerprints, the batch writer
-// and COPY; load_factors.go; load_reference.go). This file holds the
-// upload kinds, scopes and options, the CSV table of an upload, and the
-// bounded collection of row errors and counters (docs/jobs.md §3).
+// and COPY; load_factors.go; load_reference.go; entries.go lends the batch
+// writer to loaders whose rows come from elsewhere, the Tableau sync). This
+// file holds the upload kinds, scopes and options, the CSV table of an
+// upload, and the bounded collection of row errors and counters
+// (docs/jobs.md §3).
 //
 // The API (package httpapi) and the jobs (package jobs) are adapters: they
 // decode their input, call Service and map its errors.

@@ -450,6 +450,26 @@ var itCategories = []struct {
 	{"research_facilities_it", "research_facilities", "research_facilities.it_facilities"},
 }
 
+// ITCategoryKeys are the IT focus categories in display order.
+func ITCategoryKeys() []string {
+	out := make([]string, len(itCategories))
+	for i, c := range itCategories {
+		out[i] = c.key
+	}
+	return out
+}
+
+// itCategoryOf is the IT focus category of a module's IT rows ("" for a
+// module without IT rows).
+func itCategoryOf(module string) string {
+	for _, c := range itCategories {
+		if c.module == module {
+			return c.key
+		}
+	}
+	return ""
+}
+
 // GetIT computes the IT focus (docs/domain.md §12.3).
 func GetIT(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt Options) (IT, error) {
 	scope, err := ParseScope(opt.Scope)

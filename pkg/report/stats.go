@@ -272,11 +272,16 @@ type Block struct {
 	ByCategory   map[string]float64 `json:"by_category"`
 	ByModule     map[string]float64 `json:"by_module"`
 	ITKg         float64            `json:"it_kg"`
+	// ITByCategory splits it_kg by IT focus category (equipment_it,
+	// purchases_it, external_cloud_ai, research_facilities_it): the
+	// back-office IT focus sums it over reports (docs/domain.md §12.4).
+	ITByCategory map[string]float64 `json:"it_by_category"`
 	FTE          *float64           `json:"fte"`
 }
 
 func newBlock() Block {
-	return Block{ByScope: map[string]float64{"1": 0, "2": 0, "3": 0}, ByCategory: map[string]float64{}, ByModule: map[string]float64{}}
+	return Block{ByScope: map[string]float64{"1": 0, "2": 0, "3": 0}, ByCategory: map[string]float64{}, ByModule: map[string]float64{},
+		ITByCategory: map[string]float64{}}
 }
 
 func (b *Block) add(module string, s *ModuleStats) {
@@ -291,6 +296,11 @@ func (b *Block) add(module string, s *ModuleStats) {
 	}
 	b.ByModule[module] += s.TotalKg
 	b.ITKg += s.ITKg
+	if key := itCategoryOf(module); key != "" {
+		// Each IT category is the IT rows of one module, so the module's
+		// it_kg is the category's share.
+		b.ITByCategory[key] += s.ITKg
+	}
 	if s.FTE != nil {
 		fte := s.FTE.Total
 		b.FTE = &fte
@@ -299,10 +309,17 @@ func (b *Block) add(module string, s *ModuleStats) {
 
 // ReportStats is carbon_reports.stats (docs/domain.md §12.2).
 type ReportStats struct {
-	All                   Block     `json:"all"`
-	Validated             Block     `json:"validated"`
-	HighestCategoryModule *string   `json:"highest_category_module"`
-	ComputedAt            time.Time `json:"computed_at"`
+	All                   Block   `json:"all"`
+	Validated             Block   `json:"validated"`
+	HighestCategoryModule *string `json:"highest_category_module"`
+	// EntriesByModule is the entry count of every module, enabled or not
+	// (the back-office filter "module has data", docs/api.md §11).
+	EntriesByModule map[string]int64 `json:"entries_by_module"`
+	// ModuleStatuses is the status of every enabled module (the back-office
+	// module status counts, docs/domain.md §12.4), as fresh as
+	// overall_status.
+	ModuleStatuses map[string]string `json:"module_statuses"`
+	ComputedAt     time.Time         `json:"computed_at"`
 }
 
 // ModuleState is what report stats need of one report module.
@@ -315,12 +332,15 @@ type ModuleState struct {
 // BuildReportStats folds module stats into report stats: all = every
 // enabled module, validated = validated enabled modules.
 func BuildReportStats(cfg YearConfig, mods []ModuleState, now time.Time) ReportStats {
-	rs := ReportStats{All: newBlock(), Validated: newBlock(), ComputedAt: now.UTC()}
+	rs := ReportStats{All: newBlock(), Validated: newBlock(), EntriesByModule: map[string]int64{}, ModuleStatuses: map[string]string{},
+		ComputedAt: now.UTC()}
 	best := -1.0
 	for _, m := range mods {
+		rs.EntriesByModule[m.Module] = m.Stats.Entries()
 		if !cfg.ModuleEnabled(m.Module) {
 			continue
 		}
+		rs.ModuleStatuses[m.Module] = m.Status
 		rs.All.add(m.Module, m.Stats)
 		if m.Status != StatusValidated {
 			continue

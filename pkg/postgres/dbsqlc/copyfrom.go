@@ -226,3 +226,42 @@ func (r iteratorForLocationsStageCopyFrom) Err() error {
 func (q *Queries) LocationsStageCopyFrom(ctx context.Context, arg []LocationsStageCopyFromParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"locations_staging"}, []string{"load_id", "transport_mode", "natural_key", "name", "iata_code", "country_code", "continent", "airport_size", "municipality", "keywords", "latitude", "longitude"}, &iteratorForLocationsStageCopyFrom{rows: arg})
 }
+
+// iteratorForTableauStageCopyFrom implements pgx.CopyFromSource.
+type iteratorForTableauStageCopyFrom struct {
+	rows                 []TableauStageCopyFromParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForTableauStageCopyFrom) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForTableauStageCopyFrom) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].LoadID,
+		r.rows[0].ReportModuleID,
+		r.rows[0].Submodule,
+		r.rows[0].Data,
+		r.rows[0].KgOverride,
+	}, nil
+}
+
+func (r iteratorForTableauStageCopyFrom) Err() error {
+	return nil
+}
+
+// Queries of the Tableau travel sync (docs/jobs.md §4.6).
+// Stages the trips of one sync (tableau_staging, emptied again by
+// TableauStagingClear in the same transaction).
+func (q *Queries) TableauStageCopyFrom(ctx context.Context, arg []TableauStageCopyFromParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"tableau_staging"}, []string{"load_id", "report_module_id", "submodule", "data", "kg_override"}, &iteratorForTableauStageCopyFrom{rows: arg})
+}

@@ -410,6 +410,14 @@ type Session struct {
 	UserAgent     *string     `json:"user_agent"`
 }
 
+type TableauStaging struct {
+	LoadID         uuid.UUID       `json:"load_id"`
+	ReportModuleID int64           `json:"report_module_id"`
+	Submodule      string          `json:"submodule"`
+	Data           json.RawMessage `json:"data"`
+	KgOverride     *float64        `json:"kg_override"`
+}
+
 type Unit struct {
 	ID                int64      `json:"id"`
 	InstitutionalCode string     `json:"institutional_code"`

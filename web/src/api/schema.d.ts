@@ -4,6 +4,111 @@
  */
 
 export interface paths {
+    "/audit/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit events, newest first, cursor-paginated (bo(logs, view)).
+         * @description Every filter is optional; event, action and ship_status repeat for
+         *     several values. from is inclusive and to exclusive (occurred_at). q is
+         *     a case-insensitive substring of the reason, route, entity type or
+         *     actor (SCIPER or name). module keeps the events whose snapshot names
+         *     the module and the entry events of an entry of that module that still
+         *     exists. Follow next_cursor for the next page (null on the last one).
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One audit event with its payload, snapshot, diff, chain and shipping fields (bo(logs, view)). */
+        get: operations["getAuditEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/shipping/retry-failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put the events whose shipping failed for good back in the queue (bo(configuration, edit)).
+         * @description failed events become pending with attempts 0, due at once: the next
+         *     audit_ship run sends them. Audited audit.retry_failed.
+         */
+        post: operations["retryFailedAuditShipping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts of the events of a period by action and shipping status (bo(logs, view)).
+         * @description from is inclusive, to exclusive; without them, the whole trail.
+         */
+        get: operations["getAuditStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recompute the hash chain over a seq range and report the first broken link (bo(logs, view)).
+         * @description At most 100 000 events; by default the last 100 000 (only from_seq:
+         *     100 000 from it); to_seq is clamped to the last event. A bound below 1,
+         *     to_seq below from_seq or a longer range is 422. Audited audit.verify.
+         */
+        get: operations["verifyAuditChain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/callback": {
         parameters: {
             query?: never;
@@ -72,6 +177,121 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/backoffice/affiliations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Active level-2 and level-3 units inside the caller's scope, in tree order (bo(reporting, view)). */
+        get: operations["listBackofficeAffiliations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts and sums of the validated blocks of the selected reports (bo(reporting, view)).
+         * @description `year` is required (400 invalid_filter, detail required). Counts are
+         *     of reports (one per unit and year). Per FTE figures divide the totals
+         *     of the reports whose headcount is validated by their FTE.
+         */
+        get: operations["getBackofficeOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The results table, one row per report (bo(reporting, view)); the JSON twin of the backoffice_results export. */
+        get: operations["listBackofficeResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/units": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The units table, one row per report (bo(reporting, view)).
+         * @description Figures of the validated block of each report. `year` is required
+         *     (400 invalid_filter, detail required). An affiliation or unit outside
+         *     the caller's scope is 403.
+         */
+        get: operations["listBackofficeUnits"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enabled modules of the selected reports with their status (bo(reporting, view)).
+         * @description Rows in the order of the reports (`sort`), then modules in display order.
+         */
+        get: operations["listBackofficeUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/backoffice/years": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Years having reports inside the caller's scope (bo(reporting, view)). */
+        get: operations["listBackofficeYears"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/building-rooms": {
         parameters: {
             query?: never;
@@ -119,6 +339,64 @@ export interface paths {
          *     `env` is APP_ENV.
          */
         get: operations["getClientConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's exports, newest first (admins may pass mine=false for every user's). */
+        get: operations["listExports"];
+        put?: never;
+        /**
+         * Ask for an export; produced by a job into the blob store.
+         * @description The permission depends on the kind: unit_results and unit_bundle need unit_results(u); unit_module_entries module_view(u, m) (own scope: only the caller's trips); the backoffice_* kinds bo(reporting, export), and a business manager may only name affiliations and units of his scope (403 otherwise); audit_log bo(logs, view); factors bo(configuration, view). It is checked again when the job runs (a revoked permission fails the export). An unknown kind, a format the kind does not offer, an unknown params member or a bad filter value is 422 with one detail naming it (`kind`, `format`, `params.<name>`). Audited export.create.
+         */
+        post: operations["createExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One export (its creator or an administrator; others 404). */
+        get: operations["getExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The export's file (its creator or an administrator; others 404).
+         * @description With the S3 blob store, 302 to a presigned URL valid 5 minutes; with the local store, the file itself as an attachment (`Content-Disposition: attachment; filename*=UTF-8''…`). 409 export_not_ready while the export is pending or running, or when it failed; 410 gone after expires_at (EXPORT_TTL, 7 days). Audited export.download.
+         */
+        get: operations["downloadExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -268,6 +546,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tableau, ECB, Accred and Elasticsearch — configured, schedule, next run, last outcome (bo(configuration, view)).
+         * @description Always the four integrations in that order. configured and schedule
+         *     come from the configuration the API shares with the workers
+         *     (TABLEAU_*, SCHEDULE_*, ACCRED_BASE_URL, ES_URLS); the rest from the
+         *     last recorded run. schedule and next_run_at are null when the
+         *     integration is not configured or not scheduled.
+         */
+        get: operations["listIntegrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/integrations/accred/sync": {
         parameters: {
             query?: never;
@@ -302,6 +604,26 @@ export interface paths {
          * @description years defaults to the previous and the current year (as the daily run); each must be between 2000 and the current year (422). Audited integration.trigger.
          */
         post: operations["syncECB"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/integrations/tableau/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the Tableau travel sync of a year now (tableau_travel_sync in a tableau_sync pipeline).
+         * @description The year must be ready or open (409 year_not_ready or year_closed; 404 for an unknown year) and Tableau configured (409 integration_not_configured). A sync of the year that waits or runs is joined: one run at a time per year. Audited integration.trigger.
+         */
+        post: operations["syncTableau"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1209,6 +1531,183 @@ export interface components {
          * @default false
          */
         AllowDuplicate: boolean;
+        /** @enum {string} */
+        AuditAction: "C" | "R" | "U" | "D";
+        AuditEvent: {
+            action: components["schemas"]["AuditAction"];
+            actor: {
+                name: string | null;
+                /** @description system for system and job events, unknown for failed logins */
+                sciper: string;
+                user_id: number | null;
+            };
+            entity_id: string;
+            entity_type: string;
+            entity_version: number;
+            event: string;
+            handled_ids: string[];
+            id: number;
+            ip: string | null;
+            /** Format: date-time */
+            occurred_at: string;
+            reason: string;
+            route: string | null;
+            seq: number;
+            ship_status: components["schemas"]["AuditShipStatus"];
+            /** @description e.g. "UPDATE data_entry #12 — reason" (the reason cut to 60 characters) */
+            summary: string;
+        };
+        AuditEventDetail: components["schemas"]["AuditEvent"] & {
+            /** @enum {string} */
+            actor_type: "user" | "system" | "job";
+            /** @description {added, removed, changed} against the entity's previous version, or null. */
+            diff: unknown;
+            hash: string;
+            /** Format: date-time */
+            next_ship_at: string | null;
+            prev_hash: string;
+            request_id: string | null;
+            /** @description The scrubbed request payload (any JSON, or null). */
+            request_payload: unknown;
+            ship_attempts: number;
+            ship_error: string | null;
+            /** Format: date-time */
+            shipped_at: string | null;
+            /** @description The entity's state (any JSON, or null). */
+            snapshot: unknown;
+            user_agent: string | null;
+        };
+        AuditEventPage: {
+            items: components["schemas"]["AuditEvent"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        AuditShipStatus: "pending" | "shipped" | "skipped" | "failed";
+        AuditStats: {
+            by_action: {
+                C: number;
+                D: number;
+                R: number;
+                U: number;
+            };
+            by_ship_status: {
+                failed: number;
+                pending: number;
+                shipped: number;
+                skipped: number;
+            };
+            total: number;
+        };
+        AuditVerifyReport: {
+            broken: null | {
+                expected_hash: string;
+                /** @enum {string} */
+                reason: "hash_mismatch" | "prev_link_mismatch" | "sequence_gap";
+                seq: number;
+                stored_hash: string;
+            };
+            checked: number;
+            first_seq: number;
+            head_hash: string;
+            last_seq: number;
+            ok: boolean;
+        };
+        BackofficeOverview: {
+            by_category_t_co2eq: {
+                [key: string]: number;
+            };
+            by_module_t_co2eq: {
+                [key: string]: number;
+            };
+            by_scope_t_co2eq: {
+                [key: string]: number;
+            };
+            in_progress_count: number;
+            it: {
+                /** @description Keys equipment_it, purchases_it, external_cloud_ai, research_facilities_it. */
+                by_category_t_co2eq: {
+                    [key: string]: number;
+                };
+                percent_of_total: number | null;
+                t_co2eq: number;
+                t_co2eq_per_fte: number | null;
+            };
+            /** @description Per module, the reports in each status (a module disabled by the report's year is not counted). */
+            module_status_counts: {
+                [key: string]: components["schemas"]["BackofficeStatusCounts"];
+            };
+            not_started_count: number;
+            totals: {
+                /** @description Sum of the validated FTE; null when no report has its headcount validated. */
+                fte: number | null;
+                t_co2eq: number;
+                t_co2eq_per_fte: number | null;
+            };
+            /** @description Selected reports (one per unit and year). */
+            units_count: number;
+            validated_count: number;
+        };
+        BackofficeResultRow: {
+            /** @enum {string} */
+            basis: "validated" | "all";
+            /** @description Every chart category. */
+            by_category_kg_co2eq: {
+                [key: string]: number;
+            };
+            /** @description Keys "1", "2", "3". */
+            by_scope_kg_co2eq: {
+                [key: string]: number;
+            };
+            enabled_modules: number;
+            /** @description The basis's headcount FTE (validated: null unless headcount is validated). */
+            fte: number | null;
+            total_kg_co2eq: number;
+            unit: components["schemas"]["Unit"];
+            validated_modules: number;
+            year: number;
+        };
+        BackofficeStatusCounts: {
+            in_progress: number;
+            not_started: number;
+            validated: number;
+        };
+        BackofficeUnitRow: {
+            /** @description validated / enabled modules × 100, 1 decimal (0 when none is enabled). */
+            completion_percent: number;
+            /** Format: date-time */
+            data_updated_at: string | null;
+            enabled_modules: number;
+            /** @description Validated headcount FTE (null unless headcount is validated). */
+            fte: number | null;
+            /** @description The validated module with the largest total. */
+            highest_category_module: string | null;
+            /** @enum {string} */
+            overall_status: "not_started" | "in_progress" | "validated";
+            principal_name: string | null;
+            /** @description Validated total. */
+            t_co2eq: number;
+            unit: components["schemas"]["Unit"];
+            validated_modules: number;
+            /** @description SPA path of the unit's read-only results: /backoffice/units/{unit_id}/{year}. */
+            view_url: string;
+            year: number;
+        };
+        BackofficeUsageRow: {
+            /** Format: date-time */
+            data_updated_at: string | null;
+            module: components["schemas"]["ModuleKey"];
+            /** @enum {string} */
+            status: "not_started" | "in_progress" | "validated";
+            /** Format: date-time */
+            status_changed_at: string | null;
+            unit: components["schemas"]["Unit"];
+            year: number;
+        };
+        BackofficeYears: {
+            /** @description The newest open or closed year, else the newest; null when there is none. */
+            latest: number | null;
+            years: number[];
+        };
         BuildingRoom: {
             building_location: string | null;
             building_name: string;
@@ -1328,6 +1827,50 @@ export interface components {
                 message: string;
             };
         };
+        Export: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: number;
+            /** @description set while the export is ready and not expired */
+            download_url: string | null;
+            /** @description why the export failed */
+            error: string | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description <kind>_<YYYYMMDD-HHMMSS>.<ext> */
+            filename: string | null;
+            /** @enum {string} */
+            format: "csv" | "xlsx" | "pdf" | "zip";
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ExportKind"];
+            params: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            pipeline_id: string | null;
+            /** Format: date-time */
+            ready_at: string | null;
+            /** @description rows (and PDF pages) written */
+            row_count: number | null;
+            size_bytes: number | null;
+            /** @enum {string} */
+            status: "pending" | "running" | "ready" | "failed" | "expired";
+        };
+        /** @enum {string} */
+        ExportKind: "unit_results" | "unit_module_entries" | "unit_bundle" | "factors" | "backoffice_units" | "backoffice_results" | "backoffice_detailed" | "backoffice_usage" | "audit_log";
+        ExportRequest: {
+            /**
+             * @description unit_results pdf|xlsx|csv; unit_module_entries csv|xlsx; unit_bundle zip; factors csv|xlsx; backoffice_units csv|xlsx|pdf; backoffice_results csv|xlsx; backoffice_detailed zip|xlsx; backoffice_usage csv|xlsx; audit_log csv|xlsx
+             * @enum {string}
+             */
+            format: "csv" | "xlsx" | "pdf" | "zip";
+            kind: components["schemas"]["ExportKind"];
+            /** @description unit_results and unit_bundle: unit_id, year, exclude_modules, basis (validated|all), lang (en|fr). unit_module_entries: unit_id, year, module. factors: year, submodule. backoffice_*: the reporting filters of GET /backoffice/units as arrays (year, affiliation, unit, status, module_status) and q; backoffice_units also sort and lang, backoffice_results basis, backoffice_detailed modules. audit_log: the filters of GET /audit/events (actor_sciper, event, action, entity_type, entity_id, from, to, q, module, ship_status). */
+            params?: {
+                [key: string]: unknown;
+            };
+        };
         FXRate: {
             currency: string;
             /** Format: date-time */
@@ -1369,6 +1912,33 @@ export interface components {
             actions: ("view" | "edit" | "sync" | "export")[];
             resource: string;
             scope: components["schemas"]["Scope"];
+        };
+        Integration: {
+            configured: boolean;
+            /**
+             * @description Figures of the last run: Tableau rows fetched, loaded and skipped;
+             *     ECB currencies and months covered; Accred units synced;
+             *     Elasticsearch {pending, failed, last_run: {shipped, skipped,
+             *     refused, requests}}. {} before a first run.
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            last_message: string | null;
+            /** Format: uuid */
+            last_pipeline_id: string | null;
+            /** @description SUCCESS, PARTIAL or FAILED */
+            last_status: string | null;
+            /** Format: date-time */
+            last_success_at: string | null;
+            /** @enum {string} */
+            name: "tableau" | "ecb" | "accred" | "elasticsearch";
+            /** Format: date-time */
+            next_run_at: string | null;
+            /** @description cron expression (UTC) */
+            schedule: string | null;
         };
         Location: {
             airport_size: string | null;
@@ -1972,6 +2542,7 @@ export interface components {
         };
     };
     parameters: {
+        ExportID: string;
         FactorID: number;
         /** @description River job id. */
         JobIDInPipeline: number;
@@ -1985,6 +2556,22 @@ export interface components {
         PipelineID: string;
         RateCurrency: string;
         RateYear: number;
+        /** @description Unit ids of level 1–3 (repeatable): the reports of their subtrees, themselves included. An unknown id (detail unknown_unit) or a laboratory (not_an_affiliation) is 400 invalid_filter; a unit outside the caller's scope is 403. */
+        ReportingAffiliation: number[];
+        ReportingLimit: number;
+        /** @description `<module>` (the module has entries) or `<module>:<status>` (repeatable; any match selects the report); an unknown module or status is 400 invalid_filter. */
+        ReportingModuleStatus: string[];
+        ReportingPage: number;
+        /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+        ReportingQ: string;
+        /** @description Up to two keys among unit_name, affiliation, overall_status, data_updated_at, t_co2eq, fte, completion_percent, comma-separated, `-` for descending (nulls last); then unit name, year (newest first) and report id. Another key is 400 invalid_sort. */
+        ReportingSort: string;
+        /** @description Overall statuses (repeatable); another value is 400 invalid_filter. */
+        ReportingStatus: ("not_started" | "in_progress" | "validated")[];
+        /** @description Unit ids (repeatable, exact); unknown is 400 invalid_filter, outside the caller's scope 403. */
+        ReportingUnit: number[];
+        /** @description Years of the reports (repeatable); outside 2000–2100 is 400 invalid_filter. */
+        ReportingYear: number[];
         ReportsUnitID: number;
         ReportsYear: number;
         /** @description Modules removed from every figure; repeat the parameter or separate with commas. */
@@ -2000,6 +2587,155 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page; any other value is 400. */
+                cursor?: string;
+                /** @description Outside 1–100 is 422. */
+                limit?: number;
+                actor_sciper?: string;
+                event?: string[];
+                /** @description Another value is 400 invalid_filter. */
+                action?: components["schemas"]["AuditAction"][];
+                entity_type?: string;
+                entity_id?: string;
+                from?: string;
+                to?: string;
+                q?: string;
+                module?: string;
+                /** @description Another value is 400 invalid_filter. */
+                ship_status?: components["schemas"]["AuditShipStatus"][];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventPage"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getAuditEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventDetail"];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    retryFailedAuditShipping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, unknown>;
+            };
+        };
+        responses: {
+            /** @description How many events were put back. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reset_count: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    getAuditStats: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditStats"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    verifyAuditChain: {
+        parameters: {
+            query?: {
+                from_seq?: number;
+                to_seq?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verification report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerifyReport"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
     authCallback: {
         parameters: {
             query?: {
@@ -2091,6 +2827,246 @@ export interface operations {
             403: components["responses"]["Error"];
         };
     };
+    listBackofficeAffiliations: {
+        parameters: {
+            query?: {
+                /** @description 2 or 3 (else 400 invalid_filter). */
+                level?: 2 | 3;
+                /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+                q?: components["parameters"]["ReportingQ"];
+                page?: components["parameters"]["ReportingPage"];
+                limit?: components["parameters"]["ReportingLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of units. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["Unit"][];
+                        limit: number;
+                        page: number;
+                        /** Format: int64 */
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    getBackofficeOverview: {
+        parameters: {
+            query?: {
+                /** @description Years of the reports (repeatable); outside 2000–2100 is 400 invalid_filter. */
+                year?: components["parameters"]["ReportingYear"];
+                /** @description Unit ids of level 1–3 (repeatable): the reports of their subtrees, themselves included. An unknown id (detail unknown_unit) or a laboratory (not_an_affiliation) is 400 invalid_filter; a unit outside the caller's scope is 403. */
+                affiliation?: components["parameters"]["ReportingAffiliation"];
+                /** @description Unit ids (repeatable, exact); unknown is 400 invalid_filter, outside the caller's scope 403. */
+                unit?: components["parameters"]["ReportingUnit"];
+                /** @description Overall statuses (repeatable); another value is 400 invalid_filter. */
+                status?: components["parameters"]["ReportingStatus"];
+                /** @description `<module>` (the module has entries) or `<module>:<status>` (repeatable; any match selects the report); an unknown module or status is 400 invalid_filter. */
+                module_status?: components["parameters"]["ReportingModuleStatus"];
+                /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+                q?: components["parameters"]["ReportingQ"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The overview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackofficeOverview"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    listBackofficeResults: {
+        parameters: {
+            query?: {
+                /** @description Years of the reports (repeatable); outside 2000–2100 is 400 invalid_filter. */
+                year?: components["parameters"]["ReportingYear"];
+                /** @description Unit ids of level 1–3 (repeatable): the reports of their subtrees, themselves included. An unknown id (detail unknown_unit) or a laboratory (not_an_affiliation) is 400 invalid_filter; a unit outside the caller's scope is 403. */
+                affiliation?: components["parameters"]["ReportingAffiliation"];
+                /** @description Unit ids (repeatable, exact); unknown is 400 invalid_filter, outside the caller's scope 403. */
+                unit?: components["parameters"]["ReportingUnit"];
+                /** @description Overall statuses (repeatable); another value is 400 invalid_filter. */
+                status?: components["parameters"]["ReportingStatus"];
+                /** @description `<module>` (the module has entries) or `<module>:<status>` (repeatable; any match selects the report); an unknown module or status is 400 invalid_filter. */
+                module_status?: components["parameters"]["ReportingModuleStatus"];
+                /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+                q?: components["parameters"]["ReportingQ"];
+                /** @description Which block of the report stats: validated (default) or all (any other value is 422 invalid_enum). */
+                basis?: "validated" | "all";
+                /** @description Up to two keys among unit_name, affiliation, overall_status, data_updated_at, t_co2eq, fte, completion_percent, comma-separated, `-` for descending (nulls last); then unit name, year (newest first) and report id. Another key is 400 invalid_sort. */
+                sort?: components["parameters"]["ReportingSort"];
+                page?: components["parameters"]["ReportingPage"];
+                limit?: components["parameters"]["ReportingLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["BackofficeResultRow"][];
+                        limit: number;
+                        page: number;
+                        /** Format: int64 */
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+        };
+    };
+    listBackofficeUnits: {
+        parameters: {
+            query?: {
+                /** @description Years of the reports (repeatable); outside 2000–2100 is 400 invalid_filter. */
+                year?: components["parameters"]["ReportingYear"];
+                /** @description Unit ids of level 1–3 (repeatable): the reports of their subtrees, themselves included. An unknown id (detail unknown_unit) or a laboratory (not_an_affiliation) is 400 invalid_filter; a unit outside the caller's scope is 403. */
+                affiliation?: components["parameters"]["ReportingAffiliation"];
+                /** @description Unit ids (repeatable, exact); unknown is 400 invalid_filter, outside the caller's scope 403. */
+                unit?: components["parameters"]["ReportingUnit"];
+                /** @description Overall statuses (repeatable); another value is 400 invalid_filter. */
+                status?: components["parameters"]["ReportingStatus"];
+                /** @description `<module>` (the module has entries) or `<module>:<status>` (repeatable; any match selects the report); an unknown module or status is 400 invalid_filter. */
+                module_status?: components["parameters"]["ReportingModuleStatus"];
+                /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+                q?: components["parameters"]["ReportingQ"];
+                /** @description Up to two keys among unit_name, affiliation, overall_status, data_updated_at, t_co2eq, fte, completion_percent, comma-separated, `-` for descending (nulls last); then unit name, year (newest first) and report id. Another key is 400 invalid_sort. */
+                sort?: components["parameters"]["ReportingSort"];
+                page?: components["parameters"]["ReportingPage"];
+                limit?: components["parameters"]["ReportingLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["BackofficeUnitRow"][];
+                        limit: number;
+                        page: number;
+                        /** Format: int64 */
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    listBackofficeUsage: {
+        parameters: {
+            query?: {
+                /** @description Years of the reports (repeatable); outside 2000–2100 is 400 invalid_filter. */
+                year?: components["parameters"]["ReportingYear"];
+                /** @description Unit ids of level 1–3 (repeatable): the reports of their subtrees, themselves included. An unknown id (detail unknown_unit) or a laboratory (not_an_affiliation) is 400 invalid_filter; a unit outside the caller's scope is 403. */
+                affiliation?: components["parameters"]["ReportingAffiliation"];
+                /** @description Unit ids (repeatable, exact); unknown is 400 invalid_filter, outside the caller's scope 403. */
+                unit?: components["parameters"]["ReportingUnit"];
+                /** @description Overall statuses (repeatable); another value is 400 invalid_filter. */
+                status?: components["parameters"]["ReportingStatus"];
+                /** @description `<module>` (the module has entries) or `<module>:<status>` (repeatable; any match selects the report); an unknown module or status is 400 invalid_filter. */
+                module_status?: components["parameters"]["ReportingModuleStatus"];
+                /** @description Case-insensitive substring of the unit's name, cf or institutional code (at most 100 characters). */
+                q?: components["parameters"]["ReportingQ"];
+                /** @description Up to two keys among unit_name, affiliation, overall_status, data_updated_at, t_co2eq, fte, completion_percent, comma-separated, `-` for descending (nulls last); then unit name, year (newest first) and report id. Another key is 400 invalid_sort. */
+                sort?: components["parameters"]["ReportingSort"];
+                page?: components["parameters"]["ReportingPage"];
+                limit?: components["parameters"]["ReportingLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of module rows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["BackofficeUsageRow"][];
+                        limit: number;
+                        page: number;
+                        /** Format: int64 */
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    listBackofficeYears: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The years, newest first, and the default one. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackofficeYears"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
     listBuildingRooms: {
         parameters: {
             query?: {
@@ -2159,6 +3135,130 @@ export interface operations {
                     "application/json": components["schemas"]["ClientConfig"];
                 };
             };
+        };
+    };
+    listExports: {
+        parameters: {
+            query?: {
+                /** @description false: every user's exports (admins only, 403 otherwise) */
+                mine?: boolean;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of exports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        has_more: boolean;
+                        items: components["schemas"]["Export"][];
+                        limit: number;
+                        page: number;
+                        total: number;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
+    createExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Export recorded (pending), job queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        export: components["schemas"]["Export"];
+                        pipeline: components["schemas"]["Pipeline"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    getExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ExportID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            404: components["responses"]["Error"];
+        };
+    };
+    downloadExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ExportID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/zip": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Redirect to a presigned download URL (S3). */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            410: components["responses"]["Error"];
         };
     };
     listFactors: {
@@ -2510,6 +3610,28 @@ export interface operations {
             422: components["responses"]["Error"];
         };
     };
+    listIntegrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The integrations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Integration"][];
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+        };
+    };
     syncAccred: {
         parameters: {
             query?: never;
@@ -2562,6 +3684,37 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             422: components["responses"]["Error"];
+        };
+    };
+    syncTableau: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    year: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The tableau_sync pipeline. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            422: components["responses"]["Error"];
+            503: components["responses"]["Error"];
         };
     };
     searchLocations: {

@@ -1,0 +1,2 @@
+DROP INDEX data_entries_tableau_idx;
+DROP TABLE tableau_staging;

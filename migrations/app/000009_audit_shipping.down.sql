@@ -1,0 +1,3 @@
+DROP INDEX audit_events_failed_idx;
+DROP INDEX audit_events_pending_entity_idx;
+DROP INDEX audit_events_pending_seq_idx;
