@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/co2-calculator/co2-calculator/pkg/calc"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -52,6 +54,7 @@ type EmissionRecalcWorker struct {
 	Logger    *slog.Logger
 	Now       func() time.Time
 	BatchSize int // default RecalcBatch
+	Parallel  int // batches at once, default RecalcParallel (1 when DB is a transaction)
 }
 
 // Timeout implements river.Worker.
@@ -117,9 +120,19 @@ func (w *EmissionRecalcWorker) Work(ctx context.Context, job *river.Job[Emission
 	}, &seq0)
 }
 
-// recalculate runs the batches of a module-year, in id order, each in its
-// own transaction; progress is called after each batch with the number of
-// entries done. It returns the entries computed and the calc issues.
+// RecalcParallel is the number of batches of one recalculation computed
+// and written at once: on two cores, one batch's engine work in Go overlaps
+// the other's database writes.
+const RecalcParallel = 2
+
+// recalculate runs the batches of a module-year, each in its own
+// transaction: the bounds of the next batch are read in id order and the
+// batches run Parallel (default RecalcParallel) at a time, each under the
+// module-year lock in shared mode (they write disjoint entries; every other
+// writer of the module-year takes the lock exclusively). progress is called
+// after each batch with the number of entries done so far. It returns the
+// entries computed and the calc issues. A failed batch stops the others;
+// the job's retry recomputes everything (idempotent).
 func (w *EmissionRecalcWorker) recalculate(ctx context.Context, year int32, module emission.ModuleKey, lk *emission.Lookup,
 	progress func(done int64),
 ) (int64, int64, error) {
@@ -127,33 +140,75 @@ func (w *EmissionRecalcWorker) recalculate(ctx context.Context, year int32, modu
 	if batchSize <= 0 {
 		batchSize = RecalcBatch
 	}
-	now := nowFunc(w.Now)
-	var after, done, issues int64
-	for {
-		n, last, bad, err := w.batch(ctx, year, module, lk, after, batchSize, now())
-		if err != nil {
-			return done, issues, err
-		}
-		if n == 0 {
-			break
-		}
-		after, done, issues = last, done+int64(n), issues+bad
-		progress(done)
-		if n < batchSize {
-			break
+	par := w.Parallel
+	if par <= 0 {
+		par = RecalcParallel
+	}
+	now := nowFunc(w.Now)()
+	q := dbsqlc.New(w.DB)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(par)
+	// run starts a batch in the group, or runs it inline when DB is a
+	// transaction (tests): that is one connection, so the bounds and the
+	// batches then run one after the other.
+	_, inline := w.DB.(pgx.Tx)
+	var inlineErr error
+	run := func(f func() error) {
+		if !inline {
+			g.Go(f)
+		} else if inlineErr == nil {
+			inlineErr = f()
 		}
 	}
-	return done, issues, nil
+	var (
+		mu           sync.Mutex
+		done, issues int64
+	)
+	after := int64(0)
+	for gctx.Err() == nil && inlineErr == nil {
+		last, err := q.RecalcBatchEnd(gctx, dbsqlc.RecalcBatchEndParams{Year: year, Module: string(module), AfterID: after, Size: int32(batchSize)})
+		final := errors.Is(err, pgx.ErrNoRows)
+		if err != nil && !final {
+			run(func() error { return fmt.Errorf("error reading batch bounds: %w", err) })
+			break
+		}
+		if final {
+			last = math.MaxInt64
+		}
+		lo := after
+		run(func() error {
+			n, bad, err := w.batch(gctx, year, module, lk, lo, last, now)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			done, issues = done+int64(n), issues+bad
+			progress(done)
+			return nil
+		})
+		if final {
+			break
+		}
+		after = last
+	}
+	err := g.Wait()
+	if err == nil {
+		err = inlineErr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return done, issues, err
 }
 
-// batch recomputes one page of entries after id `after` in its own
-// transaction; it returns the number of entries, the last id and the number
-// of calc issues.
+// batch recomputes the entries after < id <= last of the module-year in its
+// own transaction; it returns the number of entries and of calc issues.
 func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emission.ModuleKey, lk *emission.Lookup,
-	after int64, size int, now time.Time,
-) (int, int64, int64, error) {
+	after, last int64, now time.Time,
+) (int, int64, error) {
 	var n int
-	var last, issues int64
+	var issues int64
 	err := postgres.WithTx(ctx, w.DB, func(ctx context.Context, tx pgx.Tx) error {
 		q := dbsqlc.New(tx)
 		// Asynchronous commit: a batch is idempotent, and the job completes
@@ -163,19 +218,24 @@ func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emi
 		if err := q.RecalcAsyncCommit(ctx); err != nil {
 			return fmt.Errorf("error setting asynchronous commit: %w", err)
 		}
-		if err := q.LockModuleYear(ctx, report.ModuleYearLockKey(string(module), year)); err != nil {
+		if err := q.RecalcLockModuleYearShared(ctx, report.ModuleYearLockKey(string(module), year)); err != nil {
 			return fmt.Errorf("error locking %s/%d: %w", module, year, err)
 		}
-		entries, err := q.EntriesByYearModuleAfter(ctx, dbsqlc.EntriesByYearModuleAfterParams{
-			Year: year, Module: string(module), AfterID: after, Limit: int32(size),
+		read, err := q.RecalcEntriesRange(ctx, dbsqlc.RecalcEntriesRangeParams{
+			Year: year, Module: string(module), AfterID: after, LastID: last,
 		})
 		if err != nil {
 			return fmt.Errorf("error reading entries: %w", err)
 		}
-		if n = len(entries); n == 0 {
+		if n = len(read); n == 0 {
 			return nil
 		}
-		last = entries[n-1].ID
+		// The columns the engine and RecomputeAndStore read.
+		entries := make([]dbsqlc.DataEntry, n)
+		for i, r := range read {
+			entries[i] = dbsqlc.DataEntry{ID: r.ID, ReportModuleID: r.ReportModuleID, Submodule: r.Submodule, Data: r.Data,
+				KgOverride: r.KgOverride, KgCo2eq: r.KgCo2eq, RowEmissionType: r.RowEmissionType}
+		}
 		computed, err := calc.RecomputeAndStore(ctx, tx, lk, entries, now)
 		if err != nil {
 			return err
@@ -201,6 +261,9 @@ func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emi
 				unchanged = append(unchanged, rm)
 			}
 		}
+		if err := q.RecalcLockReportModules(ctx, order); err != nil {
+			return fmt.Errorf("error locking report modules: %w", err)
+		}
 		if len(changed) > 0 {
 			if _, err := q.ReportModulesMarkRecomputed(ctx, changed); err != nil {
 				return fmt.Errorf("error flagging recomputed modules: %w", err)
@@ -213,7 +276,7 @@ func (w *EmissionRecalcWorker) batch(ctx context.Context, year int32, module emi
 		}
 		return nil
 	})
-	return n, last, issues, err
+	return n, issues, err
 }
 
 // kgChanged reports a relative change above 1e-9 (D6).

@@ -7,6 +7,9 @@
 # a second run is instant. Currently installs:
 #   versitygw  S3-compatible server (real SigV4, presigned URLs) used by the
 #              pkg/blob tests; the first build takes about two minutes.
+#   helm       the Helm CLI (pinned, go install) that deploy/helm's tests run:
+#              helm lint and helm template of the chart; the first build
+#              takes a few minutes.
 #   pdftotext  from the Debian package poppler-utils (apt-get, when missing):
 #              the export tests read the PDF exports back with it.
 set -euo pipefail
@@ -16,6 +19,7 @@ bin="$repo/.bin"
 GO=${GO:-go}
 
 VERSITYGW_VERSION=v1.8.0
+HELM_VERSION=v4.3.2
 
 log() { echo "tools.sh: $*" >&2; }
 
@@ -39,6 +43,7 @@ install() {
 }
 
 install versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+install helm helm.sh/helm/v4/cmd/helm "$HELM_VERSION"
 
 # apt_install BINARY PACKAGE: apt-get install PACKAGE unless BINARY is on the
 # PATH (like scripts/pg.sh does for PostgreSQL).

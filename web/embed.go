@@ -58,8 +58,22 @@ func Embedded() fs.FS {
 	return stub
 }
 
+// CSP is the Content-Security-Policy of the SPA: its own scripts and
+// stylesheets only (no inline or evaluated script, no inline <style>),
+// inline style attributes (Quasar's and ECharts' positioning), images and
+// fonts from itself or data:/blob: URLs (ECharts' image export), API calls
+// to itself and to connectSrc (the error-reporting host), no plugins, no
+// framing.
+func CSP(connectSrc ...string) string {
+	connect := strings.Join(append([]string{"'self'"}, connectSrc...), " ")
+	return "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; " +
+		"img-src 'self' data: blob:; font-src 'self' data:; connect-src " + connect + "; worker-src 'self' blob:; " +
+		"manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+}
+
 // Handler serves the SPA: the embedded build, or the directory dir when dir
-// is not empty (SPA_DIR).
+// is not empty (SPA_DIR). connectSrc are the origins besides its own the
+// SPA may send requests to (the APP_SENTRY_DSN host).
 //
 //   - Files under /assets/ get "Cache-Control: public, max-age=31536000,
 //     immutable" (their names carry a content hash); a missing asset is a 404.
@@ -70,14 +84,22 @@ func Embedded() fs.FS {
 //   - Paths under /api/, /healthz, /readyz, /dev-oidc/ and /system/ are never
 //     handled: 404 (with the API's JSON error envelope under /api/).
 //   - Methods other than GET and HEAD get 405.
-func Handler(dir string) http.Handler {
+//   - Every answer carries the security headers: CSP(connectSrc...),
+//     X-Frame-Options DENY, Referrer-Policy same-origin,
+//     X-Content-Type-Options nosniff.
+func Handler(dir string, connectSrc ...string) http.Handler {
+	var h *handler
 	if dir != "" {
-		return newHandler(os.DirFS(dir), false)
+		h = newHandler(os.DirFS(dir), false)
+	} else {
+		h = newHandler(Embedded(), true)
 	}
-	return newHandler(Embedded(), true)
+	h.csp = CSP(connectSrc...)
+	return h
 }
 
 type handler struct {
+	csp   string
 	files fs.FS
 	// etags holds a strong ETag per file of an embedded FS (whose files have
 	// no modification time); nil for a directory, where Last-Modified is used.
@@ -85,7 +107,7 @@ type handler struct {
 }
 
 func newHandler(files fs.FS, embedded bool) *handler {
-	h := &handler{files: files}
+	h := &handler{files: files, csp: CSP()}
 	if embedded {
 		h.etags = map[string]string{}
 		// Errors only leave a file without an ETag; serving still works.
@@ -106,6 +128,11 @@ func newHandler(files fs.FS, embedded bool) *handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", h.csp)
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Referrer-Policy", "same-origin")
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	urlPath := path.Clean("/" + r.URL.Path)
 	if reserved(urlPath) {
 		notFound(w, r, urlPath)

@@ -11,7 +11,7 @@ const { disableTypeChecked } = tseslint.configs
 // API paths live in src/api/ (one module per resource); elsewhere a string
 // that starts with one of these roots is a hand-built URL. test/api-paths.test.ts
 // checks the same over every file, .vue templates included.
-const API_ROOTS = 'units|uploads|pipelines|me|auth|taxonomies|locations|building-rooms|fx-rates|templates|version|config'
+const API_ROOTS = 'units|uploads|pipelines|me|auth|taxonomies|locations|building-rooms|fx-rates|templates|version|config|exports|years|factors|recalculations|ops|backoffice|audit|integrations'
 const API_PATH = `/^\\/(?:api\\/v1\\/)?(?:${API_ROOTS})(?:[\\/?#]|$)/`
 const API_MESSAGE = 'Build API URLs in src/api/ only: call the module of the resource (session, units, entries, uploads, pipelines, …).'
 

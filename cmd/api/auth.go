@@ -40,7 +40,7 @@ func setupAuth(ctx context.Context, cfg config.API, pool *pgxpool.Pool, client *
 	d, err := httpapi.NewAuth(ctx, httpapi.AuthOptions{
 		DB: pool, PublicBaseURL: cfg.PublicBaseURL, Keys: keys,
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, SessionMaxAge: cfg.SessionMaxAge,
-		CookieSecure: cfg.CookieSecure, DevOIDC: cfg.DevOIDCEnabled,
+		CookieSecure: cfg.CookieSecure, DevOIDC: cfg.DevOIDCEnabled, SessionCacheTTL: cfg.SessionCacheTTL,
 		OIDC: auth.OIDCConfig{IssuerURL: cfg.OIDCIssuerURL, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 			Scopes: cfg.OIDCScopes, UserIDClaim: cfg.OIDCUserIDClaim},
 		RolesClaim: cfg.OIDCRolesClaim, RoleProvider: cfg.RoleProvider, Accred: accred, Logger: logger,

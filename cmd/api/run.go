@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
 	"github.com/co2-calculator/co2-calculator/migrations"
+	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/blob"
 	"github.com/co2-calculator/co2-calculator/pkg/buildinfo"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
@@ -59,7 +61,13 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 	}
 	defer store.Close()
 
+	// The listener also carries the session revocations and role changes
+	// to the session cache, which it turns on only while it LISTENs.
 	listener := pipeline.NewListener(pool.Config().ConnConfig, logger)
+	if authDeps.Service != nil {
+		listener.Handle(auth.NotifyChannel, authDeps.Service.Invalidate)
+		listener.OnState(authDeps.Service.CacheLive)
+	}
 	reg := telemetry.NewRegistry()
 	ready := telemetry.Checks{
 		{Name: "database", Fn: pool.Ping},
@@ -69,7 +77,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 	appVersion, _ := migrations.Sets()[1].LatestVersion()
 	router := httpapi.NewRouter(httpapi.Deps{
 		Pool: pool, River: riverClient, Listener: listener, Logger: logger, Registry: reg, Ready: ready,
-		SPA: web.Handler(cfg.SPADir),
+		SPA: web.Handler(cfg.SPADir, sentryOrigin(cfg.SentryDSN)...),
 		Version: httpapi.VersionInfo{
 			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
@@ -77,9 +85,11 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 		TableauConfigured: cfg.TableauConfigured(), Integrations: integrationSettings(cfg),
+		Limits: httpapi.Limits{BodyTimeout: cfg.BodyTimeout, UploadMinRate: cfg.UploadMinRate, SSEPerUser: cfg.SSEMaxPerUser},
 	})
 
-	public, err := telemetry.Listen(cfg.HTTPAddr, router)
+	public, err := telemetry.ListenWith(cfg.HTTPAddr, router,
+		telemetry.ServerTimeouts{ReadHeader: cfg.ReadHeaderTimeout, Idle: cfg.IdleTimeout})
 	if err != nil {
 		return err
 	}
@@ -118,4 +128,15 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 func blobConfig(c config.Blob) blob.Config {
 	return blob.Config{Backend: c.BlobBackend, LocalDir: c.BlobLocalDir, Bucket: c.S3Bucket, Endpoint: c.S3Endpoint,
 		Region: c.S3Region, PathStyle: c.S3PathStyle, Prefix: c.S3Prefix}
+}
+
+// sentryOrigin is the origin the SPA reports errors to (APP_SENTRY_DSN,
+// https://KEY@HOST/PROJECT), allowed by the SPA's connect-src; none when
+// the DSN is empty or malformed.
+func sentryOrigin(dsn string) []string {
+	u, err := url.Parse(dsn)
+	if dsn == "" || err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
 }

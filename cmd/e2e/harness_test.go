@@ -31,10 +31,15 @@ var (
 	buildErr  error
 )
 
-// binaries builds api, worker and migrate once per test process.
+// binaries builds api, worker and migrate once per test process, or uses
+// those of the directory CO2_E2E_BIN (make bench: the binaries of make build).
 func binaries(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if dir := os.Getenv("CO2_E2E_BIN"); dir != "" {
+			binDir = dir
+			return
+		}
 		binDir, buildErr = os.MkdirTemp("", "co2-e2e-bin-")
 		if buildErr != nil {
 			return

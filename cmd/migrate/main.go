@@ -58,9 +58,15 @@ func newRootCmd() *cobra.Command {
 
 	root.AddCommand(&cobra.Command{
 		Use:   "up",
-		Short: "Apply every pending migration (River's first, then the application's)",
+		Short: "Apply every pending migration (River's first, then the application's), then the data steps they leave (entry sort values)",
 		Args:  cobra.NoArgs,
-		RunE:  withMigrator(func(ctx context.Context, m *postgres.Migrator) error { return m.Up(ctx) }),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withMigrator(func(ctx context.Context, m *postgres.Migrator) error {
+				return withPool(ctx, func(ctx context.Context, db postgres.DB) error {
+					return runUp(ctx, m, db, cmd.OutOrStdout())
+				})
+			})(cmd, args)
+		},
 	})
 	var all bool
 	down := &cobra.Command{

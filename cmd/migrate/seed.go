@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/co2-calculator/co2-calculator/pkg/calc"
 	"github.com/co2-calculator/co2-calculator/pkg/config"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/seed"
@@ -26,7 +27,7 @@ func newSeedCmds() []*cobra.Command {
 	}
 	refDir := reference.Flags().String("data", defaultDataDir, "shared data directory (locations/, reference/)")
 	reference.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withPool(cmd.Context(), func(ctx context.Context, db postgres.TxBeginner) error {
+		return withPool(cmd.Context(), func(ctx context.Context, db postgres.DB) error {
 			return runSeedReference(ctx, db, *refDir, cmd.OutOrStdout())
 		})
 	}
@@ -38,14 +39,14 @@ func newSeedCmds() []*cobra.Command {
 	}
 	demoDir := demo.Flags().String("data", defaultDataDir, "shared data directory (factors/, samples/, external/ecb/)")
 	demo.RunE = func(cmd *cobra.Command, _ []string) error {
-		return withPool(cmd.Context(), func(ctx context.Context, db postgres.TxBeginner) error {
+		return withPool(cmd.Context(), func(ctx context.Context, db postgres.DB) error {
 			return runSeedDemo(ctx, db, *demoDir, cmd.OutOrStdout())
 		})
 	}
 	return []*cobra.Command{reference, demo}
 }
 
-func withPool(ctx context.Context, fn func(ctx context.Context, db postgres.TxBeginner) error) error {
+func withPool(ctx context.Context, fn func(ctx context.Context, db postgres.DB) error) error {
 	cfg, err := config.LoadMigrate(nil)
 	if err != nil {
 		return err
@@ -88,4 +89,30 @@ func runSeedDemo(ctx context.Context, db postgres.TxBeginner, dir string, out io
 	_, err = fmt.Fprintf(out, "seed-demo: %d units, %d factors, %d FX rates, LAB-DEMO %d: %d entries, %d emission rows, %d calc issues, %.3f t CO2-eq in %s\n",
 		st.Units, st.Factors, st.FXRates, seed.DemoYear, st.Entries, st.EmissionRows, st.CalcIssues, total/1000, time.Since(start).Round(time.Millisecond))
 	return err
+}
+
+// runUp is `migrate up`: every pending migration, then the data steps
+// they leave (runBackfill). Both are idempotent: a second run, or a run
+// after an interrupted one, finishes what is left and changes nothing
+// else.
+func runUp(ctx context.Context, m *postgres.Migrator, db postgres.DB, out io.Writer) error {
+	if err := m.Up(ctx); err != nil {
+		return err
+	}
+	return runBackfill(ctx, db, out)
+}
+
+// runBackfill fills what a migration left to the engine: the sort values of
+// the entries computed before migration 000012 (calc.BackfillSortValues;
+// nothing to do once done).
+func runBackfill(ctx context.Context, db postgres.DB, out io.Writer) error {
+	start := time.Now()
+	n, err := calc.BackfillSortValues(ctx, db)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		_, _ = fmt.Fprintf(out, "entry sort values: %d entries filled in %s\n", n, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
 }

@@ -32,7 +32,7 @@ const sharedData = "../../../shared/data"
 // (uploads row, pipeline, upload_import job — what POST /uploads commits)
 // to the pipeline's SUCCESS, emissions and aggregates included. The
 // ceiling is a bare COPY of the same rows (one jsonb document each) into a
-// table; the issue's target is ≥ 50 % of it. Reports rows/s of both and
+// table; the target is ≥ 25 % of it (issue 17). Reports rows/s of both and
 // the ratio.
 func BenchmarkUploadImport(b *testing.B) {
 	ctx := context.Background()
@@ -121,7 +121,7 @@ func BenchmarkUploadImport(b *testing.B) {
 
 // tablesCopyRate is a second ceiling: the entries and emission rows an
 // upload wrote, COPYed again as they are (ids shifted) into data_entries
-// and emissions with their indexes and keys, in a transaction rolled back.
+// and emission_rows with their indexes and keys, in a transaction rolled back.
 // It is what the database alone costs for the import's rows. Returns
 // entries per second.
 func tablesCopyRate(ctx context.Context, b *testing.B, pool postgres.TxBeginner, uploadID uuid.UUID) float64 {
@@ -142,13 +142,19 @@ func tablesCopyRate(ctx context.Context, b *testing.B, pool postgres.TxBeginner,
 		ep[i] = dbsqlc.EntriesCopyFromParams{ID: e.ID + shift, ReportModuleID: e.ReportModuleID, UnitID: e.UnitID, Year: e.Year,
 			Module: e.Module, Submodule: e.Submodule, Data: e.Data, KgOverride: e.KgOverride, Source: e.Source, UploadID: e.UploadID,
 			OwnerSciper: e.OwnerSciper, CalcStatus: e.CalcStatus, CalcMessage: e.CalcMessage, PrimaryFactorID: e.PrimaryFactorID,
-			KgCo2eq: e.KgCo2eq, KgCo2eqAdditional: e.KgCo2eqAdditional, ComputedAt: e.ComputedAt, CreatedBy: e.CreatedBy, UpdatedBy: e.UpdatedBy}
+			KgCo2eq: e.KgCo2eq, KgCo2eqAdditional: e.KgCo2eqAdditional, ComputedAt: e.ComputedAt, CreatedBy: e.CreatedBy, UpdatedBy: e.UpdatedBy,
+			DistanceKm: e.DistanceKm, SurfaceM2: e.SurfaceM2, RowEmissionType: e.RowEmissionType, RowScope: e.RowScope,
+			RowCategory: e.RowCategory, RowQuantity: e.RowQuantity, RowQuantityUnit: e.RowQuantityUnit, RowMeta: e.RowMeta,
+			RowEngineVersion: e.RowEngineVersion}
 	}
-	mp := make([]dbsqlc.EmissionsCopyFromParams, len(ems))
-	for i, m := range ems {
-		mp[i] = dbsqlc.EmissionsCopyFromParams{EntryID: m.EntryID + shift, ReportModuleID: m.ReportModuleID, EmissionType: m.EmissionType,
+	mp := make([]dbsqlc.EmissionsCopyFromParams, 0, len(ems))
+	for _, m := range ems {
+		if m.ID < 0 { // a single row kept on its entry (migration 000013)
+			continue
+		}
+		mp = append(mp, dbsqlc.EmissionsCopyFromParams{EntryID: m.EntryID + shift, ReportModuleID: m.ReportModuleID, EmissionType: m.EmissionType,
 			Scope: m.Scope, Category: m.Category, KgCo2eq: m.KgCo2eq, Quantity: m.Quantity, QuantityUnit: m.QuantityUnit,
-			FactorID: m.FactorID, Meta: m.Meta, EngineVersion: m.EngineVersion, ComputedAt: m.ComputedAt}
+			FactorID: m.FactorID, Meta: m.Meta, EngineVersion: m.EngineVersion, ComputedAt: m.ComputedAt})
 	}
 	start := time.Now()
 	_, err = q.EntriesCopyFrom(ctx, ep)

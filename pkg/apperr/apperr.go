@@ -26,6 +26,7 @@ const (
 	CodeTooLarge         Code = "payload_too_large"   // 413
 	CodeUnsupportedMedia Code = "unsupported_media"   // 415
 	CodeValidation       Code = "validation_failed"   // 422
+	CodeTooMany          Code = "too_many_requests"   // 429
 	CodeUnavailable      Code = "unavailable"         // 503
 	CodeInternal         Code = "internal"            // 500
 )

@@ -78,6 +78,12 @@ type Event struct {
 	RequestPayload any
 	// Snapshot is the entity's state; diffed against the previous version.
 	Snapshot any
+	// Before is the entity's state before this change, when the caller
+	// knows it. It is diffed against Snapshot only when the chain holds no
+	// earlier version of the entity (one created outside the audited
+	// writes, e.g. a factor loaded by an import), so that such an entity's
+	// first audited change still shows what changed.
+	Before any
 }
 
 // Written is what Write stored.
@@ -122,7 +128,12 @@ func (w *Writer) Write(ctx context.Context, tx postgres.DBTX, ev Event) (Written
 		return Written{}, err
 	}
 	var diff json.RawMessage
-	if version > 1 && snapshot != nil {
+	if version == 1 && ev.Before != nil {
+		if prevSnapshot, err = canonicalOrNil(ev.Before); err != nil {
+			return Written{}, err
+		}
+	}
+	if prevSnapshot != nil && snapshot != nil {
 		if diff, err = Diff(prevSnapshot, snapshot); err != nil {
 			return Written{}, err
 		}

@@ -68,7 +68,7 @@ func (w *Writer) Record(ctx context.Context, db postgres.DBTX, userID *int64, ev
 		}
 		actor.OccurredAt, actor.Reason, actor.HandledIDs = ev.OccurredAt, ev.Reason, ev.HandledIDs
 		actor.Action, actor.Event, actor.EntityType, actor.EntityID = ev.Action, ev.Event, ev.EntityType, ev.EntityID
-		actor.RequestPayload, actor.Snapshot = ev.RequestPayload, ev.Snapshot
+		actor.RequestPayload, actor.Snapshot, actor.Before = ev.RequestPayload, ev.Snapshot, ev.Before
 		_, err = w.Write(ctx, tx, actor)
 		return err
 	})

@@ -64,6 +64,11 @@ type Config struct {
 	Roles         RoleProvider
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// SessionCacheTTL is how long a checked access token is reused
+	// (SESSION_CACHE_TTL, at most MaxSessionCacheTTL; 0: every request
+	// reads its session). The cache is used only once CacheLive(true) says
+	// the revocations are heard (cache.go).
+	SessionCacheTTL time.Duration
 }
 
 // Service runs logins and sessions.
@@ -72,6 +77,7 @@ type Service struct {
 	db     postgres.DB
 	tokens *Tokens
 	audit  *audit.Writer
+	cache  *sessionCache // nil: no cache
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -85,10 +91,14 @@ func NewService(db postgres.DB, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, db: db, audit: &audit.Writer{Now: cfg.Now},
 		tokens: &Tokens{Keys: cfg.Keys, Issuer: cfg.PublicBaseURL, TTL: cfg.AccessTTL, Now: cfg.Now},
 	}
+	if cfg.SessionCacheTTL > 0 {
+		s.cache = newSessionCache(cfg.SessionCacheTTL, cfg.Now)
+	}
+	return s
 }
 
 // Tokens returns the access-token issuer/verifier.
@@ -396,9 +406,17 @@ func ApplyRoles(ctx context.Context, tx postgres.DBTX, u dbsqlc.User, roles []pe
 	if err != nil {
 		return u, err
 	}
+	changed := !perm.Equal(StoredRoles(u.Roles), roles)
 	u, err = q.UserSetRolesAt(ctx, dbsqlc.UserSetRolesAtParams{Roles: b, SyncedAt: now, ID: u.ID})
 	if err != nil {
 		return u, fmt.Errorf("error storing roles: %w", err)
+	}
+	if changed {
+		// The cached principals of the user's sessions are dropped
+		// everywhere on commit (cache.go).
+		if err := NotifyUser(ctx, tx, u.ID); err != nil {
+			return u, fmt.Errorf("error notifying the role change: %w", err)
+		}
 	}
 	members := perm.Memberships(roles)
 	cfs := make([]string, 0, len(members))
@@ -469,12 +487,48 @@ func (s *Service) issue(ctx context.Context, q *dbsqlc.Queries, u dbsqlc.User, s
 	return Issued{Access: access, AccessExp: accessExp, Refresh: refresh, CSRF: RandomToken(), SessionID: sess.ID, SessionExpires: sess.ExpiresAt, User: u}, nil
 }
 
-// Authenticate validates an access token and its session.
+// Authenticate validates an access token and its session (reused from the
+// session cache for at most SessionCacheTTL, cache.go).
 func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, error) {
 	if raw == "" {
 		return nil, ErrInvalidToken
 	}
-	_, sid, uid, err := s.tokens.Verify(raw)
+	if s.cache == nil {
+		return s.checkToken(ctx, raw, 0)
+	}
+	if p, _, ok := s.cache.get(raw); ok {
+		return p, nil
+	}
+	// The requests that miss together (a poll burst when the entry
+	// expires) share one check; it outlives a caller that goes away.
+	ch := s.cache.flight.DoChan(raw, func() (any, error) {
+		p, seq, ok := s.cache.get(raw)
+		if ok {
+			return p, nil
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedCheckTimeout)
+		defer cancel()
+		return s.checkToken(ctx, raw, seq)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Principal), nil //nolint:forcetypeassert // the flight returns a *Principal or an error
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// sharedCheckTimeout bounds a session check shared by several requests
+// (it does not end with the request that started it).
+const sharedCheckTimeout = 10 * time.Second
+
+// checkToken verifies raw and reads its session; the principal goes to the
+// cache unless an invalidation happened since seq.
+func (s *Service) checkToken(ctx context.Context, raw string, seq uint64) (*Principal, error) {
+	claims, sid, uid, err := s.tokens.Verify(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +546,11 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Principal, err
 		return nil, ErrSessionExpired
 	}
 	roles := StoredRoles(row.User.Roles)
-	return &Principal{User: row.User, SessionID: sid, Roles: roles, Perms: perm.For(roles)}, nil
+	p := &Principal{User: row.User, SessionID: sid, Roles: roles, Perms: perm.For(roles)}
+	if s.cache != nil && claims.ExpiresAt != nil {
+		s.cache.put(raw, cachedToken{p: p, tokenExp: claims.ExpiresAt.Time, sessionExp: row.Session.ExpiresAt}, seq)
+	}
+	return p, nil
 }
 
 // Refresh rotates a refresh token (docs/api.md §3.1). A rotated token presented
@@ -505,6 +563,7 @@ func (s *Service) Refresh(ctx context.Context, raw string, meta Meta) (Issued, e
 	}
 	now := s.cfg.Now()
 	var reuse bool
+	var revoked uuid.UUID
 	iss, err := postgres.WithTxV(ctx, s.db, func(ctx context.Context, tx pgx.Tx) (Issued, error) {
 		q := dbsqlc.New(tx)
 		row, err := q.RefreshTokenByHashForUpdate(ctx, hashToken(raw))
@@ -524,7 +583,10 @@ func (s *Service) Refresh(ctx context.Context, raw string, meta Meta) (Issued, e
 				if _, err := q.SessionRevoke(ctx, dbsqlc.SessionRevokeParams{RevokedAt: now, Reason: "reuse_detected", SessionID: sess.ID}); err != nil {
 					return Issued{}, err
 				}
-				reuse = true
+				if err := NotifySession(ctx, tx, sess.ID); err != nil {
+					return Issued{}, err
+				}
+				reuse, revoked = true, sess.ID
 				return Issued{}, nil // commit the revocation
 			}
 		} else if !now.Before(rt.ExpiresAt) {
@@ -564,17 +626,23 @@ func (s *Service) Refresh(ctx context.Context, raw string, meta Meta) (Issued, e
 		return Issued{}, err
 	}
 	if reuse {
+		s.evictSession(revoked)
 		s.cfg.Logger.WarnContext(ctx, "refresh token reuse detected; session revoked")
 		return Issued{}, ErrSessionExpired
 	}
 	return iss, nil
 }
 
-// Logout revokes the caller's session and all its refresh tokens.
+// Logout revokes the caller's session and all its refresh tokens; the
+// session's tokens leave every API process's session cache.
 func (s *Service) Logout(ctx context.Context, p *Principal, meta Meta) error {
 	now := s.cfg.Now()
+	defer s.evictSession(p.SessionID)
 	return postgres.WithTx(ctx, s.db, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := dbsqlc.New(tx).SessionRevoke(ctx, dbsqlc.SessionRevokeParams{RevokedAt: now, Reason: "logout", SessionID: p.SessionID}); err != nil {
+			return err
+		}
+		if err := NotifySession(ctx, tx, p.SessionID); err != nil {
 			return err
 		}
 		s.auditBestEffort(ctx, tx, audit.Event{OccurredAt: now, ActorUserID: &p.User.ID, ActorSciper: p.User.Sciper, ActorName: p.User.DisplayName,

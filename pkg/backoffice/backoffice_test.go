@@ -359,6 +359,14 @@ func TestUnitsBadInput(t *testing.T) {
 	requireAppErr(t, err, apperr.CodeInvalid, "invalid_sort", "sort", "invalid_sort")
 	_, err = backoffice.ParseSort("unit_name,fte,t_co2eq")
 	requireAppErr(t, err, apperr.CodeInvalid, "invalid_sort", "sort", "invalid_sort")
+	// One prefix at most; a query string's "+" arrives as a space.
+	for _, raw := range []string{"+unknown", " unknown", " -unit_name", "+-unit_name", "++fte", "-+fte", "fte ", " ", "unit_name,"} {
+		_, err = backoffice.ParseSort(raw)
+		requireAppErr(t, err, apperr.CodeInvalid, "invalid_sort", "sort", "invalid_sort")
+	}
+	keys, err := backoffice.ParseSort(" unit_name,-fte")
+	require.NoError(t, err)
+	require.Equal(t, []backoffice.SortKey{{Field: "unit_name"}, {Field: "fte", Desc: true}}, keys)
 }
 
 func TestResults(t *testing.T) {

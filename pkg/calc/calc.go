@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -136,6 +137,30 @@ func ToEntry(e dbsqlc.DataEntry) emission.Entry {
 	return out
 }
 
+// SortValues are the values of an outcome that entry lists sort by and
+// that are not payload fields (docs/api.md §5): the trip distance of a plane
+// or train entry and the surface the engine used for a room, stored on the
+// entry with its totals (data_entries.distance_km, surface_m2; nil when the
+// engine derived none).
+func SortValues(o *emission.Outcome) (distanceKm, surfaceM2 *float64) {
+	if d := o.Details.DistanceKm; d > 0 && !math.IsInf(d, 1) {
+		distanceKm = &d
+	}
+	if s := o.Details.SurfaceM2; s > 0 && !math.IsInf(s, 1) {
+		surfaceM2 = &s
+	}
+	return distanceKm, surfaceM2
+}
+
+// deref is *p, 0 for nil (the parallel arrays of EntriesSetComputed store
+// 0 as null).
+func deref(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 // Computed is the outcome of one entry of a batch.
 type Computed struct {
 	EntryID int64
@@ -144,19 +169,18 @@ type Computed struct {
 }
 
 // ComputeAndStore evaluates entries with the engine, replaces their
-// emission rows (delete, then COPY) and updates their cached totals, all
-// through db (call it inside the transaction that wrote the entries). It
-// returns one Computed per entry, in order.
+// emission rows and updates their cached totals, all through db (call it
+// inside the transaction that wrote the entries). It returns one Computed
+// per entry, in order.
 func ComputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) ([]Computed, error) {
 	return computeAndStore(ctx, db, lk, entries, now, false)
 }
 
-// RecomputeAndStore is ComputeAndStore for entries that were computed
-// before (recalculation): an entry that had exactly one emission row and
-// again yields one row of the same type and factor has that row rewritten
-// in place (RecalcEmissionsUpdate: a HOT update without foreign-key checks;
-// the row keeps its id), the others have their rows replaced. The stored
-// values are the same as with ComputeAndStore.
+// RecomputeAndStore is ComputeAndStore for entries read as stored
+// (recalculation): the emission_rows of an entry that keeps its single row
+// on itself (row_emission_type set) are known to be none, so only the other
+// entries' rows are deleted. The stored values are the same as with
+// ComputeAndStore.
 func RecomputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) ([]Computed, error) {
 	return computeAndStore(ctx, db, lk, entries, now, true)
 }
@@ -165,32 +189,44 @@ func RecomputeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Looku
 const metaCacheMax = 1024
 
 // Batch is what the engine computed for a batch of entries: one Computed
-// per entry, the entries' totals (parallel arrays, as EntriesSetComputed
-// takes them) and the emission rows to store, in entry order.
+// per entry, the entries' totals and single rows (parallel arrays, as
+// EntriesSetComputed takes them) and the emission rows to store in
+// emission_rows, in entry order.
+//
+// An entry whose outcome is one row of its primary factor keeps that row on
+// itself (data_entries.row_*, migration 000013; docs/domain.md §3.3): its
+// row is in Totals, not in Rows. The rows of every other outcome are in
+// Rows.
 type Batch struct {
 	Out    []Computed
 	Totals dbsqlc.EntriesSetComputedParams
 	Rows   []dbsqlc.EmissionsCopyFromParams
-	// first[i] is the index in Rows of entry i's first row.
-	first []int
 }
 
 // Compute evaluates entries with the engine; nothing is stored. Imports
-// use it to COPY new entries with their totals already set, then their
-// emission rows (StoreNewRows).
+// use it to COPY new entries with their totals and single rows already set
+// (SetEntryRow), then the other emission rows (StoreNewRows).
 func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*Batch, error) {
+	n := len(entries)
 	b := &Batch{
-		Out: make([]Computed, len(entries)),
+		Out: make([]Computed, n),
 		Totals: dbsqlc.EntriesSetComputedParams{
-			Ids:                make([]int64, len(entries)),
-			KgCo2eqs:           make([]float64, len(entries)),
-			KgCo2eqAdditionals: make([]float64, len(entries)),
-			CalcStatuses:       make([]string, len(entries)),
-			CalcMessages:       make([]string, len(entries)),
-			PrimaryFactorIds:   make([]int64, len(entries)),
+			Ids:                make([]int64, n),
+			KgCo2eqs:           make([]float64, n),
+			KgCo2eqAdditionals: make([]float64, n),
+			CalcStatuses:       make([]string, n),
+			CalcMessages:       make([]string, n),
+			PrimaryFactorIds:   make([]int64, n),
+			DistanceKms:        make([]float64, n),
+			SurfaceM2s:         make([]float64, n),
+			RowEmissionTypes:   make([]string, n),
+			RowScopes:          make([]int16, n),
+			RowCategories:      make([]string, n),
+			RowQuantities:      make([]float64, n),
+			RowQuantityUnits:   make([]string, n),
+			RowMetas:           make([]string, n),
+			RowEngineVersions:  make([]string, n),
 		},
-		Rows:  make([]dbsqlc.EmissionsCopyFromParams, 0, len(entries)*2),
-		first: make([]int, len(entries)+1),
 	}
 	var rows []emission.Row
 	metas := map[emission.RowMeta]json.RawMessage{}
@@ -208,21 +244,49 @@ func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*B
 		t.CalcStatuses[i] = string(o.Status)
 		t.CalcMessages[i] = o.Message
 		t.PrimaryFactorIds[i] = int64(o.PrimaryFactorID)
-		b.first[i] = len(b.Rows)
+		distanceKm, surfaceM2 := SortValues(&o)
+		t.DistanceKms[i], t.SurfaceM2s[i] = deref(distanceKm), deref(surfaceM2)
 		for j := start; j < len(rows); j++ {
 			p, err := toEmissionParams(e, &rows[j], now, metas)
 			if err != nil {
 				return nil, err
 			}
+			if len(rows)-start == 1 && rows[j].FactorID == o.PrimaryFactorID {
+				// Kept on the entry: the view emissions gives it the entry's
+				// kg (the sum of one row is that row), primary factor and
+				// computed_at.
+				t.RowEmissionTypes[i], t.RowScopes[i], t.RowCategories[i] = p.EmissionType, p.Scope, p.Category
+				if p.QuantityUnit != nil {
+					t.RowQuantities[i], t.RowQuantityUnits[i] = *p.Quantity, *p.QuantityUnit
+				}
+				t.RowMetas[i], t.RowEngineVersions[i] = string(p.Meta), p.EngineVersion
+				continue
+			}
 			b.Rows = append(b.Rows, p)
 		}
 	}
-	b.first[len(entries)] = len(b.Rows)
 	return b, nil
 }
 
+// SetEntryRow sets the single-row columns (row_*) of the COPY parameters of
+// entry i of the batch: its one emission row, or none.
+func (b *Batch) SetEntryRow(i int, p *dbsqlc.EntriesCopyFromParams) {
+	t := &b.Totals
+	if t.RowEmissionTypes[i] == "" {
+		p.RowEmissionType, p.RowScope, p.RowCategory, p.RowQuantity, p.RowQuantityUnit = nil, nil, nil, nil, nil
+		p.RowMeta, p.RowEngineVersion = nil, nil
+		return
+	}
+	p.RowEmissionType, p.RowScope, p.RowCategory = &t.RowEmissionTypes[i], &t.RowScopes[i], &t.RowCategories[i]
+	p.RowQuantity, p.RowQuantityUnit = nil, nil
+	if t.RowQuantityUnits[i] != "" {
+		p.RowQuantity, p.RowQuantityUnit = &t.RowQuantities[i], &t.RowQuantityUnits[i]
+	}
+	p.RowMeta, p.RowEngineVersion = json.RawMessage(t.RowMetas[i]), &t.RowEngineVersions[i]
+}
+
 // StoreNewRows COPYs the emission rows of a batch of entries that have no
-// rows yet (entries inserted with their totals set).
+// rows yet (entries inserted with their totals and single rows set).
 func StoreNewRows(ctx context.Context, db postgres.DBTX, b *Batch) error {
 	return copyRows(ctx, dbsqlc.New(db), b.Rows)
 }
@@ -238,7 +302,10 @@ func copyRows(ctx context.Context, q *dbsqlc.Queries, rows []dbsqlc.EmissionsCop
 	return nil
 }
 
-func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time, inPlace bool) ([]Computed, error) {
+// computeAndStore deletes the emission_rows of the entries that may have
+// some (all of them, or with stored, those not keeping a single row on
+// themselves), COPYs the new ones and updates the totals and single rows.
+func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time, stored bool) ([]Computed, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -247,10 +314,13 @@ func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 	if err != nil {
 		return nil, err
 	}
-	replaceIDs, replace := b.Totals.Ids, b.Rows
-	if inPlace {
-		if replaceIDs, replace, err = updateInPlace(ctx, q, b.Totals.Ids, b.first, b.Rows, now); err != nil {
-			return nil, err
+	replaceIDs := b.Totals.Ids
+	if stored {
+		replaceIDs = make([]int64, 0, len(entries))
+		for i := range entries {
+			if entries[i].RowEmissionType == nil {
+				replaceIDs = append(replaceIDs, entries[i].ID)
+			}
 		}
 	}
 	if len(replaceIDs) > 0 {
@@ -258,79 +328,13 @@ func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 			return nil, fmt.Errorf("error deleting emission rows: %w", err)
 		}
 	}
-	if err := copyRows(ctx, q, replace); err != nil {
+	if err := copyRows(ctx, q, b.Rows); err != nil {
 		return nil, err
 	}
 	if _, err := q.EntriesSetComputed(ctx, b.Totals); err != nil {
 		return nil, fmt.Errorf("error updating entry totals: %w", err)
 	}
 	return b.Out, nil
-}
-
-// updateInPlace rewrites the emission row of the entries that had exactly
-// one row and get one row with the same report module, emission type and
-// factor, and returns the ids and rows of the entries still to replace.
-func updateInPlace(ctx context.Context, q *dbsqlc.Queries, ids []int64, first []int, params []dbsqlc.EmissionsCopyFromParams, now time.Time,
-) ([]int64, []dbsqlc.EmissionsCopyFromParams, error) {
-	keys, err := q.RecalcEmissionKeys(ctx, ids)
-	if err != nil {
-		return nil, nil, fmt.Errorf("error reading emission rows: %w", err)
-	}
-	if len(keys) == 0 {
-		return ids, params, nil
-	}
-	type old struct {
-		key dbsqlc.RecalcEmissionKeysRow
-		n   int
-	}
-	olds := make(map[int64]old, len(keys))
-	for _, k := range keys {
-		o := olds[k.EntryID]
-		olds[k.EntryID] = old{key: k, n: o.n + 1}
-	}
-	u := dbsqlc.RecalcEmissionsUpdateParams{EngineVersion: emission.EngineVersion, ComputedAt: now}
-	restIDs := make([]int64, 0, len(ids)-min(len(ids), len(keys)))
-	rest := make([]dbsqlc.EmissionsCopyFromParams, 0, len(params)/2)
-	for i, id := range ids {
-		o, ok := olds[id]
-		if !ok || o.n != 1 || first[i+1]-first[i] != 1 || !sameKey(&o.key, &params[first[i]]) {
-			restIDs = append(restIDs, id)
-			rest = append(rest, params[first[i]:first[i+1]]...)
-			continue
-		}
-		p := &params[first[i]]
-		var qty float64
-		var unit string
-		if p.QuantityUnit != nil {
-			qty, unit = *p.Quantity, *p.QuantityUnit
-		}
-		u.Ids = append(u.Ids, o.key.ID)
-		u.Scopes = append(u.Scopes, p.Scope)
-		u.Categories = append(u.Categories, p.Category)
-		u.KgCo2eqs = append(u.KgCo2eqs, p.KgCo2eq)
-		u.Quantities = append(u.Quantities, qty)
-		u.QuantityUnits = append(u.QuantityUnits, unit)
-		u.Metas = append(u.Metas, string(p.Meta))
-	}
-	if len(u.Ids) > 0 {
-		n, err := q.RecalcEmissionsUpdate(ctx, u)
-		if err != nil {
-			return nil, nil, fmt.Errorf("error updating emission rows: %w", err)
-		}
-		if n != int64(len(u.Ids)) {
-			return nil, nil, fmt.Errorf("error updating emission rows: %d of %d updated", n, len(u.Ids))
-		}
-	}
-	return restIDs, rest, nil
-}
-
-// sameKey reports whether a stored emission row has the key columns of a
-// new row (so rewriting it in place stores the same as delete + COPY).
-func sameKey(k *dbsqlc.RecalcEmissionKeysRow, p *dbsqlc.EmissionsCopyFromParams) bool {
-	if k.ReportModuleID != p.ReportModuleID || k.EmissionType != p.EmissionType || (k.FactorID == nil) != (p.FactorID == nil) {
-		return false
-	}
-	return k.FactorID == nil || *k.FactorID == *p.FactorID
 }
 
 func toEmissionParams(e *dbsqlc.DataEntry, r *emission.Row, now time.Time, metas map[emission.RowMeta]json.RawMessage) (dbsqlc.EmissionsCopyFromParams, error) {

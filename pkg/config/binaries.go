@@ -37,10 +37,14 @@ type API struct {
 	OIDCUserIDClaim  string
 	OIDCRolesClaim   string
 	DevOIDCEnabled   bool
+	// SessionCacheTTL is SESSION_CACHE_TTL: how long a checked access
+	// token is reused without reading its session (0: never; at most 10s).
+	SessionCacheTTL time.Duration
 	Roles
 	Blob
 	Tableau
 	Integrations
+	HTTPServer
 
 	// UploadMaxBytes is UPLOAD_MAX_BYTES: the largest accepted upload file
 	// (413 beyond).
@@ -64,6 +68,7 @@ func LoadAPI(lookup LookupFunc) (API, error) {
 	e.apiAuth(&c)
 	e.blob(&c.Blob)
 	c.UploadMaxBytes = int64(e.count("UPLOAD_MAX_BYTES", 100<<20, 1<<40, "largest accepted upload file in bytes (413 beyond)"))
+	e.httpServer(&c.HTTPServer)
 	e.tableau(&c.Tableau)
 	e.integrations(&c.Integrations)
 	c.vars, c.env = e.vars, e
@@ -118,6 +123,10 @@ func (e *env) apiAuth(c *API) {
 	c.RefreshTokenTTL = e.duration("REFRESH_TOKEN_TTL", 24*time.Hour, "idle lifetime of a refresh token")
 	c.SessionMaxAge = e.duration("SESSION_MAX_AGE", 7*24*time.Hour, "absolute lifetime of a session")
 	c.CookieSecure = e.boolean("COOKIE_SECURE", true, "Secure attribute on cookies; set false only for http://localhost")
+	c.SessionCacheTTL = e.duration("SESSION_CACHE_TTL", 10*time.Second, "how long a checked access token is reused without reading its session (revocations and role changes still apply at once); 0 disables, at most 10s")
+	if c.SessionCacheTTL > 10*time.Second {
+		e.failf("SESSION_CACHE_TTL", "at most 10s")
+	}
 	c.OIDCIssuerURL = e.httpURL("OIDC_ISSUER_URL", "", "OIDC issuer (discovery); empty in dev uses the built-in development provider")
 	c.OIDCClientID = e.str("OIDC_CLIENT_ID", "", "OIDC client id")
 	c.OIDCClientSecret, _ = e.raw("OIDC_CLIENT_SECRET", "", "OIDC client secret (OIDC_CLIENT_SECRET_FILE reads it from a file)", true)

@@ -375,6 +375,14 @@ func decodeField(f field, raw json.RawMessage, v *validator) (any, bool) {
 			return nil, false
 		}
 	}
+	if !utf8.Valid(raw) {
+		v.addf(f.name, "invalid_format", "must be valid UTF-8")
+		return nil, false
+	}
+	if strings.IndexByte(s, 0) >= 0 { // PostgreSQL stores no NUL in text or jsonb
+		v.addf(f.name, "invalid_format", "must not contain a NUL character")
+		return nil, false
+	}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, true
@@ -414,7 +422,8 @@ func decodeField(f field, raw json.RawMessage, v *validator) (any, bool) {
 
 func decodeNumber(f field, raw json.RawMessage, v *validator) (any, bool) {
 	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
+	// A JSON number only: json.Number would also take a numeric string ("2").
+	if raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
 		v.addf(f.name, "invalid_format", "must be a number")
 		return nil, false
 	}

@@ -1,13 +1,15 @@
 package entry
 
 import (
-	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/calc"
@@ -15,13 +17,14 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
-// Pagination limits (docs/api.md §1).
+// Pagination and sort limits (docs/api.md §1, §5).
 const (
 	DefaultLimit = 50
 	MaxLimit     = 1000
 	maxQ         = 100
-	// maxInMemory bounds the entries sorted in memory (computed sort keys).
-	maxInMemory = 100000
+	// MaxSortKeys is the number of keys a sort parameter may name (the
+	// keys of EntriesList).
+	MaxSortKeys = 4
 )
 
 // SortKey is one key of a sort parameter.
@@ -30,9 +33,12 @@ type SortKey struct {
 	Desc  bool
 }
 
-// ListParams are the query of an entries list.
+// ListParams are the query of an entries list: a page by number (Page)
+// or the page a cursor of a previous page leads to (Cursor; Page must then
+// be 0).
 type ListParams struct {
 	Page, Limit    int
+	Cursor         string
 	Sort           []SortKey
 	Q              string
 	Source         string
@@ -47,14 +53,19 @@ type Summary struct {
 	CalcIssues int64
 }
 
-// ListResult is one page of entries.
+// ListResult is one page of entries. HasMore says whether entries follow
+// the page (read with the page, so that it turns false on the last page in
+// every mode); NextCursor, set when they do, leads to the next page.
 type ListResult struct {
-	Items   []Entry
-	Page    int
-	Limit   int
-	Total   int64
-	HasMore bool
-	Summary Summary
+	Items      []Entry
+	Page       int
+	Limit      int
+	Total      int64
+	HasMore    bool
+	NextCursor string
+	Summary    Summary
+
+	lastPosition json.RawMessage // the sort_position of the last item
 }
 
 var (
@@ -62,30 +73,53 @@ var (
 	calcStatuses = []string{"ok", "override", "no_factor", "missing_input", "unknown_location", "missing_fx_rate", "pending"}
 )
 
-// ParseSort parses a sort parameter ("-kg_co2eq,name") against the keys
-// of a submodule (400 invalid_sort for an unknown key).
+// ParseSort parses a sort parameter ("-kg_co2eq,name") against the keys of
+// a submodule: comma-separated keys, each with an optional prefix, "-" for
+// descending, "+" (or the space a query string decodes "+" to) for
+// ascending. Anything else is 400 invalid_sort: an unknown key (a second
+// prefix, as in "+-name", or a blank makes the key unknown), an empty key,
+// a key given twice, more than MaxSortKeys keys.
 func ParseSort(sub emission.SubmoduleKey, raw string) ([]SortKey, error) {
-	if strings.TrimSpace(raw) == "" {
+	if raw == "" {
 		return nil, nil
 	}
 	allowed := SortKeys(sub)
 	var out []SortKey
 	for part := range strings.SplitSeq(raw, ",") {
-		part = strings.TrimSpace(part)
 		k := SortKey{Field: part}
-		if rest, ok := strings.CutPrefix(part, "-"); ok {
-			k = SortKey{Field: rest, Desc: true}
-		} else if rest, ok := strings.CutPrefix(part, "+"); ok {
-			k.Field = rest
+		switch {
+		case strings.HasPrefix(part, "-"):
+			k = SortKey{Field: part[1:], Desc: true}
+		case strings.HasPrefix(part, "+"), strings.HasPrefix(part, " "):
+			k.Field = part[1:]
 		}
-		if !slices.Contains(allowed, k.Field) {
-			e := apperr.WithReason(apperr.CodeInvalid, "invalid_sort", "unknown sort key %q", k.Field)
-			e.Fields = []apperr.FieldError{{Field: "sort", Code: "invalid_sort", Message: "allowed keys: " + strings.Join(allowed, ", ")}}
-			return nil, e
+		if err := checkSortKey(allowed, out, k.Field); err != nil {
+			return nil, err
 		}
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// checkSortKey checks one more key after keys (400 invalid_sort).
+func checkSortKey(allowed []string, keys []SortKey, field string) error {
+	switch {
+	case field == "":
+		return invalidSort(allowed, "empty sort key")
+	case !slices.Contains(allowed, field):
+		return invalidSort(allowed, fmt.Sprintf("unknown sort key %q", field))
+	case slices.ContainsFunc(keys, func(k SortKey) bool { return k.Field == field }):
+		return invalidSort(allowed, fmt.Sprintf("sort key %q given twice", field))
+	case len(keys) >= MaxSortKeys:
+		return invalidSort(allowed, fmt.Sprintf("at most %d sort keys", MaxSortKeys))
+	}
+	return nil
+}
+
+func invalidSort(allowed []string, msg string) error {
+	e := apperr.WithReason(apperr.CodeInvalid, "invalid_sort", "%s", msg)
+	e.Fields = []apperr.FieldError{{Field: "sort", Code: "invalid_sort", Message: "allowed keys: " + strings.Join(allowed, ", ")}}
+	return e
 }
 
 func invalidFilter(name, format string, args ...any) error {
@@ -95,32 +129,42 @@ func invalidFilter(name, format string, args ...any) error {
 }
 
 // List returns one page of a submodule's entries with the summary over all
-// filtered entries (docs/api.md §5).
+// filtered entries (docs/api.md §5). Every sort runs in the database
+// (EntriesList): the request holds one page whatever the module's size, and
+// any page of any list is reachable, by number (offset) or by the cursor of
+// the page before (keyset, cursor.go: a deep page costs a first page). The
+// count and the page are read in one snapshot.
 func (s *Service) List(ctx context.Context, actor Actor, sc Scope, p ListParams) (*ListResult, error) {
 	if err := CheckSubmodule(sc.Module, sc.Submodule); err != nil {
 		return nil, err
 	}
-	if p.Page == 0 {
+	switch {
+	case p.Cursor != "" && p.Page != 0:
+		return nil, invalidCursor("cursor and page exclude each other")
+	case p.Cursor == "" && p.Page == 0:
 		p.Page = 1
 	}
 	if p.Limit == 0 {
 		p.Limit = DefaultLimit
 	}
-	if p.Page < 1 {
+	if p.Page < 0 {
 		return nil, invalidFilter("page", "must be at least 1")
 	}
 	if p.Limit < 1 || p.Limit > MaxLimit {
 		return nil, invalidFilter("limit", "must be between 1 and %d", MaxLimit)
 	}
 	allowed := SortKeys(sc.Submodule)
-	for _, k := range p.Sort {
-		if !slices.Contains(allowed, k.Field) {
-			return nil, apperr.WithReason(apperr.CodeInvalid, "invalid_sort", "unknown sort key %q", k.Field)
+	for i, k := range p.Sort {
+		if err := checkSortKey(allowed, p.Sort[:i], k.Field); err != nil {
+			return nil, err
 		}
 	}
 	q := strings.TrimSpace(p.Q)
 	if utf8.RuneCountInString(q) > maxQ {
 		return nil, invalidFilter("q", "must be at most %d characters", maxQ)
+	}
+	if !utf8.ValidString(q) || strings.IndexByte(q, 0) >= 0 { // PostgreSQL compares neither
+		return nil, invalidFilter("q", "must be valid UTF-8 without a NUL character")
 	}
 	if q == "*" || q == "%" {
 		q = ""
@@ -132,7 +176,65 @@ func (s *Service) List(ctx context.Context, actor Actor, sc Scope, p ListParams)
 		return nil, invalidFilter("calc_status", "must be one of %s", strings.Join(calcStatuses, ", "))
 	}
 
-	db := dbsqlc.New(s.DB)
+	var after []byte
+	sig, filter := sortSignature(p.Sort), filterSignature(p, q)
+	if p.Cursor != "" {
+		c, err := decodeCursor(p.Cursor, sig, filter)
+		if err != nil {
+			return nil, err
+		}
+		p.Page, after = c.Page, c.Pos
+	}
+
+	var res *ListResult
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		var err error
+		res, err = s.listPage(ctx, tx, actor, sc, p, q, after)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.HasMore {
+		res.NextCursor = encodeCursor(cursor{Page: res.Page + 1, Sort: sig, Filter: filter, Pos: res.lastPosition})
+	}
+	if err := s.auditList(ctx, actor, sc, res.Items); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// readSnapshot runs fn in a read-only repeatable-read transaction (inside
+// a caller's transaction, tests', a savepoint that already has one
+// snapshot).
+func (s *Service) readSnapshot(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.DB.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("error beginning the list snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	q := dbsqlc.New(tx)
+	if _, nested := s.DB.(pgx.Tx); !nested {
+		if err := q.SnapshotReadOnly(ctx); err != nil {
+			return fmt.Errorf("error setting the list snapshot: %w", err)
+		}
+	}
+	if err := q.ListPlanCustom(ctx); err != nil {
+		return fmt.Errorf("error setting the list plan mode: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("error ending the list snapshot: %w", err)
+	}
+	return nil
+}
+
+// listPage counts the filtered entries and reads the page of p: by offset,
+// or after the position after (a cursor's) when it is set.
+func (s *Service) listPage(ctx context.Context, tx pgx.Tx, actor Actor, sc Scope, p ListParams, q string, after []byte) (*ListResult, error) {
+	db := dbsqlc.New(tx)
 	r, err := resolve(ctx, db, sc, false)
 	if err != nil {
 		return nil, err
@@ -156,26 +258,60 @@ func (s *Service) List(ctx context.Context, actor Actor, sc Scope, p ListParams)
 	if err != nil {
 		return nil, fmt.Errorf("error counting entries: %w", err)
 	}
-	lk, err := calc.LoadLookup(ctx, s.DB, int(r.Year), r.Module)
+	res := &ListResult{
+		Items: []Entry{}, Page: p.Page, Limit: p.Limit, Total: count.Total,
+		Summary: Summary{Count: count.Total, KgCO2eq: count.KgCo2eq, CalcIssues: count.CalcIssues},
+	}
+	// By offset, a page past the end is empty without reading: the offset
+	// a request makes the database skip is below the count. By cursor, the
+	// database skips nothing. One entry more than the page tells whether
+	// entries follow.
+	var offset int64
+	if after == nil {
+		offset = int64(p.Page-1) * int64(p.Limit)
+		if offset >= count.Total {
+			return res, nil
+		}
+	}
+	lp := dbsqlc.EntriesListParams{
+		ReportModuleID: filter.ReportModuleID, Submodule: filter.Submodule, OwnerSciper: filter.OwnerSciper,
+		Source: filter.Source, CalcStatus: filter.CalcStatus, MinKg: filter.MinKg, Q: filter.Q, QFields: filter.QFields,
+		Offset: int32(offset), Limit: int32(p.Limit + 1),
+		After: after,
+	}
+	slots := []struct {
+		field *string
+		desc  *bool
+	}{{&lp.Sort1, &lp.Sort1Desc}, {&lp.Sort2, &lp.Sort2Desc}, {&lp.Sort3, &lp.Sort3Desc}, {&lp.Sort4, &lp.Sort4Desc}}
+	for i, k := range p.Sort {
+		if k.Field == "id" {
+			// id is unique: the keys after it change nothing, and id
+			// ascending is the final tie-break (an index order).
+			if k.Desc {
+				*slots[i].field, *slots[i].desc = k.Field, k.Desc
+			}
+			break
+		}
+		*slots[i].field, *slots[i].desc = k.Field, k.Desc
+	}
+	listed, err := db.EntriesList(ctx, lp)
+	if err != nil {
+		return nil, fmt.Errorf("error listing entries: %w", err)
+	}
+	res.HasMore = len(listed) > p.Limit
+	listed = listed[:min(len(listed), p.Limit)]
+	rows := make([]dbsqlc.DataEntry, len(listed))
+	for i := range listed {
+		rows[i] = listed[i].DataEntry
+	}
+	if n := len(listed); n > 0 {
+		res.lastPosition = json.RawMessage(listed[n-1].SortPosition)
+	}
+	lk, err := calc.LoadLookup(ctx, tx, int(r.Year), r.Module)
 	if lk == nil {
 		return nil, err
 	}
-	offset := (p.Page - 1) * p.Limit
-	var items []Entry
-	if needsMemorySort(p.Sort) {
-		items, err = s.listInMemory(ctx, db, r, filter, p.Sort, lk, offset, p.Limit)
-	} else {
-		items, err = s.listSQL(ctx, db, r, filter, p.Sort, lk, offset, p.Limit)
-	}
-	if err != nil {
-		return nil, err
-	}
-	res := &ListResult{
-		Items: items, Page: p.Page, Limit: p.Limit, Total: count.Total,
-		HasMore: int64(offset+len(items)) < count.Total,
-		Summary: Summary{Count: count.Total, KgCO2eq: count.KgCo2eq, CalcIssues: count.CalcIssues},
-	}
-	if err := s.auditList(ctx, actor, sc, items); err != nil {
+	if res.Items, err = s.decorate(ctx, db, r, rows, lk); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -207,128 +343,4 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func needsMemorySort(keys []SortKey) bool {
-	if len(keys) > 2 {
-		return true
-	}
-	for _, k := range keys {
-		if k.Field == "distance_km" || k.Field == "traveler_name" {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Service) listSQL(ctx context.Context, db *dbsqlc.Queries, r *resolved, f dbsqlc.EntriesCountParams, keys []SortKey, lk *emission.Lookup, offset, limit int) ([]Entry, error) {
-	p := dbsqlc.EntriesListParams{
-		ReportModuleID: f.ReportModuleID, Submodule: f.Submodule, OwnerSciper: f.OwnerSciper,
-		Source: f.Source, CalcStatus: f.CalcStatus, MinKg: f.MinKg, Q: f.Q, QFields: f.QFields,
-		Sort1: "id", Sort2: "id",
-		Offset: int32(offset), Limit: int32(limit),
-	}
-	if len(keys) > 0 {
-		p.Sort1, p.Sort1Desc = keys[0].Field, keys[0].Desc
-	}
-	if len(keys) > 1 {
-		p.Sort2, p.Sort2Desc = keys[1].Field, keys[1].Desc
-	}
-	rows, err := db.EntriesList(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("error listing entries: %w", err)
-	}
-	return s.decorate(ctx, db, r, rows, lk)
-}
-
-// listInMemory sorts by computed keys (distance_km, traveler_name) or by
-// more than two keys: every filtered entry is decorated, sorted and paged.
-func (s *Service) listInMemory(ctx context.Context, db *dbsqlc.Queries, r *resolved, f dbsqlc.EntriesCountParams, keys []SortKey, lk *emission.Lookup, offset, limit int) ([]Entry, error) {
-	rows, err := db.EntriesList(ctx, dbsqlc.EntriesListParams{
-		ReportModuleID: f.ReportModuleID, Submodule: f.Submodule, OwnerSciper: f.OwnerSciper,
-		Source: f.Source, CalcStatus: f.CalcStatus, MinKg: f.MinKg, Q: f.Q, QFields: f.QFields,
-		Sort1: "id", Sort2: "id", Limit: maxInMemory,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("error listing entries: %w", err)
-	}
-	all, err := s.decorate(ctx, db, r, rows, lk)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(all, func(a, b Entry) int {
-		for _, k := range keys {
-			c, nulls := compareKey(&a, &b, k.Field)
-			if c != 0 {
-				if k.Desc && !nulls {
-					return -c
-				}
-				return c
-			}
-		}
-		return cmp.Compare(a.Row.ID, b.Row.ID)
-	})
-	if offset >= len(all) {
-		return []Entry{}, nil
-	}
-	return all[offset:min(offset+limit, len(all))], nil
-}
-
-// sortValue returns a comparable value of a sort key (nil sorts last).
-func sortValue(e *Entry, key string) any {
-	switch key {
-	case "id":
-		return float64(e.Row.ID)
-	case "kg_co2eq":
-		return e.Row.KgCo2eq
-	case "created_at":
-		return float64(e.Row.CreatedAt.UnixNano())
-	case "updated_at":
-		return float64(e.Row.UpdatedAt.UnixNano())
-	case "distance_km":
-		if e.Details.DistanceKm == 0 {
-			return nil
-		}
-		return e.Details.DistanceKm
-	case "traveler_name":
-		if e.TravelerName == nil {
-			return nil
-		}
-		return strings.ToLower(*e.TravelerName)
-	}
-	switch v := e.Data[key].(type) {
-	case string:
-		return strings.ToLower(v)
-	case interface{ Float64() (float64, error) }:
-		f, _ := v.Float64()
-		return f
-	case float64:
-		return v
-	case bool:
-		if v {
-			return 1.0
-		}
-		return 0.0
-	}
-	return nil
-}
-
-// compareKey compares two entries on a key; nulls is true when the result
-// comes from a missing value (missing values sort last in both directions).
-func compareKey(a, b *Entry, key string) (c int, nulls bool) {
-	va, vb := sortValue(a, key), sortValue(b, key)
-	switch {
-	case va == nil && vb == nil:
-		return 0, true
-	case va == nil:
-		return 1, true
-	case vb == nil:
-		return -1, true
-	}
-	fa, okA := va.(float64)
-	fb, okB := vb.(float64)
-	if okA && okB {
-		return cmp.Compare(fa, fb), false
-	}
-	return strings.Compare(fmt.Sprint(va), fmt.Sprint(vb)), false
 }

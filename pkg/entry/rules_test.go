@@ -38,7 +38,11 @@ func TestValidation(t *testing.T) {
 			"active_usage_hours_per_week": 100, "standby_usage_hours_per_week": 100}, field: "data.active_usage_hours_per_week", code: "hours_exceed_week"},
 		{name: "HoursNotInteger", sub: emission.SubScientific, data: map[string]any{"equipment_id": "E1", "name": "x", "equipment_class": "c",
 			"active_usage_hours_per_week": 1.5}, field: "data.active_usage_hours_per_week", code: "invalid_format"},
+		{name: "NulInString", sub: emission.SubMember, data: member(map[string]any{"name": "Ada\x00"}), field: "data.name", code: "invalid_format"},
+		{name: "NumberAsNumericString", sub: emission.SubMember, data: member(map[string]any{"fte": "1"}), field: "data.fte", code: "invalid_format"},
 		{name: "NumberAsString", sub: emission.SubMember, data: member(map[string]any{"fte": "abc"}), field: "data.fte", code: "invalid_format"},
+		{name: "PlaneTripsAsString", sub: emission.SubPlane, data: map[string]any{"origin_iata": "GVA", "destination_iata": "ZRH",
+			"user_institutional_id": "1", "cabin_class": "economy", "number_of_trips": "2"}, field: "data.number_of_trips", code: "invalid_format"},
 		{name: "OutOfRange", sub: emission.SubMember, data: member(map[string]any{"fte": 1.5}), field: "data.fte", code: "out_of_range"},
 		{name: "PlaneDateOutsideYear", sub: emission.SubPlane, data: map[string]any{"origin_iata": "GVA", "destination_iata": "GVA",
 			"user_institutional_id": "1", "cabin_class": "economy", "departure_date": "1999-01-01"}, field: "data.departure_date", code: "date_outside_year"},
@@ -69,6 +73,14 @@ func TestValidation(t *testing.T) {
 			requireFieldError(t, err, tt.field, tt.code)
 		})
 	}
+
+	t.Run("InvalidUTF8", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, err := b.svc.Create(b.ctx, b.actor(), b.scope(emission.SubMember),
+			[]byte("{\"name\": \"Ad\xffa\", \"sius_code\": \"53\", \"user_institutional_id\": \"100001\", \"fte\": 1}"))
+		requireFieldError(t, err, "data.name", "invalid_format")
+	})
 
 	t.Run("NotAnObject", func(t *testing.T) {
 		t.Parallel()

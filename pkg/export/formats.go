@@ -173,7 +173,7 @@ func writeSheet(ctx context.Context, f *excelize.File, t Table, bold int, p *pro
 	}
 	header := make([]any, len(t.Columns))
 	for i, c := range t.Columns {
-		header[i] = excelize.Cell{StyleID: bold, Value: c.Name}
+		header[i] = excelize.Cell{StyleID: bold, Value: SafeCell(c.Name)}
 	}
 	if err := sw.SetRow("A1", header); err != nil {
 		return err
@@ -210,6 +210,10 @@ func writeSheet(ctx context.Context, f *excelize.File, t Table, bold int, p *pro
 // are RFC 3339 text, text stays text (never a formula).
 func cellValue(v any) any {
 	switch x := v.(type) {
+	case string:
+		// A text cell is never evaluated when the file opens, but editing it
+		// would turn it into a formula: guarded like a CSV cell.
+		return SafeCell(x)
 	case time.Time:
 		return x.UTC().Format(time.RFC3339)
 	case bool:

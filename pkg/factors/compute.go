@@ -202,7 +202,7 @@ func (s *Service) Compute(ctx context.Context, year int32, sub emission.Submodul
 			if err != nil {
 				return fmt.Errorf("error storing computed factor %d: %w", r.ID, err)
 			}
-			if err := recordFactor(ctx, tx, nil, audit.ActionUpdate, EventUpdate, upd, ""); err != nil {
+			if err := recordFactor(ctx, tx, nil, audit.ActionUpdate, EventUpdate, upd, &r, ""); err != nil {
 				return err
 			}
 			changed++

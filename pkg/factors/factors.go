@@ -139,16 +139,21 @@ const maxSortKeys = 2
 
 // ParseSort parses a sort parameter ("submodule,-updated_at"): 400
 // invalid_sort for an unknown key or more than two keys.
+// A key has at most one prefix, "-" (descending) or "+" (ascending; also
+// the space a query string decodes "+" to): "+-key", "++key", a blank or an
+// empty key are unknown keys.
 func ParseSort(raw string) ([]SortKey, error) {
-	if strings.TrimSpace(raw) == "" {
+	if raw == "" {
 		return nil, nil
 	}
 	var out []SortKey
 	for part := range strings.SplitSeq(raw, ",") {
-		part = strings.TrimSpace(part)
-		k := SortKey{Field: strings.TrimPrefix(part, "+")}
-		if rest, ok := strings.CutPrefix(part, "-"); ok {
-			k = SortKey{Field: rest, Desc: true}
+		k := SortKey{Field: part}
+		switch {
+		case strings.HasPrefix(part, "-"):
+			k = SortKey{Field: part[1:], Desc: true}
+		case strings.HasPrefix(part, "+"), strings.HasPrefix(part, " "):
+			k.Field = part[1:]
 		}
 		if !slices.Contains(SortKeys, k.Field) {
 			return nil, invalidSort(fmt.Sprintf("unknown sort key %q", k.Field))

@@ -293,6 +293,24 @@ func TestUpdate(t *testing.T) {
 		require.Equal(t, apperr.CodePrecondition, apperr.CodeOf(err))
 	})
 
+	t.Run("ImportedFactorFirstEditDiffed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(ctx, t)
+		// Loaded as a factor import does: no audited version before the edit.
+		f := testfactory.Factor(ctx, t, b.tx, &testfactory.FactorOpts{Year: &b.year,
+			Classification: map[string]string{"category": "refrigerants", "subcategory": "R32"},
+			Values:         map[string]any{"ef_kg_co2eq_per_unit": 675.0, "unit": "kg"}})
+		_, err := b.svc.Update(ctx, nil, f.ID, factors.Patch{Values: map[string]any{"ef_kg_co2eq_per_unit": 700.0}}, nil)
+		require.NoError(t, err)
+		require.Equal(t, []string{factors.EventUpdate}, auditEvents(ctx, t, b.tx, "factor", itoa(f.ID)))
+		var diff map[string]map[string]any
+		require.NoError(t, b.tx.QueryRow(ctx, `SELECT diff FROM audit_events WHERE entity_type = 'factor' AND entity_id = $1`,
+			itoa(f.ID)).Scan(&diff))
+		require.Equal(t, map[string]any{"values": map[string]any{"old": map[string]any{"ef_kg_co2eq_per_unit": 675.0, "unit": "kg"},
+			"new": map[string]any{"ef_kg_co2eq_per_unit": 700.0, "unit": "kg"}}, "source": map[string]any{"old": "csv", "new": "api"}},
+			diff["changed"], "the first audited edit is diffed against the factor as it was")
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(ctx, t)

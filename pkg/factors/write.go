@@ -97,7 +97,7 @@ func (s *Service) Create(ctx context.Context, actor *int64, in Input) (Written, 
 		if err != nil {
 			return Written{}, fmt.Errorf("error creating a factor: %w", err)
 		}
-		return s.finish(ctx, tx, actor, f, audit.ActionCreate, EventCreate)
+		return s.finish(ctx, tx, actor, f, audit.ActionCreate, EventCreate, nil)
 	})
 }
 
@@ -142,7 +142,7 @@ func (s *Service) Update(ctx context.Context, actor *int64, id int64, p Patch, v
 		if err != nil {
 			return Written{}, fmt.Errorf("error updating factor %d: %w", id, err)
 		}
-		return s.finish(ctx, tx, actor, f, audit.ActionUpdate, EventUpdate)
+		return s.finish(ctx, tx, actor, f, audit.ActionUpdate, EventUpdate, &cur)
 	})
 }
 
@@ -160,7 +160,7 @@ func (s *Service) Delete(ctx context.Context, actor *int64, id int64, version *i
 		if _, err := q.FactorDelete(ctx, id); err != nil {
 			return Written{}, fmt.Errorf("error deleting factor %d: %w", id, err)
 		}
-		return s.finish(ctx, tx, actor, cur, audit.ActionDelete, EventDelete)
+		return s.finish(ctx, tx, actor, cur, audit.ActionDelete, EventDelete, nil)
 	})
 	return w.Pipeline, err
 }
@@ -299,7 +299,7 @@ func (s *Service) lockFactor(ctx context.Context, q *dbsqlc.Queries, id int64, v
 // finish ends a change of factor f (as deleted, for a delete) in tx: the
 // pipeline with the recalculation of the module-year, the audit event, and
 // the answer.
-func (s *Service) finish(ctx context.Context, tx pgx.Tx, actor *int64, f dbsqlc.Factor, action, event string) (Written, error) {
+func (s *Service) finish(ctx context.Context, tx pgx.Tx, actor *int64, f dbsqlc.Factor, action, event string, before *dbsqlc.Factor) (Written, error) {
 	p, err := pipeline.Create(ctx, tx, pipeline.CreateParams{Kind: pipeline.KindFactorEdit, Trigger: pipeline.TriggerUser,
 		Year: &f.Year, Module: &f.Module, Submodule: &f.Submodule, CreatedBy: actor})
 	if err != nil {
@@ -308,7 +308,7 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, actor *int64, f dbsqlc.
 	if err := calc.RequestTx(ctx, tx, s.Recalc, p.ID, f.Year, emission.ModuleKey(f.Module), calc.ReasonFactors); err != nil {
 		return Written{}, err
 	}
-	if err := recordFactor(ctx, tx, actor, action, event, f, p.ID.String()); err != nil {
+	if err := recordFactor(ctx, tx, actor, action, event, f, before, p.ID.String()); err != nil {
 		return Written{}, err
 	}
 	v, err := calc.PipelineView(ctx, tx, p.ID)
@@ -332,18 +332,29 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, actor *int64, f dbsqlc.
 
 // recordFactor writes the audit event of a change of one factor: the
 // snapshot is its classification and values (after the change; before it
-// for a delete), diffed by the audit writer against the previous version.
-func recordFactor(ctx context.Context, db postgres.DBTX, actor *int64, action, event string, f dbsqlc.Factor, pipelineID string) error {
+// for a delete), diffed by the audit writer against the previous version —
+// or against before (the factor as it was) when the factor has no audited
+// version yet (loaded by a factor import).
+func recordFactor(ctx context.Context, db postgres.DBTX, actor *int64, action, event string, f dbsqlc.Factor, before *dbsqlc.Factor, pipelineID string) error {
+	ev := audit.Event{Action: action, Event: event, EntityType: entityFactor,
+		EntityID: strconv.FormatInt(f.ID, 10), Snapshot: factorSnapshot(f, pipelineID)}
+	if before != nil {
+		ev.Before = factorSnapshot(*before, pipelineID)
+	}
+	if err := audit.Record(ctx, db, actor, ev); err != nil {
+		return fmt.Errorf("error auditing %s of factor %d: %w", event, f.ID, err)
+	}
+	return nil
+}
+
+// factorSnapshot is the audited state of a factor.
+func factorSnapshot(f dbsqlc.Factor, pipelineID string) map[string]any {
 	snapshot := map[string]any{"year": f.Year, "module": f.Module, "submodule": f.Submodule, "emission_type": f.EmissionType,
 		"classification": f.Classification, "values": f.Values, "source": f.Source}
 	if pipelineID != "" {
 		snapshot["pipeline_id"] = pipelineID
 	}
-	if err := audit.Record(ctx, db, actor, audit.Event{Action: action, Event: event, EntityType: entityFactor,
-		EntityID: strconv.FormatInt(f.ID, 10), Snapshot: snapshot}); err != nil {
-		return fmt.Errorf("error auditing %s of factor %d: %w", event, f.ID, err)
-	}
-	return nil
+	return snapshot
 }
 
 // keepComputedSum: a facility kg_co2eq_sum that the computed refresh set

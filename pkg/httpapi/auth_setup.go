@@ -32,6 +32,8 @@ type AuthOptions struct {
 	Accred       *auth.Accred // provider accred
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// SessionCacheTTL is SESSION_CACHE_TTL (auth.Config.SessionCacheTTL).
+	SessionCacheTTL time.Duration
 }
 
 // NewAuth builds the identity dependencies of the router. With the dev
@@ -85,6 +87,7 @@ func NewAuth(ctx context.Context, o AuthOptions) (AuthDeps, error) {
 	d.Service = auth.NewService(o.DB, auth.Config{
 		PublicBaseURL: o.PublicBaseURL, Keys: o.Keys, AccessTTL: o.AccessTTL, RefreshTTL: o.RefreshTTL,
 		SessionMaxAge: o.SessionMaxAge, OIDC: oidcCfg, Roles: roles, Now: o.Now, Logger: o.Logger,
+		SessionCacheTTL: o.SessionCacheTTL,
 	})
 	return d, nil
 }

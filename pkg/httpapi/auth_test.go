@@ -21,6 +21,7 @@ import (
 
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 )
@@ -40,11 +41,20 @@ type authEnv struct {
 	clock  *testClock
 	keys   auth.Keys
 	deps   httpapi.Deps
+	// With authEnvOpts.sessionCache: the auth_changes payloads the
+	// listener delivered (after the cache applied them), and its states.
+	listener    *pipeline.Listener
+	listenerApp string
+	notified    chan string
+	states      chan bool
 }
 
 type authEnvOpts struct {
 	roleProvider string
 	accred       *auth.Accred
+	// sessionCache turns the session cache on, fed by a pipeline listener
+	// as in cmd/api (authEnv.notified, authEnv.states).
+	sessionCache bool
 }
 
 func newAuthEnv(t *testing.T, o *authEnvOpts) *authEnv {
@@ -67,13 +77,17 @@ func newAuthEnv(t *testing.T, o *authEnvOpts) *authEnv {
 		DB: e.schema.Pool, PublicBaseURL: e.srv.URL, Keys: e.keys,
 		AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour, SessionMaxAge: 7 * 24 * time.Hour,
 		DevOIDC: true, RoleProvider: provider, Accred: o.accred, Now: e.clock.Now, Logger: testLogger(),
+		SessionCacheTTL: cacheTTL(o.sessionCache),
 	})
 	require.NoError(t, err)
+	if o.sessionCache {
+		e.startCacheListener(t, ad.Service)
+	}
 	if provider != auth.ProviderDev {
 		require.NoError(t, auth.UpsertDevUnits(ctx, e.schema.Pool, time.Now()))
 	}
 	e.deps = httpapi.Deps{Pool: e.schema.Pool, Logger: testLogger(), Ready: ready, Auth: ad,
-		PublicBaseURL: e.srv.URL, Actor: httpapi.PrincipalActor}
+		PublicBaseURL: e.srv.URL, Actor: httpapi.PrincipalActor, Listener: e.listener}
 	h.Store(httpapi.NewRouter(e.deps))
 	return e
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/auth"
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
+	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
 
@@ -181,21 +182,22 @@ func (s *Server) loadUnit(ctx context.Context, id int64) (perm.Unit, error) {
 	return u, nil
 }
 
-// pathPipeline reads the pipeline {id} for a permission check; found is
-// false for a malformed or unknown id (left to the handler: 404).
-func (s *Server) pathPipeline(r *http.Request) (dbsqlc.Pipeline, bool, error) {
+// pathPipeline reads the head of pipeline {id} for a permission check
+// (from the listener's cache when it holds it); found is false for a
+// malformed or unknown id (left to the handler: 404).
+func (s *Server) pathPipeline(r *http.Request) (pipeline.Head, bool, error) {
 	id, err := pathPipelineID(r)
 	if err != nil {
-		return dbsqlc.Pipeline{}, false, nil //nolint:nilerr // a malformed id names no pipeline: the handler answers 404
+		return pipeline.Head{}, false, nil //nolint:nilerr // a malformed id names no pipeline: the handler answers 404
 	}
-	pl, err := dbsqlc.New(s.Pool).PipelineGet(r.Context(), id)
+	h, err := s.Listener.Head(r.Context(), s.Pool, id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return pl, false, nil
+	case apperr.CodeOf(err) == apperr.CodeNotFound:
+		return h, false, nil
 	case err != nil:
-		return pl, true, fmt.Errorf("error reading pipeline %s: %w", id, err)
+		return h, true, err
 	}
-	return pl, true, nil
+	return h, true, nil
 }
 
 // requirePipelineVisible lets through callers who may see the pipeline

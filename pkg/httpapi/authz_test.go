@@ -37,7 +37,6 @@ const (
 	accViewHcTr access = "module_view(u, headcount|professional_travel)"
 	accEdit     access = "module_edit(u, m)"
 	accValidate access = "module_validate(u)"
-	accCopy     access = "bo(configuration, edit) or module_sync(source unit, m)"
 	accOpsView  access = "bo(pipeline_operations, view)"
 	accOpsEdit  access = "bo(pipeline_operations, edit)"
 	accBORepV   access = "bo(reporting, view)"
@@ -66,7 +65,7 @@ var routeAccess = map[string]access{
 	"GET /fx-rates":                     accBOCfgV,
 
 	"POST /uploads":                accBOCfgE,
-	"POST /uploads/copy":           accCopy, // module_sync on the source's unit is checked by the handler (403/404)
+	"POST /uploads/copy":           accBOCfgE, // back office only, also for a unit-scope source (uploads_copy_test.go)
 	"GET /uploads":                 accBOCfgV,
 	"GET /uploads/{id}":            accAuth, // bo(configuration, view) or uploader: 404 otherwise
 	"GET /uploads/{id}/file":       accAuth, // idem
@@ -175,7 +174,6 @@ var allowed = map[access][]string{
 	accViewHcTr: {"standard", "principal"},
 	accEdit:     {"standard", "principal"},
 	accValidate: {"principal"},
-	accCopy:     {"admin", "principal", "principal_other"}, // a principal of any unit passes to the handler
 	accOpsView:  {"admin"},
 	accOpsEdit:  {"admin"},
 	accBORepV:   {"metier", "admin"},

@@ -3,8 +3,14 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 )
@@ -43,6 +49,8 @@ func httpStatus(code apperr.Code) (int, string) {
 		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case apperr.CodeValidation:
 		return http.StatusUnprocessableEntity, "validation_failed"
+	case apperr.CodeTooMany:
+		return http.StatusTooManyRequests, "too_many_requests"
 	case apperr.CodeUnavailable:
 		return http.StatusServiceUnavailable, "not_ready"
 	default:
@@ -50,12 +58,30 @@ func httpStatus(code apperr.Code) (int, string) {
 	}
 }
 
-// writeError renders err. Application errors keep their message; anything
-// else is logged with its cause and answered with a generic 500.
+// retryAfter is the Retry-After (seconds) of 503 and 429 answers.
+const retryAfter = "5"
+
+// writeError renders err. Application errors keep their message; a request
+// body that stopped arriving is 408; a database that cannot be reached is
+// 503 database_unavailable (dbUnavailable); anything else is logged with
+// its cause and answered with a generic 500. 503 and 429 carry
+// Retry-After.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	body := errorPayload{Details: []apperr.FieldError{}}
 	status := http.StatusInternalServerError
-	if ae, ok := errors.AsType[*apperr.Error](err); ok {
+	if _, ok := errors.AsType[*bodyTimeoutError](err); ok || bodyTimedOut(r) {
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusRequestTimeout, errorBody{Error: errorPayload{Code: "request_timeout",
+			Message: "the request body did not arrive in time", Details: body.Details}})
+		return
+	}
+	ae, isApp := errors.AsType[*apperr.Error](err)
+	if (!isApp || ae.Code == apperr.CodeInternal) && dbUnavailable(err) {
+		logger.WarnContext(r.Context(), "database unavailable",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		ae, isApp = apperr.WithReason(apperr.CodeUnavailable, "database_unavailable", "the database is unavailable, retry later"), true
+	}
+	if isApp {
 		status, body.Code = httpStatus(ae.Code)
 		if ae.Reason != "" && status != http.StatusInternalServerError {
 			body.Code = string(ae.Reason)
@@ -71,7 +97,37 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		body.Code, body.Message = "internal", "internal error"
 		body.Details = []apperr.FieldError{}
 	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	writeJSON(w, status, errorBody{Error: body})
+}
+
+// dbUnavailable reports whether err means that the database cannot be
+// reached or is not accepting work (an outage, a restart, a failover, a
+// full connection table), as opposed to a failing query: no connection
+// could be made, the connection broke, or the server refused it with a
+// class 08 (connection exception), 57P01–57P03 (shutdown, starting up) or
+// 53300 (too many connections) error.
+func dbUnavailable(err error) bool {
+	if _, ok := errors.AsType[*clientBodyError](err); ok {
+		return false // the client's connection, not the database's
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":
+			return true
+		}
+		return false
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && !ne.Timeout() {
+		return true // a refused, reset or closed database connection
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -37,3 +37,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 
 // Recoverer is the panic-recovering middleware of the router.
 func Recoverer(logger *slog.Logger) func(http.Handler) http.Handler { return recoverer(logger) }
+
+// WithBodyDeadline is h behind the request body deadlines of l, its
+// errors rendered by writeError.
+func WithBodyDeadline(l Limits, h func(r *http.Request) error) http.Handler {
+	return (&Server{Deps: Deps{Limits: l}}).bodyDeadline(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(r); err != nil {
+			writeError(w, r, slog.New(slog.DiscardHandler), err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}

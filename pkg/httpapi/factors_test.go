@@ -181,6 +181,7 @@ func TestFactorRoutes(t *testing.T) {
 		}
 		for u, code := range map[string]string{
 			"/api/v1/factors?sort=colour":   "invalid_sort",
+			"/api/v1/factors?sort=+-id":     "invalid_sort",
 			"/api/v1/factors?year=1999":     "invalid_filter",
 			"/api/v1/factors?stale=perhaps": "invalid_filter",
 			"/api/v1/factors?module=rocket": "invalid_filter",

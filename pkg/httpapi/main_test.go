@@ -161,7 +161,22 @@ func finishJob(ctx context.Context, t *testing.T, schema testdb.Schema, tp testP
 // test ends, and returns once it is LISTENing.
 func startListener(t *testing.T, schema testdb.Schema) *pipeline.Listener {
 	t.Helper()
-	l := pipeline.NewListener(schema.Pool.Config().ConnConfig, testdb.QuietLogger())
+	return startListenerWith(t, schema, "", nil)
+}
+
+// startListenerWith is startListener with the listener's connection named
+// appName (application_name, when not empty) and wire called before it
+// runs (Handle, OnState).
+func startListenerWith(t *testing.T, schema testdb.Schema, appName string, wire func(*pipeline.Listener)) *pipeline.Listener {
+	t.Helper()
+	cc := schema.Pool.Config().ConnConfig.Copy()
+	if appName != "" {
+		cc.RuntimeParams["application_name"] = appName
+	}
+	l := pipeline.NewListener(cc, testdb.QuietLogger())
+	if wire != nil {
+		wire(l)
+	}
 	// Run wakes every subscriber once LISTEN is in place.
 	probe, unsubscribe := l.Subscribe(uuid.New())
 	defer unsubscribe()

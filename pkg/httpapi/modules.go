@@ -250,7 +250,8 @@ type summaryJSON struct {
 
 type entryListJSON struct {
 	page[entryJSON]
-	Summary summaryJSON `json:"summary"`
+	NextCursor *string     `json:"next_cursor"`
+	Summary    summaryJSON `json:"summary"`
 }
 
 // listEntries answers GET P/{submodule}/entries (module_view).
@@ -271,10 +272,17 @@ func (s *Server) listEntries(r *http.Request) (response, error) {
 	for i := range res.Items {
 		items[i] = fromEntry(&res.Items[i], false)
 	}
-	return ok(entryListJSON{
+	out := entryListJSON{
 		page:    newPage(items, pageParams{Page: res.Page, Limit: res.Limit}, res.Total),
 		Summary: summaryJSON{Count: res.Summary.Count, KgCO2eq: round(res.Summary.KgCO2eq, 2), CalcIssues: res.Summary.CalcIssues},
-	}), nil
+	}
+	// has_more comes from the page read (entries follow it), not from the
+	// total: a cursor's page number is the one it was made for.
+	out.HasMore = res.HasMore
+	if res.NextCursor != "" {
+		out.NextCursor = &res.NextCursor
+	}
+	return ok(out), nil
 }
 
 func listParams(r *http.Request, sub emission.SubmoduleKey) (entry.ListParams, error) {
@@ -285,6 +293,9 @@ func listParams(r *http.Request, sub emission.SubmoduleKey) (entry.ListParams, e
 	}
 	p.Page, p.Limit = pp.Page, pp.Limit
 	query := r.URL.Query()
+	if p.Cursor = query.Get("cursor"); p.Cursor != "" && !query.Has("page") {
+		p.Page = 0 // the cursor's (entry.List: 400 invalid_cursor with page)
+	}
 	if p.Sort, err = entry.ParseSort(sub, query.Get("sort")); err != nil {
 		return p, err
 	}

@@ -1,16 +1,20 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -130,7 +134,7 @@ func queryError(name, detail, format string, args ...any) *apperr.Error {
 
 // badFilter is the 400 invalid_filter of a filter parameter.
 func badFilter(name, format string, args ...any) error {
-	e := queryError(name, "invalid_format", format, args...)
+	e := queryError(name, detailInvalidFormat, format, args...)
 	e.Reason = "invalid_filter"
 	return e
 }
@@ -143,7 +147,7 @@ func queryInt(r *http.Request, name string) (*int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil {
-		return nil, badQuery(name, "invalid_format", "%s must be an integer", name)
+		return nil, badQuery(name, detailInvalidFormat, "%s must be an integer", name)
 	}
 	return &n, nil
 }
@@ -156,7 +160,7 @@ func queryID(r *http.Request, name string) (*int64, error) {
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return nil, badQuery(name, "invalid_format", "%s must be an integer", name)
+		return nil, badQuery(name, detailInvalidFormat, "%s must be an integer", name)
 	}
 	return &id, nil
 }
@@ -278,7 +282,15 @@ type pageParams struct {
 // offset is the number of items before the page.
 func (p pageParams) offset() int32 { return int32((p.Page - 1) * p.Limit) }
 
-// queryPage parses page and limit.
+// detailInvalidFormat is the detail code of a value of the wrong form.
+const detailInvalidFormat = "invalid_format"
+
+// maxOffset bounds (page - 1) × limit: the offset is a 32-bit integer in
+// SQL.
+const maxOffset = math.MaxInt32
+
+// queryPage parses page and limit; a page whose offset (page - 1) × limit
+// would pass maxOffset is 400 out_of_range on page.
 func queryPage(r *http.Request) (pageParams, error) {
 	p := pageParams{Page: 1, Limit: defaultLimit}
 	if n, err := queryInt(r, "page"); err != nil {
@@ -296,6 +308,9 @@ func queryPage(r *http.Request) (pageParams, error) {
 			return p, badQuery("limit", "out_of_range", "limit must be between 1 and %d", maxLimit)
 		}
 		p.Limit = *n
+	}
+	if int64(p.Page-1) > maxOffset/int64(p.Limit) {
+		return pageParams{Page: 1, Limit: p.Limit}, badQuery("page", "out_of_range", "page must be at most %d with limit %d", maxOffset/p.Limit+1, p.Limit)
 	}
 	return p, nil
 }
@@ -332,11 +347,19 @@ func mapItems[R, T any](rows []R, conv func(R) T) []T {
 const maxJSONBody = 1 << 20
 
 // decodeJSON reads a JSON object body of at most 1 MiB into v (a pointer to
-// a struct): 413 beyond, 400 when malformed or not an object, 422 with one
-// unknown_field detail per member v does not declare.
+// a struct): 413 beyond, 408 when it stops arriving (limits.go), 400 when
+// malformed or not an object; 422 with one detail per problem when a string
+// or member name anywhere in it holds a NUL character or invalid UTF-8
+// (PostgreSQL stores neither; Go would silently replace the bytes), when a
+// member is not declared by v (unknown_field, at any depth) or has the
+// wrong JSON type (invalid_format naming the field; a number is never
+// taken from a string).
 func decodeJSON(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
+		if _, ok := errors.AsType[*bodyTimeoutError](err); ok {
+			return err
+		}
 		return apperr.Invalid("error reading the request body")
 	}
 	if len(body) > maxJSONBody {
@@ -345,6 +368,11 @@ func decodeJSON(r *http.Request, v any) error {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil || members == nil {
 		return apperr.Invalid("request body must be a JSON object")
+	}
+	if !utf8.Valid(body) || bytes.Contains(body, []byte(`\u0000`)) {
+		if bad := textProblems("", body, nil); len(bad) > 0 {
+			return apperr.Validation(countInvalid(len(bad)), bad...)
+		}
 	}
 	known := jsonFields(reflect.TypeOf(v).Elem())
 	var unknown []apperr.FieldError
@@ -355,16 +383,104 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	if len(unknown) > 0 {
 		slices.SortFunc(unknown, func(a, b apperr.FieldError) int { return strings.Compare(a.Field, b.Field) })
-		return apperr.Validation(fmt.Sprintf("%d fields are invalid", len(unknown)), unknown...)
+		return apperr.Validation(countInvalid(len(unknown)), unknown...)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return apperr.Validation("1 field is invalid", apperr.FieldError{Field: te.Field, Code: "invalid_format",
-				Message: "must be a " + te.Type.String()})
+			return apperr.Validation("1 field is invalid", apperr.FieldError{Field: te.Field, Code: detailInvalidFormat,
+				Message: "must be " + jsonTypeName(te.Type)})
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			name, _ = strconv.Unquote(name)
+			return apperr.Validation("1 field is invalid", apperr.FieldError{Field: name, Code: "unknown_field", Message: "unknown field"})
 		}
 		return apperr.Invalid("malformed JSON body")
 	}
 	return nil
+}
+
+// jsonTypeName names the JSON type expected for a Go type.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	default:
+		return "a " + t.String()
+	}
+}
+
+// textProblems lists, by path (a.b[2].c), the string values and member
+// names of the JSON value raw that hold a NUL character or invalid UTF-8.
+func textProblems(path string, raw []byte, out []apperr.FieldError) []apperr.FieldError {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return out
+	}
+	before := len(out)
+	switch raw[0] {
+	case '{':
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil {
+			return out
+		}
+		keys := slices.Sorted(maps.Keys(m))
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if strings.IndexByte(k, 0) >= 0 {
+				out = append(out, apperr.FieldError{Field: strings.ReplaceAll(p, "\x00", ""), Code: detailInvalidFormat, Message: "member name must not contain a NUL character"})
+				continue
+			}
+			out = textProblems(p, m[k], out)
+		}
+	case '[':
+		var a []json.RawMessage
+		if json.Unmarshal(raw, &a) != nil {
+			return out
+		}
+		for i, e := range a {
+			out = textProblems(path+"["+strconv.Itoa(i)+"]", e, out)
+		}
+	case '"':
+		if !utf8.Valid(raw) {
+			return append(out, apperr.FieldError{Field: path, Code: detailInvalidFormat, Message: "must be valid UTF-8"})
+		}
+		var str string
+		if json.Unmarshal(raw, &str) == nil && strings.IndexByte(str, 0) >= 0 {
+			return append(out, apperr.FieldError{Field: path, Code: detailInvalidFormat, Message: "must not contain a NUL character"})
+		}
+		return out
+	}
+	if len(out) == before && !utf8.Valid(raw) { // a member name
+		out = append(out, apperr.FieldError{Field: path, Code: detailInvalidFormat, Message: "member names must be valid UTF-8"})
+	}
+	return out
+}
+
+// countInvalid is the message of a 422 with n field details.
+func countInvalid(n int) string {
+	if n == 1 {
+		return "1 field is invalid"
+	}
+	return strconv.Itoa(n) + " fields are invalid"
 }
 
 // jsonFields are the JSON member names of a struct type.

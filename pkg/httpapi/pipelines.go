@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
@@ -27,14 +25,17 @@ type pipelineStreams struct {
 
 	// Stream timings (overridable in tests).
 	pingEvery, pollEvery, maxStream time.Duration
+	// streams counts the open streams per user (Limits.SSEPerUser).
+	streams streamCounter
 }
 
-func etag(version int64) string { return fmt.Sprintf(`W/"p-%d"`, version) }
+func etag(version int64) string { return `W/"p-` + strconv.FormatInt(version, 10) + `"` }
 
 func pathPipelineID(r *http.Request) (uuid.UUID, error) { return pathUUID(r, "pipeline") }
 
 // getPipeline answers GET /pipelines/{id}. A matching If-None-Match is
-// answered 304 after one indexed read of the version.
+// answered 304 from the pipeline's head: the listener's cache, kept current
+// by the notifications, or one indexed read (pipeline.Listener.Head).
 func (s *Server) getPipeline(r *http.Request) (response, error) {
 	h := s.pipelines
 	id, err := pathPipelineID(r)
@@ -42,15 +43,12 @@ func (s *Server) getPipeline(r *http.Request) (response, error) {
 		return response{}, err
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		pv, err := dbsqlc.New(h.pool).PipelineVersion(r.Context(), id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return response{}, apperr.NotFound("pipeline %s not found", id)
-		}
+		head, err := h.listener.Head(r.Context(), h.pool, id)
 		if err != nil {
-			return response{}, fmt.Errorf("error reading the version of pipeline %s: %w", id, err)
+			return response{}, err
 		}
-		if inm == etag(pv.Version) {
-			return notModified().with("ETag", etag(pv.Version)), nil
+		if tag := etag(head.Version); inm == tag {
+			return notModified().with("ETag", tag), nil
 		}
 	}
 	p, jobs, err := pipeline.Get(r.Context(), h.pool, id)
@@ -61,13 +59,18 @@ func (s *Server) getPipeline(r *http.Request) (response, error) {
 }
 
 // pipelineEvents streams the pipeline as Server-Sent Events (docs/api.md
-// §10.1). Existence is checked before the stream opens (404 as JSON).
+// §10.1). Existence is checked before the stream opens (404 as JSON); a
+// user holding Limits.SSEPerUser streams already gets 429.
 func (s *Server) pipelineEvents(r *http.Request) (response, error) {
 	id, err := pathPipelineID(r)
 	if err != nil {
 		return response{}, err
 	}
 	h := s.pipelines
+	release, err := h.streams.acquire(principalFrom(r.Context()).User.ID, s.Limits.SSEPerUser)
+	if err != nil {
+		return response{}, err
+	}
 	var changed <-chan struct{}
 	unsubscribe := func() {}
 	if h.listener != nil {
@@ -76,9 +79,11 @@ func (s *Server) pipelineEvents(r *http.Request) (response, error) {
 	p, jobs, err := pipeline.Get(r.Context(), h.pool, id)
 	if err != nil {
 		unsubscribe()
+		release()
 		return response{}, err
 	}
 	return stream(func(w http.ResponseWriter, r *http.Request) {
+		defer release()
 		defer unsubscribe()
 		h.events(w, r, id, changed, p, jobs)
 	}), nil
@@ -142,8 +147,8 @@ func (h *pipelineStreams) events(w http.ResponseWriter, r *http.Request, id uuid
 			continue
 		case <-changed:
 		case <-poll.C:
-			pv, err := dbsqlc.New(h.pool).PipelineVersion(ctx, id)
-			if err != nil || pv.Version == sent {
+			head, err := h.listener.Head(ctx, h.pool, id)
+			if err != nil || head.Version == sent {
 				continue
 			}
 		}

@@ -354,8 +354,12 @@ func TestUploadErrorsCSVAndTemplates(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
 	rowErrors := `[{"row":1,"line":2,"column":"quantity","code":"invalid_number","message":"not a number","value":"=HYPERLINK(\"x\")","severity":"error"},
-	               {"row":2,"line":3,"column":null,"code":"unknown_unit","message":"no unit","value":"@9999","severity":"error"}]`
-	_, err = o.schema.Pool.Exec(ctx, "UPDATE pipeline_jobs SET row_errors = $1, row_errors_total = 2 WHERE pipeline_id = $2", rowErrors, resp.Upload.PipelineID)
+	               {"row":2,"line":3,"column":null,"code":"unknown_unit","message":"no unit","value":"@9999","severity":"error"},
+	               {"row":3,"line":4,"column":"quantity","code":"invalid_number","message":"+x","value":"+SUM(A1)","severity":"error"},
+	               {"row":4,"line":5,"column":"quantity","code":"invalid_number","message":"-x","value":"-1+2","severity":"error"},
+	               {"row":5,"line":6,"column":"quantity","code":"invalid_number","message":"tab","value":"\tcmd","severity":"error"},
+	               {"row":6,"line":7,"column":"quantity","code":"invalid_number","message":"cr","value":"\rcmd","severity":"error"}]`
+	_, err = o.schema.Pool.Exec(ctx, "UPDATE pipeline_jobs SET row_errors = $1, row_errors_total = 6 WHERE pipeline_id = $2", rowErrors, resp.Upload.PipelineID)
 	require.NoError(t, err)
 
 	t.Run("ErrorsCSV", func(t *testing.T) {
@@ -372,6 +376,10 @@ func TestUploadErrorsCSVAndTemplates(t *testing.T) {
 			{"row", "line", "column", "code", "message", "value", "severity"},
 			{"1", "2", "quantity", "invalid_number", "not a number", `'=HYPERLINK("x")`, "error"},
 			{"2", "3", "", "unknown_unit", "no unit", "'@9999", "error"},
+			{"3", "4", "quantity", "invalid_number", "'+x", "'+SUM(A1)", "error"},
+			{"4", "5", "quantity", "invalid_number", "'-x", "'-1+2", "error"},
+			{"5", "6", "quantity", "invalid_number", "tab", "'\tcmd", "error"},
+			{"6", "7", "quantity", "invalid_number", "cr", "'cmd", "error"}, // a CSV writer with CRLF line ends drops a CR inside a cell
 		}, records)
 		// Not the uploader, no bo(configuration, view): 404.
 		rec = o.sessions["principal"].do(t, http.MethodGet, "/api/v1/uploads/"+resp.Upload.ID+"/errors.csv", nil)

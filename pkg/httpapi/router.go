@@ -67,6 +67,9 @@ type Deps struct {
 	// TableauConfigured is config.Tableau.TableauConfigured(): POST
 	// /integrations/tableau/sync answers 409 when false.
 	TableauConfigured bool
+	// Limits are the request body deadlines and the event-stream cap
+	// (limits.go).
+	Limits Limits
 	// Integrations are how the workers run each integration (configured,
 	// schedule), from the configuration the API shares with them: GET
 	// /integrations shows them with the recorded outcomes.
@@ -109,11 +112,12 @@ func newServer(d Deps) *Server {
 		pipelines: &pipelineStreams{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
 }
 
-// handler wraps the route table with OpenTelemetry.
+// handler wraps the route table with OpenTelemetry, inside the request
+// body deadlines (limits.go), which need the server's own ResponseWriter.
 func (s *Server) handler() http.Handler {
-	return otelhttp.NewHandler(s.routes(), "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+	return s.bodyDeadline(otelhttp.NewHandler(s.routes(), "api", otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 		return r.Method // renamed to the route pattern once routed (middleware.go)
-	}))
+	})))
 }
 
 // routes is the whole route table (chi.Walk-able, see the OpenAPI drift test).
@@ -121,7 +125,7 @@ func (s *Server) routes() chi.Router {
 	metrics := newHTTPMetrics(s.Registry)
 
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, requestIDHeader, recoverer(s.Logger), metrics.middleware)
+	r.Use(middleware.RequestID, requestIDHeader, securityHeaders, recoverer(s.Logger), metrics.middleware)
 
 	r.Get("/healthz", telemetry.HealthzHandler)
 	r.Method(http.MethodGet, "/readyz", telemetry.ReadyzHandler(s.Ready))
@@ -138,7 +142,7 @@ func (s *Server) routes() chi.Router {
 	// unless it is public; TestRouteAuthorization walks them all.
 	r.Route("/api/v1", func(r chi.Router) {
 		h := s.handle
-		r.Use(s.csrf)
+		r.Use(s.csrf, s.checkQuery)
 		r.Get("/openapi.json", h(s.openAPI))
 		r.Get("/version", h(s.version))
 		r.Get("/config", h(s.clientConfig))
@@ -160,7 +164,7 @@ func (s *Server) routes() chi.Router {
 
 		// Uploads (docs/api.md §9, §5 P/uploads).
 		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads", h(s.postUpload))
-		r.With(s.requireUploadCopy, s.auditRequest).Post("/uploads/copy", h(s.postUploadCopy)) // bo(configuration, edit), or module_sync on a unit-scope source's unit
+		r.With(s.requireBO("configuration", "edit"), s.auditRequest).Post("/uploads/copy", h(s.postUploadCopy)) // back office only, any source scope (docs/api.md §9)
 		r.With(s.requireBO("configuration", "view")).Get("/uploads", h(s.listUploads))
 		r.With(s.requireAuth).Get("/uploads/{id}/errors.csv", h(s.getUploadErrors)) // bo(configuration, view) or uploader (handler)
 

@@ -1,28 +1,24 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
-	"github.com/co2-calculator/co2-calculator/pkg/auth"
-	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
-	"github.com/co2-calculator/co2-calculator/pkg/imports"
-	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/years"
 )
 
 // POST /uploads/copy (docs/api.md §9): re-import a previous upload's file
 // for another year (imports.Service.Copy).
 //
-// Permission: bo(configuration, edit); for a unit-scope source also
-// module_sync on the source's unit and module — whoever may upload that
-// unit's module file today (POST P/uploads) may copy it.
+// Permission: bo(configuration, edit) only (spec api.md; requireBO in the
+// route table), whatever the source's scope. A copy creates an upload owned
+// by its caller, which that caller may then download (GET /uploads/{id}/file:
+// back office or uploader); a copy open to a unit's principals would let one
+// principal read another's file through it. Unit principals re-upload on the
+// module page instead (POST …/modules/{module}/uploads).
 
 // copyUploadRequest is the body of POST /uploads/copy.
 type copyUploadRequest struct {
@@ -50,28 +46,6 @@ func (req copyUploadRequest) validate() (uuid.UUID, int32, error) {
 	return id, int32(*req.Year), nil
 }
 
-// requireUploadCopy lets through callers with bo(configuration, edit) and
-// callers who may sync (upload) module files of some unit; the handler
-// checks the latter against the source's unit. Others get 403 before the
-// body is read.
-func (s *Server) requireUploadCopy(next http.Handler) http.Handler {
-	return s.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principalFrom(r.Context())
-		if !p.Perms.BO(perm.BOConfiguration, perm.ActionEdit) && !syncsSomeUnit(p.Perms) {
-			writeError(w, r, s.Logger, errForbidden("backoffice."+perm.BOConfiguration+":"+perm.ActionEdit))
-			return
-		}
-		next.ServeHTTP(w, r)
-	}))
-}
-
-// syncsSomeUnit reports a modules.* sync grant on some unit.
-func syncsSomeUnit(ps *perm.Set) bool {
-	return slices.ContainsFunc(ps.Grants(), func(g perm.Grant) bool {
-		return strings.HasPrefix(g.Resource, "modules.") && g.Scope.Kind == perm.ScopeUnit && slices.Contains(g.Actions, perm.ActionSync)
-	})
-}
-
 // postUploadCopy is POST /uploads/copy → 202 {upload, pipeline}.
 func (s *Server) postUploadCopy(r *http.Request) (response, error) {
 	if s.Blob == nil || s.River == nil {
@@ -90,34 +64,9 @@ func (s *Server) postUploadCopy(r *http.Request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	if err := s.authorizeCopy(ctx, principalFrom(ctx), src.Upload); err != nil {
-		return response{}, err
-	}
 	acc, err := s.imports.Copy(ctx, src, year, callerUserID(ctx))
 	if err != nil {
 		return response{}, err
 	}
 	return accepted(fromAccepted(acc)), nil
-}
-
-// authorizeCopy: bo(configuration, edit), or module_sync on the unit and
-// module of a unit-scope source. A caller who may see the source
-// (GET /uploads/{id}) but not copy it gets 403; others 404.
-func (s *Server) authorizeCopy(ctx context.Context, p *auth.Principal, src dbsqlc.Upload) error {
-	if p.Perms.BO(perm.BOConfiguration, perm.ActionEdit) {
-		return nil
-	}
-	if src.Scope == imports.ScopeUnit && src.UnitID != nil && src.Module != nil {
-		u, err := s.loadUnit(ctx, *src.UnitID)
-		if err != nil && apperr.CodeOf(err) != apperr.CodeNotFound {
-			return err
-		}
-		if err == nil && p.Perms.ModuleSync(u, *src.Module, true) {
-			return nil
-		}
-	}
-	if p.Perms.BO(perm.BOConfiguration, perm.ActionView) || (src.UploadedBy != nil && *src.UploadedBy == p.User.ID) {
-		return errForbidden("backoffice." + perm.BOConfiguration + ":" + perm.ActionEdit)
-	}
-	return apperr.NotFound("upload %s not found", src.ID)
 }

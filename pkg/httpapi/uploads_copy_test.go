@@ -306,14 +306,18 @@ func TestUploadCopy(t *testing.T) {
 			{"YearNotReady", e.admin, id, settingUp.Year, http.StatusConflict, "year_not_ready", ""},
 			// A unit-scope file goes only into an open year, as on the module page.
 			{"UnitScopeReadyYear", e.admin, unitSrc.ID.String(), ready.Year, http.StatusConflict, "year_not_open", ""},
-			{"UnitScopeClosedYear", e.princip, unitSrc.ID.String(), closed.Year, http.StatusConflict, "year_closed", ""},
-			// Permissions: no back-office edit grant and no sync grant → 403
-			// before anything is read; a principal's reach ends at its unit.
+			{"UnitScopeClosedYear", e.admin, unitSrc.ID.String(), closed.Year, http.StatusConflict, "year_closed", ""},
+			// Permissions: back office only. Without bo(configuration, edit)
+			// → 403 before the body is read, whatever the source: a unit's
+			// principal may not copy a file of its unit, not even one it
+			// uploaded itself.
 			{"Standard", e.login(t, "standard"), id, e.to, http.StatusForbidden, "forbidden", ""},
 			{"Metier", e.login(t, "metier"), id, e.to, http.StatusForbidden, "forbidden", ""},
-			{"PrincipalYearScope", e.princip, id, e.to, http.StatusNotFound, "not_found", ""},
+			{"PrincipalYearScope", e.princip, id, e.to, http.StatusForbidden, "forbidden", ""},
 			{"PrincipalUploaderYearScope", e.princip, byPrincipal.ID.String(), e.to, http.StatusForbidden, "forbidden", ""},
-			{"OtherUnitsPrincipal", e.login(t, "principal_other"), unitSrc.ID.String(), e.to, http.StatusNotFound, "not_found", ""},
+			{"PrincipalOwnUnitScope", e.princip, unitSrc.ID.String(), e.to, http.StatusForbidden, "forbidden", ""},
+			{"PrincipalOwnUnitScopeUnknownSource", e.princip, uuid.NewString(), e.to, http.StatusForbidden, "forbidden", ""},
+			{"OtherUnitsPrincipal", e.login(t, "principal_other"), unitSrc.ID.String(), e.to, http.StatusForbidden, "forbidden", ""},
 		}
 		for _, tt := range tests {
 			rec := e.copy(t, tt.user, tt.source, tt.year)
@@ -351,18 +355,27 @@ func TestUploadCopy(t *testing.T) {
 		e.requireNothingCopied(ctx, t)
 	})
 
-	// The principal of LAB-DEMO may re-import a module-page file of LAB-DEMO
-	// into next year; the report of that year is created on the way.
-	t.Run("UnitScopeByItsPrincipal", func(t *testing.T) {
+	// The back office re-imports a module-page file of LAB-DEMO, uploaded
+	// by the unit's principal, into next year; the report of that year is
+	// created on the way. The copy is the back office's upload: the
+	// principal still downloads its own file but neither copies it nor
+	// reads the copy, so copy and download follow one rule (back office or
+	// uploader) and a unit's principal never reaches another's file.
+	t.Run("UnitScopeByBackOffice", func(t *testing.T) {
 		t.Parallel()
 		e := newCopyEnv(ctx, t)
-		src := e.source(ctx, t, sourceSpec{kind: "data", scope: "unit", module: "process_emissions", submodule: "process_gas",
-			unitID: &e.labDemo.ID, status: pipeline.StatusSuccess, options: `{"replace_existing": true}`})
 		q := dbsqlc.New(e.pool)
-		_, err := q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{UnitID: e.labDemo.ID, Year: e.to, Module: "process_emissions"})
+		principal, err := q.UserGetBySciper(ctx, "DEV-000002")
+		require.NoError(t, err)
+		src := e.source(ctx, t, sourceSpec{kind: "data", scope: "unit", module: "process_emissions", submodule: "process_gas",
+			unitID: &e.labDemo.ID, status: pipeline.StatusSuccess, options: `{"replace_existing": true}`, uploadedBy: &principal.ID})
+		_, err = q.ReportModuleByUnitYearModule(ctx, dbsqlc.ReportModuleByUnitYearModuleParams{UnitID: e.labDemo.ID, Year: e.to, Module: "process_emissions"})
 		require.Error(t, err, "no report yet in the target year")
 
-		resp := decodeCopy(t, e.copy(t, e.princip, src.ID.String(), e.to))
+		rec := e.copy(t, e.princip, src.ID.String(), e.to)
+		require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
+
+		resp := decodeCopy(t, e.copy(t, e.admin, src.ID.String(), e.to))
 		require.Equal(t, "unit", resp.Upload.Scope)
 		require.Equal(t, &e.labDemo.ID, resp.Upload.UnitID)
 		require.JSONEq(t, `{"replace_existing": true}`, string(resp.Upload.Options))
@@ -372,16 +385,29 @@ func TestUploadCopy(t *testing.T) {
 		row, err := q.UploadGet(ctx, uuid.MustParse(resp.Upload.ID))
 		require.NoError(t, err)
 		require.Equal(t, &rm.ID, row.ReportModuleID, "the target year's report module")
-		principal, err := q.UserGetBySciper(ctx, "DEV-000002")
+		admin, err := q.UserGetBySciper(ctx, "DEV-000004")
 		require.NoError(t, err)
-		require.Equal(t, &principal.ID, row.UploadedBy)
+		require.Equal(t, &admin.ID, row.UploadedBy)
 		var actor string
 		require.NoError(t, e.pool.QueryRow(ctx, `SELECT actor_sciper FROM audit_events WHERE entity_type = 'upload' AND entity_id = $1`,
 			resp.Upload.ID).Scan(&actor))
-		require.Equal(t, "DEV-000002", actor)
-		// The principal created the copy's pipeline and may follow it.
-		get := e.princip.do(t, http.MethodGet, "/api/v1/pipelines/"+resp.Pipeline.ID, nil)
+		require.Equal(t, "DEV-000004", actor)
+		get := e.admin.do(t, http.MethodGet, "/api/v1/pipelines/"+resp.Pipeline.ID, nil)
 		require.Equal(t, http.StatusOK, get.Code, get.Body.String())
+
+		// Downloads: the uploader its own file, the back office both,
+		// nobody else either.
+		file := func(s *session, id string) int {
+			t.Helper()
+			return s.do(t, http.MethodGet, "/api/v1/uploads/"+id+"/file", nil).Code
+		}
+		other := e.login(t, "principal_other")
+		require.Equal(t, http.StatusOK, file(e.princip, src.ID.String()))
+		require.Equal(t, http.StatusNotFound, file(e.princip, resp.Upload.ID))
+		require.Equal(t, http.StatusNotFound, file(other, src.ID.String()))
+		require.Equal(t, http.StatusNotFound, file(other, resp.Upload.ID))
+		require.Equal(t, http.StatusOK, file(e.admin, src.ID.String()))
+		require.Equal(t, http.StatusOK, file(e.admin, resp.Upload.ID))
 	})
 }
 

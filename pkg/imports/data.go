@@ -695,8 +695,9 @@ func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error reserving entry ids: %w", err)
 	}
-	// Compute first: the entries are COPYed with their totals, then their
-	// emission rows (no update, no delete: the entries are new).
+	// Compute first: the entries are COPYed with their totals and single
+	// emission rows, then the rows of the other outcomes (no update, no
+	// delete: the entries are new).
 	entries := make([]dbsqlc.DataEntry, len(b.rows))
 	for i, r := range b.rows {
 		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: b.units[i], Year: t.Year,
@@ -721,13 +722,15 @@ func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 			factor = new(int64(o.PrimaryFactorID))
 		}
 		e := &entries[i]
+		distanceKm, surfaceM2 := calc.SortValues(o)
 		params[i] = dbsqlc.EntriesCopyFromParams{
 			ID: e.ID, ReportModuleID: e.ReportModuleID, UnitID: e.UnitID, Year: t.Year, Module: e.Module,
 			Submodule: e.Submodule, Data: r.Data, KgOverride: r.KgOverride, Source: t.Source, UploadID: t.UploadID,
 			OwnerSciper: owner, CalcStatus: string(o.Status), CalcMessage: msg, PrimaryFactorID: factor,
 			KgCo2eq: float64(o.Kg), KgCo2eqAdditional: float64(o.KgAdditional), ComputedAt: &b.now,
-			CreatedBy: t.By, UpdatedBy: t.By,
+			CreatedBy: t.By, UpdatedBy: t.By, DistanceKm: distanceKm, SurfaceM2: surfaceM2,
 		}
+		cb.SetEntryRow(i, &params[i])
 	}
 	if _, err := b.q.EntriesCopyFrom(ctx, params); err != nil {
 		return nil, fmt.Errorf("error copying entries: %w", err)

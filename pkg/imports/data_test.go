@@ -175,6 +175,19 @@ func TestDataImport(t *testing.T) {
 		require.EqualValues(t, 0, ctrs["rows_duplicate"])
 	})
 
+	// An import that wrote at least a batch of entries leaves fresh planner
+	// statistics (ANALYZE after its commit): reltuples, -1 until the table
+	// was first analyzed or vacuumed, counts the rows it loaded.
+	t.Run("AnalyzedAfterBulkLoad", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, _, err := load(t, b, upload(t, b, gasCSV(1, 250), false), nil)
+		require.NoError(t, err)
+		var reltuples float64
+		require.NoError(t, b.schema.Pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'data_entries'::regclass`).Scan(&reltuples))
+		require.GreaterOrEqual(t, reltuples, 250.0)
+	})
+
 	t.Run("CancelledWhileLoading", func(t *testing.T) {
 		t.Parallel()
 		b, first := imported(t)

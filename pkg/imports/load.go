@@ -295,5 +295,23 @@ func (s *Service) loadData(ctx context.Context, up dbsqlc.Upload, finish Finish)
 			slog.Duration("replace", imp.replaceTime), slog.Duration("load", tLoad.Sub(tValidate)-imp.replaceTime),
 			slog.Duration("commit", time.Since(tLoad)))
 	}
+	if err == nil && ls.loaded+int(ls.deleted) >= s.batchSize() {
+		s.analyze(ctx)
+	}
 	return err
+}
+
+// analyze refreshes the planner statistics of the entry tables after an
+// import that wrote or deleted at least a batch of entries, once it
+// committed: the next replacement of the module, the lists and the
+// recalculation plan with the module's real size rather than with what
+// autovacuum last saw (issue 17: a replacement planned on stale statistics
+// took minutes). A failure is only logged: the import is done.
+func (s *Service) analyze(ctx context.Context) {
+	t0 := time.Now()
+	if err := dbsqlc.New(s.DB).ImportAnalyze(ctx); err != nil {
+		s.logger().WarnContext(ctx, "error analyzing the entry tables", slog.Any("error", err))
+		return
+	}
+	s.logger().DebugContext(ctx, "entry tables analyzed", slog.Duration("took", time.Since(t0)))
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,21 +12,53 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Listener holds one dedicated connection LISTENing on NotifyChannel and
-// wakes the subscribers of a pipeline when its version changes. On a lost
-// connection it reconnects with backoff and wakes every subscriber so they
-// re-read (subscribers also poll, so a missed notification only delays).
+// Listener holds one dedicated connection LISTENing on NotifyChannel (and
+// on the channels given to Handle) and wakes the subscribers of a pipeline
+// when its version changes. On a lost connection it reconnects with
+// backoff and wakes every subscriber so they re-read (subscribers also
+// poll, so a missed notification only delays).
+//
+// It also keeps the heads of recently read pipelines (Head): their
+// version, kept current by the notifications, so that a poll with
+// If-None-Match is answered without reading the database. The heads are
+// trusted only while the connection LISTENs: on a lost connection they are
+// dropped and every Head reads the database until the listener is back
+// (docs/api.md §1 "Caching and ETags").
 type Listener struct {
 	connConfig *pgx.ConnConfig
 	logger     *slog.Logger
 
-	mu   sync.Mutex
-	subs map[uuid.UUID]map[chan struct{}]struct{}
+	mu       sync.Mutex
+	subs     map[uuid.UUID]map[chan struct{}]struct{}
+	handlers map[string][]func(payload string)
+	states   []func(live bool)
+
+	heads *headCache
 }
 
 // NewListener builds a listener on its own connection (not from a pool).
 func NewListener(connConfig *pgx.ConnConfig, logger *slog.Logger) *Listener {
-	return &Listener{connConfig: connConfig, logger: logger, subs: map[uuid.UUID]map[chan struct{}]struct{}{}}
+	return &Listener{connConfig: connConfig, logger: logger, subs: map[uuid.UUID]map[chan struct{}]struct{}{},
+		handlers: map[string][]func(string){}, heads: newHeadCache(HeadTTL, maxHeads)}
+}
+
+// Handle calls fn with the payload of every notification on channel (a
+// plain identifier) from the listener's goroutine; fn must be quick. Call
+// it before Run.
+func (l *Listener) Handle(channel string, fn func(payload string)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.handlers[channel] = append(l.handlers[channel], fn)
+}
+
+// OnState calls fn(true) each time the listener is LISTENing (after a
+// connection or reconnection) and fn(false) each time the connection is
+// lost: what is cached from the notifications can be trusted only between
+// the two. Call it before Run.
+func (l *Listener) OnState(fn func(live bool)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.states = append(l.states, fn)
 }
 
 // Subscribe returns a channel signalled (coalesced) whenever the pipeline
@@ -51,16 +84,35 @@ func (l *Listener) Subscribe(id uuid.UUID) (<-chan struct{}, func()) {
 func (l *Listener) wake(id uuid.UUID, all bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for pid, set := range l.subs {
-		if !all && pid != id {
-			continue
+	if !all {
+		for ch := range l.subs[id] {
+			signal(ch)
 		}
+		return
+	}
+	for _, set := range l.subs {
 		for ch := range set {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
+			signal(ch)
 		}
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// setLive tells the heads and the OnState callbacks whether the
+// notifications are being received.
+func (l *Listener) setLive(live bool) {
+	l.heads.setLive(live)
+	l.mu.Lock()
+	states := l.states
+	l.mu.Unlock()
+	for _, fn := range states {
+		fn(live)
 	}
 }
 
@@ -69,6 +121,7 @@ func (l *Listener) Run(ctx context.Context) {
 	delay := 250 * time.Millisecond
 	for ctx.Err() == nil {
 		err := l.listen(ctx)
+		l.setLive(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -90,18 +143,39 @@ func (l *Listener) listen(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	// LISTEN is a utility statement sqlc cannot express.
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
-		return err
+	l.mu.Lock()
+	channels := []string{NotifyChannel}
+	for ch := range l.handlers {
+		channels = append(channels, ch)
 	}
+	l.mu.Unlock()
+	// LISTEN is a utility statement sqlc cannot express; the channels are
+	// our own plain identifiers.
+	for _, ch := range channels {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			return err
+		}
+	}
+	l.setLive(true)
 	l.wake(uuid.Nil, true) // catch up on anything missed while disconnected
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		idStr, _, _ := strings.Cut(n.Payload, ":")
+		if n.Channel != NotifyChannel {
+			l.mu.Lock()
+			handlers := l.handlers[n.Channel]
+			l.mu.Unlock()
+			for _, fn := range handlers {
+				fn(n.Payload)
+			}
+			continue
+		}
+		idStr, verStr, _ := strings.Cut(n.Payload, ":")
 		if id, err := uuid.Parse(idStr); err == nil {
+			version, _ := strconv.ParseInt(verStr, 10, 64)
+			l.heads.notified(id, version)
 			l.wake(id, false)
 		}
 	}

@@ -442,8 +442,12 @@ func TestEntries(t *testing.T) {
 			if p.Limit == 0 {
 				p.Limit = 50
 			}
-			es, err := b.q.EntriesList(ctx, p)
+			rows, err := b.q.EntriesList(ctx, p)
 			require.NoError(t, err)
+			es := make([]dbsqlc.DataEntry, len(rows))
+			for i, r := range rows {
+				es[i] = r.DataEntry
+			}
 			return names(es)
 		}
 		require.Equal(t, []string{"carol", "Alice", "bob", "Dave"}, list(dbsqlc.EntriesListParams{Sort1: "id"}))

@@ -262,6 +262,44 @@ func TestConstraints(t *testing.T) {
 		})
 	})
 
+	// Migration 000015: the key of entries to their report module is checked
+	// once per statement (a COPY with one bad row among good ones is
+	// refused whole) and kept on the report module's side.
+	t.Run("EntryReportModuleKeyByStatement", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rm := b.rep.Module(emission.ModuleProcessEmissions)
+		q := dbsqlc.New(b.tx)
+		ids, err := q.EntryIDsReserve(ctx, 3)
+		require.NoError(t, err)
+		row := func(id int64, module string) dbsqlc.EntriesCopyFromParams {
+			return dbsqlc.EntriesCopyFromParams{ID: id, ReportModuleID: rm.ID, UnitID: rm.UnitID, Year: rm.Year, Module: module,
+				Submodule: "process_gas", Data: json.RawMessage(`{"category":"co2","quantity":1}`), Source: "csv_year", CalcStatus: "pending"}
+		}
+		requirePgError(ctx, t, b.tx, codeForeignKey, "data_entries_report_module_fkey", func(tx pgx.Tx) error {
+			bad := row(ids[1], rm.Module)
+			bad.Year++ // no report module of that year
+			_, err := dbsqlc.New(tx).EntriesCopyFrom(ctx, []dbsqlc.EntriesCopyFromParams{row(ids[0], rm.Module), bad, row(ids[2], rm.Module)})
+			return err
+		})
+		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM data_entries WHERE id = ANY($1)`, ids))
+		n, err := q.EntriesCopyFrom(ctx, []dbsqlc.EntriesCopyFromParams{row(ids[0], rm.Module), row(ids[1], rm.Module)})
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+
+		requirePgError(ctx, t, b.tx, codeForeignKey, "data_entries_report_module_fkey", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE data_entries SET year = year + 1 WHERE id = $1`, ids[0])
+			return err
+		})
+		requirePgError(ctx, t, b.tx, codeForeignKey, "data_entries_report_module_fkey", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE report_modules SET id = -id WHERE id = $1`, rm.ID)
+			return err
+		})
+		_, err = b.tx.Exec(ctx, `DELETE FROM report_modules WHERE id = $1`, rm.ID)
+		require.NoError(t, err)
+		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM data_entries WHERE id = ANY($1)`, ids[:2]))
+	})
+
 	t.Run("EmissionScopeAndKg", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

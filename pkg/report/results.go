@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
@@ -92,6 +93,42 @@ func (m *moduleData) included(scope string, exclude []string) bool {
 	return scope == ScopeAll || m.validated
 }
 
+// statsCache keeps decoded report_modules.stats by their JSON text: the
+// results endpoints read the same few modules over and over (a results
+// page polls), and decoding is most of their cost. A decoded value is
+// shared by every reader: it must never be modified (copy a slice or a map
+// before changing it). Bounded: emptied when full.
+type statsCache struct {
+	mu sync.Mutex
+	m  map[string]*ModuleStats
+}
+
+// maxCachedStats bounds statsCache (a module's decoded stats are a few KiB
+// to a few tens of KiB).
+const maxCachedStats = 1024
+
+var decodedStats = &statsCache{m: map[string]*ModuleStats{}}
+
+func (c *statsCache) get(raw string) (*ModuleStats, error) {
+	c.mu.Lock()
+	s, ok := c.m[raw]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := DecodeModuleStats([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedStats {
+		clear(c.m)
+	}
+	c.m[raw] = s
+	c.mu.Unlock()
+	return s, nil
+}
+
 // loadYears reads the stats of a unit's report modules for some years (all
 // when years is empty, never nil): one indexed read.
 func loadYears(ctx context.Context, db postgres.DBTX, unitID int64, years []int32) (map[int32]*yearData, error) {
@@ -103,14 +140,14 @@ func loadYears(ctx context.Context, db postgres.DBTX, unitID int64, years []int3
 	for _, r := range rows {
 		yd := out[r.Year]
 		if yd == nil {
-			cfg, err := ParseYearConfig(r.YearConfig)
+			cfg, err := ParseYearConfig([]byte(r.YearConfig))
 			if err != nil {
 				return nil, err
 			}
 			yd = &yearData{year: r.Year, cfg: cfg}
 			out[r.Year] = yd
 		}
-		s, err := DecodeModuleStats(r.Stats)
+		s, err := decodedStats.get(r.Stats)
 		if err != nil {
 			return nil, err
 		}
@@ -516,7 +553,7 @@ func GetIT(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt 
 				}
 			}
 			if c.key != itCloudAI {
-				items = m.stats.ITTopItems[string(c.prefix)]
+				items = slices.Clone(m.stats.ITTopItems[string(c.prefix)]) // the stats are shared (statsCache)
 			}
 			slices.SortStableFunc(items, func(a, b Item) int { return cmp.Compare(b.Kg, a.Kg) })
 			for _, it := range items[:min(3, len(items))] {

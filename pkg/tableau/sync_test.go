@@ -14,10 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/calc"
 	"github.com/co2-calculator/co2-calculator/pkg/emission"
 	"github.com/co2-calculator/co2-calculator/pkg/fakes"
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/ingest"
+	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 	"github.com/co2-calculator/co2-calculator/pkg/tableau"
 	"github.com/co2-calculator/co2-calculator/pkg/testdb"
 	"github.com/co2-calculator/co2-calculator/pkg/testfactory"
@@ -145,6 +147,25 @@ func TestSync(t *testing.T) {
 		a, c := travelModule(t, b, "7918"), travelModule(t, b, "7919")
 		require.Len(t, before[a.ID], 60)
 		require.Len(t, before[c.ID], 60)
+		// The synced trips carry the distance the engine derives, the sort
+		// value entry lists sort by in the database (migration 000012).
+		lk, err := calc.LoadLookup(ctx, b.pool, 2025, emission.ModuleProfessionalTravel)
+		require.NoError(t, err)
+		var withDistance int
+		for _, rm := range []reportModule{a, c} {
+			rows, err := dbsqlc.New(b.pool).EntriesByReportModule(ctx, rm.ID)
+			require.NoError(t, err)
+			cb, err := calc.Compute(lk, rows, time.Now())
+			require.NoError(t, err)
+			for i := range rows {
+				want, _ := calc.SortValues(&cb.Out[i].Outcome)
+				require.Equal(t, want, rows[i].DistanceKm, "entry %d", rows[i].ID)
+				if want != nil {
+					withDistance++
+				}
+			}
+		}
+		require.Positive(t, withDistance)
 
 		// One more trip, for LAB 7918: only its module is replaced.
 		b.fake.SetRows(121, 2025, []string{"7918", "7919"})

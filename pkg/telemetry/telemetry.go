@@ -133,13 +133,34 @@ type Server struct {
 	ln  net.Listener
 }
 
-// Listen binds addr (":0" picks a free port) for h.
+// ServerTimeouts cut slow and idle clients (zero: the defaults, 10 s to
+// read the headers and 60 s of keep-alive idleness). There is no overall
+// read or write timeout: request bodies get their own deadlines
+// (httpapi.Limits) and event streams and downloads are long.
+type ServerTimeouts struct {
+	ReadHeader time.Duration
+	Idle       time.Duration
+}
+
+// Listen binds addr (":0" picks a free port) for h, with the default
+// timeouts.
 func Listen(addr string, h http.Handler) (*Server, error) {
+	return ListenWith(addr, h, ServerTimeouts{})
+}
+
+// ListenWith binds addr (":0" picks a free port) for h.
+func ListenWith(addr string, h http.Handler, t ServerTimeouts) (*Server, error) {
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("error listening on %s: %w", addr, err)
 	}
-	return &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}, nil
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = 10 * time.Second
+	}
+	if t.Idle <= 0 {
+		t.Idle = 60 * time.Second
+	}
+	return &Server{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: t.ReadHeader, IdleTimeout: t.Idle}}, nil
 }
 
 // SetBaseContext makes every request context derive from ctx, so that

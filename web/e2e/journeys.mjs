@@ -438,29 +438,35 @@ export async function issue11Journeys(t) {
     )
   })
 
-  await step('issue 11 · 4: a running upload is cancelled from the dialog', async () => {
+  await step('issue 11 · 4: a queued upload is cancelled from the dialog', async () => {
     const other = join(profile, 'plane_50000_b.csv')
     writeFileSync(other, bigPlaneCsv(planeCsv, BIG_ROWS, 'e2e-cancel'))
     const before = await planeCount()
+    let pipelineId
     await openUpload()
     await selectFile(other, false)
-    const posted = page.waitForResponse(isUploadPost)
-    await page.click('[data-test="upload-submit"]')
-    const res = await posted
-    assert(res.status() === 202, `upload answered ${res.status()}`)
-    const { pipeline } = await res.json()
-    // Cancelled while it runs, whatever the machine's speed: the worker is
-    // paused until the cancel is recorded.
+    // Cancelled before any worker touches it, whatever the machine's speed:
+    // the worker is paused before the upload is sent and until the cancel is
+    // recorded. (Paused right after the 202, it could stop inside River's
+    // fetch transaction holding the job's row lock, and the cancel would wait
+    // for it. lab.mjs cancels an import mid-way, paused between phases.)
     pauseWorker()
     try {
+      const posted = page.waitForResponse(isUploadPost)
+      await page.click('[data-test="upload-submit"]')
+      const res = await posted
+      assert(res.status() === 202, `upload answered ${res.status()}`)
+      const { pipeline } = await res.json()
+      await page.waitForSelector('[data-test="upload-cancel"]')
       const cancelled = page.waitForResponse((r) => r.url().endsWith(`/pipelines/${pipeline.id}/cancel`))
       await page.click('[data-test="upload-cancel"]')
       assert((await cancelled).status() === 202, 'the cancel was not accepted')
+      pipelineId = pipeline.id
     } finally {
       resumeWorker()
     }
     await page.waitForSelector('[data-test="upload-result-CANCELLED"]', { timeout: 60000 })
-    const p = await api(`/pipelines/${pipeline.id}`)
+    const p = await api(`/pipelines/${pipelineId}`)
     assert(p.cancelled, `pipeline not cancelled: ${p.status}`)
     await shot('30-upload-cancelled')
     await page.click('[data-test="upload-close"]')

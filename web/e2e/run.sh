@@ -11,7 +11,9 @@
 #      (scripts/pg.sh ensure: the server at E2E_DATABASE_URL or a private cluster);
 #   2. migrate up, seed-reference, seed-demo (LAB-DEMO, 2025);
 #   3. api (APP_ENV=dev, built-in dev OIDC provider, a free port) and worker;
-#   4. node e2e/app.e2e.mjs BASE_URL (playwright-core + Debian Chromium);
+#   4. node e2e/app.e2e.mjs BASE_URL, then e2e/lab.mjs and e2e/backoffice.mjs
+#      (playwright-core + Debian Chromium; E2E_SUITES="lab" runs only the lab
+#      suite, E2E_SUITES="backoffice" only the back-office one);
 #   5. stops api and worker (trap) and exits with the tests' status.
 # Logs and screenshots: web/test-artifacts/e2e/.
 set -euo pipefail
@@ -83,9 +85,25 @@ if $serve_only; then
   exit 0
 fi
 
+# Suites, in this order (E2E_SUITES picks some, e.g. E2E_SUITES=lab): app.e2e.mjs
+# (with journeys.mjs), lab.mjs (issue 15's lab pages), backoffice.mjs (issue 15's
+# back office). Each runs even when an
+# earlier one failed; the status is the first failure's.
 status=0
-(cd "$web" && export PATH="$(ls -d "$web"/.node/node_modules/node-linux-*/bin | head -1):$PATH" && \
-  ARTIFACTS_DIR="$artifacts" DATABASE_URL="$DATABASE_URL" PSQL="$pgbin/psql" WORKER_PID="${pids[1]}" \
-  node e2e/app.e2e.mjs "$url") || status=$?
+for suite in ${E2E_SUITES:-app lab backoffice}; do
+  case $suite in
+    app) script=e2e/app.e2e.mjs ;;
+    lab) script=e2e/lab.mjs ;;
+    backoffice) script=e2e/backoffice.mjs ;;
+    *) echo "e2e: unknown suite $suite" >&2; status=2; continue ;;
+  esac
+  suite_started=$(date +%s)
+  s=0
+  (cd "$web" && export PATH="$(ls -d "$web"/.node/node_modules/node-linux-*/bin | head -1):$PATH" && \
+    ARTIFACTS_DIR="$artifacts" DATABASE_URL="$DATABASE_URL" PSQL="$pgbin/psql" WORKER_PID="${pids[1]}" \
+    node "$script" "$url") || s=$?
+  echo "e2e: suite $suite $([ $s = 0 ] && echo passed || echo FAILED) in $(( $(date +%s) - suite_started )) s"
+  [ $status = 0 ] && status=$s
+done
 echo "e2e: $([ $status = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - started )) s (artifacts: $artifacts)"
 exit $status

@@ -9,7 +9,7 @@ const srcDir = join(import.meta.dirname, '..', 'src')
 const apiDir = join(srcDir, 'api')
 
 /** First segments of the API's paths (pkg/httpapi/openapi). */
-const ROOTS = ['units', 'uploads', 'pipelines', 'me', 'auth', 'taxonomies', 'locations', 'building-rooms', 'fx-rates', 'templates', 'version', 'config', 'openapi.json']
+const ROOTS = ['units', 'uploads', 'pipelines', 'me', 'auth', 'taxonomies', 'locations', 'building-rooms', 'fx-rates', 'templates', 'version', 'config', 'openapi.json', 'exports', 'years', 'factors', 'recalculations', 'ops', 'backoffice', 'audit', 'integrations']
 
 // A quote or backtick, optionally /api/v1, then /<root> followed by the end
 // of the segment (/, ?, #, a closing quote, ${ or the end of the literal).

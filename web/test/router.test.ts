@@ -36,6 +36,18 @@ describe('routes', () => {
     const pages = router().getRoutes().filter((r) => r.components?.default && r.name !== undefined && r.children.length === 0)
     expect(pages.map((r) => r.name).sort()).toEqual([
       'about',
+      'bo-audit',
+      'bo-data',
+      'bo-documentation',
+      'bo-factors',
+      'bo-integrations',
+      'bo-pipeline',
+      'bo-pipelines',
+      'bo-reporting',
+      'bo-reporting-print',
+      'bo-unit',
+      'bo-users',
+      'exports',
       'login',
       'module',
       'not-found',

@@ -14,6 +14,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const authNotify = `-- name: AuthNotify :exec
+SELECT pg_notify('auth_changes', $1::text)
+`
+
+// Session revocations and user changes, delivered on commit to every API
+// process (docs/api.md §3.1, auth.NotifyChannel).
+func (q *Queries) AuthNotify(ctx context.Context, payload string) error {
+	_, err := q.db.Exec(ctx, authNotify, payload)
+	return err
+}
+
 const meUnitReports = `-- name: MeUnitReports :many
 SELECT carbon_reports.unit_id, carbon_reports.year, carbon_reports.overall_status,
        carbon_reports.validated_modules, carbon_reports.enabled_modules

@@ -84,10 +84,12 @@ func (r iteratorForEmissionsCopyFrom) Err() error {
 	return nil
 }
 
-// Bulk insert of engine rows (emission.Row); quantity and quantity_unit are
-// both null when the row has no physical quantity.
+// Bulk insert of engine rows (emission.Row) that are not kept on their entry
+// (migration 000013: every outcome but one row of the primary factor);
+// quantity and quantity_unit are both null when the row has no physical
+// quantity.
 func (q *Queries) EmissionsCopyFrom(ctx context.Context, arg []EmissionsCopyFromParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"emissions"}, []string{"entry_id", "report_module_id", "emission_type", "scope", "category", "kg_co2eq", "quantity", "quantity_unit", "factor_id", "meta", "engine_version", "computed_at"}, &iteratorForEmissionsCopyFrom{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"emission_rows"}, []string{"entry_id", "report_module_id", "emission_type", "scope", "category", "kg_co2eq", "quantity", "quantity_unit", "factor_id", "meta", "engine_version", "computed_at"}, &iteratorForEmissionsCopyFrom{rows: arg})
 }
 
 // iteratorForEntriesCopyFrom implements pgx.CopyFromSource.
@@ -129,6 +131,15 @@ func (r iteratorForEntriesCopyFrom) Values() ([]interface{}, error) {
 		r.rows[0].ComputedAt,
 		r.rows[0].CreatedBy,
 		r.rows[0].UpdatedBy,
+		r.rows[0].DistanceKm,
+		r.rows[0].SurfaceM2,
+		r.rows[0].RowEmissionType,
+		r.rows[0].RowScope,
+		r.rows[0].RowCategory,
+		r.rows[0].RowQuantity,
+		r.rows[0].RowQuantityUnit,
+		r.rows[0].RowMeta,
+		r.rows[0].RowEngineVersion,
 	}, nil
 }
 
@@ -136,8 +147,11 @@ func (r iteratorForEntriesCopyFrom) Err() error {
 	return nil
 }
 
+// distance_km and surface_m2 are the engine's sort values (calc.SortValues);
+// row_* the entry's single emission row (calc.Batch.SetEntryRow, migration
+// 000013), all null when its rows are in emission_rows or it has none.
 func (q *Queries) EntriesCopyFrom(ctx context.Context, arg []EntriesCopyFromParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"data_entries"}, []string{"id", "report_module_id", "unit_id", "year", "module", "submodule", "data", "kg_override", "source", "upload_id", "owner_sciper", "calc_status", "calc_message", "primary_factor_id", "kg_co2eq", "kg_co2eq_additional", "computed_at", "created_by", "updated_by"}, &iteratorForEntriesCopyFrom{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"data_entries"}, []string{"id", "report_module_id", "unit_id", "year", "module", "submodule", "data", "kg_override", "source", "upload_id", "owner_sciper", "calc_status", "calc_message", "primary_factor_id", "kg_co2eq", "kg_co2eq_additional", "computed_at", "created_by", "updated_by", "distance_km", "surface_m2", "row_emission_type", "row_scope", "row_category", "row_quantity", "row_quantity_unit", "row_meta", "row_engine_version"}, &iteratorForEntriesCopyFrom{rows: arg})
 }
 
 // iteratorForLocationsCopyFrom implements pgx.CopyFromSource.

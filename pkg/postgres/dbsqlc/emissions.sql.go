@@ -207,9 +207,12 @@ func (q *Queries) EmissionsByEntries(ctx context.Context, entryIds []int64) ([]E
 }
 
 const emissionsByEntry = `-- name: EmissionsByEntry :many
+
 SELECT id, entry_id, report_module_id, emission_type, scope, category, kg_co2eq, quantity, quantity_unit, factor_id, meta, engine_version, computed_at FROM emissions WHERE entry_id = $1 ORDER BY id
 `
 
+// The reads below go through the view emissions: the rows of
+// emission_rows and the single rows kept on their entries.
 func (q *Queries) EmissionsByEntry(ctx context.Context, entryID int64) ([]Emission, error) {
 	rows, err := q.db.Query(ctx, emissionsByEntry, entryID)
 	if err != nil {
@@ -260,7 +263,7 @@ type EmissionsCopyFromParams struct {
 }
 
 const emissionsDeleteByEntries = `-- name: EmissionsDeleteByEntries :execrows
-DELETE FROM emissions WHERE entry_id = ANY($1::bigint[])
+DELETE FROM emission_rows WHERE entry_id = ANY($1::bigint[])
 `
 
 func (q *Queries) EmissionsDeleteByEntries(ctx context.Context, entryIds []int64) (int64, error) {
@@ -272,7 +275,7 @@ func (q *Queries) EmissionsDeleteByEntries(ctx context.Context, entryIds []int64
 }
 
 const emissionsDeleteByEntry = `-- name: EmissionsDeleteByEntry :execrows
-DELETE FROM emissions WHERE entry_id = $1
+DELETE FROM emission_rows WHERE entry_id = $1
 `
 
 func (q *Queries) EmissionsDeleteByEntry(ctx context.Context, entryID int64) (int64, error) {

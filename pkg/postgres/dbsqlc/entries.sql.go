@@ -14,7 +14,7 @@ import (
 )
 
 const entriesByReportModule = `-- name: EntriesByReportModule :many
-SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at FROM data_entries WHERE report_module_id = $1 ORDER BY submodule, id
+SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version FROM data_entries WHERE report_module_id = $1 ORDER BY submodule, id
 `
 
 // Every entry of a report module (all submodules), by id: stats, exports.
@@ -50,6 +50,15 @@ func (q *Queries) EntriesByReportModule(ctx context.Context, reportModuleID int6
 			&i.UpdatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DistanceKm,
+			&i.SurfaceM2,
+			&i.RowEmissionType,
+			&i.RowScope,
+			&i.RowCategory,
+			&i.RowQuantity,
+			&i.RowQuantityUnit,
+			&i.RowMeta,
+			&i.RowEngineVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -62,7 +71,7 @@ func (q *Queries) EntriesByReportModule(ctx context.Context, reportModuleID int6
 }
 
 const entriesByYearModuleAfter = `-- name: EntriesByYearModuleAfter :many
-SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at FROM data_entries
+SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version FROM data_entries
 WHERE year = $1 AND module = $2 AND id > $3
 ORDER BY id
 LIMIT $4
@@ -113,6 +122,15 @@ func (q *Queries) EntriesByYearModuleAfter(ctx context.Context, arg EntriesByYea
 			&i.UpdatedBy,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DistanceKm,
+			&i.SurfaceM2,
+			&i.RowEmissionType,
+			&i.RowScope,
+			&i.RowCategory,
+			&i.RowQuantity,
+			&i.RowQuantityUnit,
+			&i.RowMeta,
+			&i.RowEngineVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -144,6 +162,15 @@ type EntriesCopyFromParams struct {
 	ComputedAt        *time.Time      `json:"computed_at"`
 	CreatedBy         *int64          `json:"created_by"`
 	UpdatedBy         *int64          `json:"updated_by"`
+	DistanceKm        *float64        `json:"distance_km"`
+	SurfaceM2         *float64        `json:"surface_m2"`
+	RowEmissionType   *string         `json:"row_emission_type"`
+	RowScope          *int16          `json:"row_scope"`
+	RowCategory       *string         `json:"row_category"`
+	RowQuantity       *float64        `json:"row_quantity"`
+	RowQuantityUnit   *string         `json:"row_quantity_unit"`
+	RowMeta           json.RawMessage `json:"row_meta"`
+	RowEngineVersion  *string         `json:"row_engine_version"`
 }
 
 const entriesCount = `-- name: EntriesCount :one
@@ -267,90 +294,219 @@ func (q *Queries) EntriesDeleteByYearSource(ctx context.Context, arg EntriesDele
 }
 
 const entriesList = `-- name: EntriesList :many
-SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at FROM data_entries e
-WHERE e.report_module_id = $1 AND e.submodule = $2
-  AND ($3::text IS NULL OR e.owner_sciper = $3::text)
-  AND ($4::text IS NULL OR e.source = $4::text)
-  AND ($5::text IS NULL OR e.calc_status = $5::text)
-  AND ($6::float8 IS NULL OR e.kg_co2eq > $6::float8)
-  AND ($7::text IS NULL OR EXISTS (
-        SELECT 1 FROM unnest($8::text[]) AS f (name)
-        WHERE strpos(lower(e.data ->> f.name), lower($7::text)) > 0))
-ORDER BY
-    CASE WHEN NOT $9::boolean THEN
-        CASE $10::text
-            WHEN 'id' THEN e.id::float8
-            WHEN 'kg_co2eq' THEN e.kg_co2eq
-            WHEN 'created_at' THEN extract(epoch FROM e.created_at)::float8
-            WHEN 'updated_at' THEN extract(epoch FROM e.updated_at)::float8
-            ELSE CASE WHEN jsonb_typeof(e.data -> $10::text) = 'number' THEN (e.data ->> $10::text)::float8 END
-        END END ASC NULLS LAST,
-    CASE WHEN $9::boolean THEN
-        CASE $10::text
-            WHEN 'id' THEN e.id::float8
-            WHEN 'kg_co2eq' THEN e.kg_co2eq
-            WHEN 'created_at' THEN extract(epoch FROM e.created_at)::float8
-            WHEN 'updated_at' THEN extract(epoch FROM e.updated_at)::float8
-            ELSE CASE WHEN jsonb_typeof(e.data -> $10::text) = 'number' THEN (e.data ->> $10::text)::float8 END
-        END END DESC NULLS LAST,
-    CASE WHEN NOT $9::boolean AND jsonb_typeof(e.data -> $10::text) = 'string'
-         THEN lower(e.data ->> $10::text) END ASC NULLS LAST,
-    CASE WHEN $9::boolean AND jsonb_typeof(e.data -> $10::text) = 'string'
-         THEN lower(e.data ->> $10::text) END DESC NULLS LAST,
-    CASE WHEN NOT $11::boolean THEN
-        CASE $12::text
-            WHEN 'id' THEN e.id::float8
-            WHEN 'kg_co2eq' THEN e.kg_co2eq
-            WHEN 'created_at' THEN extract(epoch FROM e.created_at)::float8
-            WHEN 'updated_at' THEN extract(epoch FROM e.updated_at)::float8
-            ELSE CASE WHEN jsonb_typeof(e.data -> $12::text) = 'number' THEN (e.data ->> $12::text)::float8 END
-        END END ASC NULLS LAST,
-    CASE WHEN $11::boolean THEN
-        CASE $12::text
-            WHEN 'id' THEN e.id::float8
-            WHEN 'kg_co2eq' THEN e.kg_co2eq
-            WHEN 'created_at' THEN extract(epoch FROM e.created_at)::float8
-            WHEN 'updated_at' THEN extract(epoch FROM e.updated_at)::float8
-            ELSE CASE WHEN jsonb_typeof(e.data -> $12::text) = 'number' THEN (e.data ->> $12::text)::float8 END
-        END END DESC NULLS LAST,
-    CASE WHEN NOT $11::boolean AND jsonb_typeof(e.data -> $12::text) = 'string'
-         THEN lower(e.data ->> $12::text) END ASC NULLS LAST,
-    CASE WHEN $11::boolean AND jsonb_typeof(e.data -> $12::text) = 'string'
-         THEN lower(e.data ->> $12::text) END DESC NULLS LAST,
+WITH travelers AS (
+    SELECT (m.data ->> 'user_institutional_id') AS sciper, min(lower(m.data ->> 'name')) AS name
+    FROM report_modules t
+    JOIN report_modules h ON h.report_id = t.report_id AND h.module = 'headcount'
+    JOIN data_entries m ON m.report_module_id = h.id AND m.submodule = 'member'
+    WHERE t.id = $5
+      AND 'traveler_name' IN ($6::text, $7::text, $8::text, $9::text)
+    GROUP BY 1
+), page AS (
+    SELECT e.id, k.n1, k.t1, k.n2, k.t2, k.n3, k.t3, k.n4, k.t4
+    FROM data_entries e
+    LEFT JOIN travelers tr ON tr.sciper = e.owner_sciper
+    CROSS JOIN LATERAL (
+        SELECT CASE $6::text
+                WHEN 'id' THEN e.id::float8
+                WHEN 'kg_co2eq' THEN e.kg_co2eq
+                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
+                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
+                WHEN 'distance_km' THEN e.distance_km
+                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
+                WHEN '' THEN NULL
+                WHEN 'traveler_name' THEN NULL
+                ELSE CASE jsonb_typeof(e.data -> $6::text)
+                    WHEN 'number' THEN (e.data ->> $6::text)::float8
+                    WHEN 'boolean' THEN CASE WHEN (e.data -> $6::text)::boolean THEN 1 ELSE 0 END
+                END
+            END AS n1,
+            CASE
+                WHEN $6::text = 'traveler_name' THEN tr.name
+                WHEN $6::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
+                WHEN jsonb_typeof(e.data -> $6::text) = 'string' THEN lower(e.data ->> $6::text)
+            END AS t1,
+            CASE $7::text
+                WHEN 'id' THEN e.id::float8
+                WHEN 'kg_co2eq' THEN e.kg_co2eq
+                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
+                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
+                WHEN 'distance_km' THEN e.distance_km
+                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
+                WHEN '' THEN NULL
+                WHEN 'traveler_name' THEN NULL
+                ELSE CASE jsonb_typeof(e.data -> $7::text)
+                    WHEN 'number' THEN (e.data ->> $7::text)::float8
+                    WHEN 'boolean' THEN CASE WHEN (e.data -> $7::text)::boolean THEN 1 ELSE 0 END
+                END
+            END AS n2,
+            CASE
+                WHEN $7::text = 'traveler_name' THEN tr.name
+                WHEN $7::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
+                WHEN jsonb_typeof(e.data -> $7::text) = 'string' THEN lower(e.data ->> $7::text)
+            END AS t2,
+            CASE $8::text
+                WHEN 'id' THEN e.id::float8
+                WHEN 'kg_co2eq' THEN e.kg_co2eq
+                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
+                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
+                WHEN 'distance_km' THEN e.distance_km
+                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
+                WHEN '' THEN NULL
+                WHEN 'traveler_name' THEN NULL
+                ELSE CASE jsonb_typeof(e.data -> $8::text)
+                    WHEN 'number' THEN (e.data ->> $8::text)::float8
+                    WHEN 'boolean' THEN CASE WHEN (e.data -> $8::text)::boolean THEN 1 ELSE 0 END
+                END
+            END AS n3,
+            CASE
+                WHEN $8::text = 'traveler_name' THEN tr.name
+                WHEN $8::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
+                WHEN jsonb_typeof(e.data -> $8::text) = 'string' THEN lower(e.data ->> $8::text)
+            END AS t3,
+            CASE $9::text
+                WHEN 'id' THEN e.id::float8
+                WHEN 'kg_co2eq' THEN e.kg_co2eq
+                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
+                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
+                WHEN 'distance_km' THEN e.distance_km
+                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
+                WHEN '' THEN NULL
+                WHEN 'traveler_name' THEN NULL
+                ELSE CASE jsonb_typeof(e.data -> $9::text)
+                    WHEN 'number' THEN (e.data ->> $9::text)::float8
+                    WHEN 'boolean' THEN CASE WHEN (e.data -> $9::text)::boolean THEN 1 ELSE 0 END
+                END
+            END AS n4,
+            CASE
+                WHEN $9::text = 'traveler_name' THEN tr.name
+                WHEN $9::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
+                WHEN jsonb_typeof(e.data -> $9::text) = 'string' THEN lower(e.data ->> $9::text)
+            END AS t4
+    ) k
+    WHERE e.report_module_id = $5 AND e.submodule = $10
+      AND ($11::text IS NULL OR e.owner_sciper = $11::text)
+      AND ($12::text IS NULL OR e.source = $12::text)
+      AND ($13::text IS NULL OR e.calc_status = $13::text)
+      AND ($14::float8 IS NULL OR e.kg_co2eq > $14::float8)
+      AND ($15::text IS NULL OR EXISTS (
+            SELECT 1 FROM unnest($16::text[]) AS f (name)
+            WHERE strpos(lower(e.data ->> f.name), lower($15::text)) > 0))
+      -- Keyset: only the entries after the position a cursor carries (the
+      -- sort_position of the last entry of the previous page), in the
+      -- order below.
+      AND ($17::jsonb IS NULL OR
+            CASE WHEN ($17::jsonb ->> 0) IS NULL THEN false WHEN k.n1 IS NULL THEN true WHEN $1::boolean THEN k.n1 < ($17::jsonb ->> 0)::float8 ELSE k.n1 > ($17::jsonb ->> 0)::float8 END
+                OR (k.n1 IS NOT DISTINCT FROM ($17::jsonb ->> 0)::float8 AND (
+                CASE WHEN ($17::jsonb ->> 1) IS NULL THEN false WHEN k.t1 IS NULL THEN true WHEN $1::boolean THEN k.t1 < ($17::jsonb ->> 1) ELSE k.t1 > ($17::jsonb ->> 1) END
+                    OR (k.t1 IS NOT DISTINCT FROM ($17::jsonb ->> 1) AND (
+                    CASE WHEN ($17::jsonb ->> 2) IS NULL THEN false WHEN k.n2 IS NULL THEN true WHEN $2::boolean THEN k.n2 < ($17::jsonb ->> 2)::float8 ELSE k.n2 > ($17::jsonb ->> 2)::float8 END
+                        OR (k.n2 IS NOT DISTINCT FROM ($17::jsonb ->> 2)::float8 AND (
+                        CASE WHEN ($17::jsonb ->> 3) IS NULL THEN false WHEN k.t2 IS NULL THEN true WHEN $2::boolean THEN k.t2 < ($17::jsonb ->> 3) ELSE k.t2 > ($17::jsonb ->> 3) END
+                            OR (k.t2 IS NOT DISTINCT FROM ($17::jsonb ->> 3) AND (
+                            CASE WHEN ($17::jsonb ->> 4) IS NULL THEN false WHEN k.n3 IS NULL THEN true WHEN $3::boolean THEN k.n3 < ($17::jsonb ->> 4)::float8 ELSE k.n3 > ($17::jsonb ->> 4)::float8 END
+                                OR (k.n3 IS NOT DISTINCT FROM ($17::jsonb ->> 4)::float8 AND (
+                                CASE WHEN ($17::jsonb ->> 5) IS NULL THEN false WHEN k.t3 IS NULL THEN true WHEN $3::boolean THEN k.t3 < ($17::jsonb ->> 5) ELSE k.t3 > ($17::jsonb ->> 5) END
+                                    OR (k.t3 IS NOT DISTINCT FROM ($17::jsonb ->> 5) AND (
+                                    CASE WHEN ($17::jsonb ->> 6) IS NULL THEN false WHEN k.n4 IS NULL THEN true WHEN $4::boolean THEN k.n4 < ($17::jsonb ->> 6)::float8 ELSE k.n4 > ($17::jsonb ->> 6)::float8 END
+                                        OR (k.n4 IS NOT DISTINCT FROM ($17::jsonb ->> 6)::float8 AND (
+                                        CASE WHEN ($17::jsonb ->> 7) IS NULL THEN false WHEN k.t4 IS NULL THEN true WHEN $4::boolean THEN k.t4 < ($17::jsonb ->> 7) ELSE k.t4 > ($17::jsonb ->> 7) END
+                                            OR (k.t4 IS NOT DISTINCT FROM ($17::jsonb ->> 7) AND (
+                                            e.id > ($17::jsonb ->> 8)::bigint)))))))))))))))))
+    ORDER BY
+    CASE WHEN NOT $1::boolean THEN k.n1 END ASC NULLS LAST, CASE WHEN $1::boolean THEN k.n1 END DESC NULLS LAST,
+    CASE WHEN NOT $1::boolean THEN k.t1 END ASC NULLS LAST, CASE WHEN $1::boolean THEN k.t1 END DESC NULLS LAST,
+    CASE WHEN NOT $2::boolean THEN k.n2 END ASC NULLS LAST, CASE WHEN $2::boolean THEN k.n2 END DESC NULLS LAST,
+    CASE WHEN NOT $2::boolean THEN k.t2 END ASC NULLS LAST, CASE WHEN $2::boolean THEN k.t2 END DESC NULLS LAST,
+    CASE WHEN NOT $3::boolean THEN k.n3 END ASC NULLS LAST, CASE WHEN $3::boolean THEN k.n3 END DESC NULLS LAST,
+    CASE WHEN NOT $3::boolean THEN k.t3 END ASC NULLS LAST, CASE WHEN $3::boolean THEN k.t3 END DESC NULLS LAST,
+    CASE WHEN NOT $4::boolean THEN k.n4 END ASC NULLS LAST, CASE WHEN $4::boolean THEN k.n4 END DESC NULLS LAST,
+    CASE WHEN NOT $4::boolean THEN k.t4 END ASC NULLS LAST, CASE WHEN $4::boolean THEN k.t4 END DESC NULLS LAST,
     e.id
-LIMIT $14 OFFSET $13
+    LIMIT $19 OFFSET $18
+)
+SELECT d.id, d.report_module_id, d.unit_id, d.year, d.module, d.submodule, d.data, d.kg_override, d.source, d.upload_id, d.owner_sciper, d.calc_status, d.calc_message, d.primary_factor_id, d.kg_co2eq, d.kg_co2eq_additional, d.computed_at, d.version, d.created_by, d.updated_by, d.created_at, d.updated_at, d.distance_km, d.surface_m2, d.row_emission_type, d.row_scope, d.row_category, d.row_quantity, d.row_quantity_unit, d.row_meta, d.row_engine_version, json_build_array(p.n1, p.t1, p.n2, p.t2, p.n3, p.t3, p.n4, p.t4, p.id)::text AS sort_position
+FROM page p
+JOIN data_entries d ON d.id = p.id
+ORDER BY
+    CASE WHEN NOT $1::boolean THEN p.n1 END ASC NULLS LAST, CASE WHEN $1::boolean THEN p.n1 END DESC NULLS LAST,
+    CASE WHEN NOT $1::boolean THEN p.t1 END ASC NULLS LAST, CASE WHEN $1::boolean THEN p.t1 END DESC NULLS LAST,
+    CASE WHEN NOT $2::boolean THEN p.n2 END ASC NULLS LAST, CASE WHEN $2::boolean THEN p.n2 END DESC NULLS LAST,
+    CASE WHEN NOT $2::boolean THEN p.t2 END ASC NULLS LAST, CASE WHEN $2::boolean THEN p.t2 END DESC NULLS LAST,
+    CASE WHEN NOT $3::boolean THEN p.n3 END ASC NULLS LAST, CASE WHEN $3::boolean THEN p.n3 END DESC NULLS LAST,
+    CASE WHEN NOT $3::boolean THEN p.t3 END ASC NULLS LAST, CASE WHEN $3::boolean THEN p.t3 END DESC NULLS LAST,
+    CASE WHEN NOT $4::boolean THEN p.n4 END ASC NULLS LAST, CASE WHEN $4::boolean THEN p.n4 END DESC NULLS LAST,
+    CASE WHEN NOT $4::boolean THEN p.t4 END ASC NULLS LAST, CASE WHEN $4::boolean THEN p.t4 END DESC NULLS LAST,
+    p.id
 `
 
 type EntriesListParams struct {
-	ReportModuleID int64    `json:"report_module_id"`
-	Submodule      string   `json:"submodule"`
-	OwnerSciper    *string  `json:"owner_sciper"`
-	Source         *string  `json:"source"`
-	CalcStatus     *string  `json:"calc_status"`
-	MinKg          *float64 `json:"min_kg"`
-	Q              *string  `json:"q"`
-	QFields        []string `json:"q_fields"`
-	Sort1Desc      bool     `json:"sort1_desc"`
-	Sort1          string   `json:"sort1"`
-	Sort2Desc      bool     `json:"sort2_desc"`
-	Sort2          string   `json:"sort2"`
-	Offset         int32    `json:"offset"`
-	Limit          int32    `json:"limit"`
+	Sort1Desc      bool            `json:"sort1_desc"`
+	Sort2Desc      bool            `json:"sort2_desc"`
+	Sort3Desc      bool            `json:"sort3_desc"`
+	Sort4Desc      bool            `json:"sort4_desc"`
+	ReportModuleID int64           `json:"report_module_id"`
+	Sort1          string          `json:"sort1"`
+	Sort2          string          `json:"sort2"`
+	Sort3          string          `json:"sort3"`
+	Sort4          string          `json:"sort4"`
+	Submodule      string          `json:"submodule"`
+	OwnerSciper    *string         `json:"owner_sciper"`
+	Source         *string         `json:"source"`
+	CalcStatus     *string         `json:"calc_status"`
+	MinKg          *float64        `json:"min_kg"`
+	Q              *string         `json:"q"`
+	QFields        []string        `json:"q_fields"`
+	After          json.RawMessage `json:"after"`
+	Offset         int32           `json:"offset"`
+	Limit          int32           `json:"limit"`
 }
 
-// One page of a submodule's entries (docs/api.md: entries list).
+type EntriesListRow struct {
+	DataEntry    DataEntry `json:"data_entry"`
+	SortPosition string    `json:"sort_position"`
+}
+
+// One page of a submodule's entries (docs/api.md §5), sorted in the
+// database whatever the key: the request's memory is the page's.
 //
 //	Filters (null = no filter): owner_sciper (own scope, D7), source,
 //	calc_status, min_kg (above_threshold: kg_co2eq > min_kg), q (substring,
 //	case-insensitive, over the data fields named in q_fields).
-//	Sort: two keys sort1 and sort2, each ascending unless sort*_desc; a key
-//	is a column (id, created_at, updated_at, kg_co2eq) or a field of data
-//	(numbers sort numerically, strings case-insensitively, missing values
-//	last); ties are broken by id. Unknown keys sort nothing: the API layer
-//	validates them against the submodule's fields.
-func (q *Queries) EntriesList(ctx context.Context, arg EntriesListParams) ([]DataEntry, error) {
+//	Sort: up to four keys sort1..sort4 ('' = unused), each ascending unless
+//	sort<n>_desc, then id ascending. Each key gives every entry a number
+//	(n<n>) and a text (t<n>), compared in that order, missing values last in
+//	both directions:
+//	  id, kg_co2eq, created_at, updated_at (microseconds): the column;
+//	  distance_km: the stored trip distance (calc.SortValues);
+//	  surface_m2: the room's own surface_m2, else the stored surface the
+//	    engine used (the reference room's; calc.SortValues), as listed;
+//	  traveler_name: the lower-cased name of the member of the same
+//	    report's headcount with the trip's SCIPER (one at most: index
+//	    data_entries_member_sciper_key), read only when a key asks for it;
+//	  any other key: the data field of that name — a number, a boolean
+//	    (false 0, true 1), or a string lower-cased.
+//	Unknown keys sort nothing: the API layer validates them against the
+//	submodule's fields.
+//	Paging: offset (page) or after (keyset): null, or the sort_position of
+//	the entry after which the page starts — the JSON array [n1, t1, n2, t2,
+//	n3, t3, n4, t4, id] this query returns with every entry (a cursor,
+//	pkg/entry/cursor.go). A keyset page costs the first page's work at any
+//	depth: one scan of the filtered entries and a top-N sort of limit rows.
+//	The page is sorted on (keys, id) only, then its rows are read: a deep
+//	page sorts narrow tuples, not the payloads. Run it with custom plans
+//	(ListPlanCustom): a custom plan folds the keys into plain columns.
+func (q *Queries) EntriesList(ctx context.Context, arg EntriesListParams) ([]EntriesListRow, error) {
 	rows, err := q.db.Query(ctx, entriesList,
+		arg.Sort1Desc,
+		arg.Sort2Desc,
+		arg.Sort3Desc,
+		arg.Sort4Desc,
 		arg.ReportModuleID,
+		arg.Sort1,
+		arg.Sort2,
+		arg.Sort3,
+		arg.Sort4,
 		arg.Submodule,
 		arg.OwnerSciper,
 		arg.Source,
@@ -358,10 +514,7 @@ func (q *Queries) EntriesList(ctx context.Context, arg EntriesListParams) ([]Dat
 		arg.MinKg,
 		arg.Q,
 		arg.QFields,
-		arg.Sort1Desc,
-		arg.Sort1,
-		arg.Sort2Desc,
-		arg.Sort2,
+		arg.After,
 		arg.Offset,
 		arg.Limit,
 	)
@@ -369,32 +522,42 @@ func (q *Queries) EntriesList(ctx context.Context, arg EntriesListParams) ([]Dat
 		return nil, err
 	}
 	defer rows.Close()
-	items := []DataEntry{}
+	items := []EntriesListRow{}
 	for rows.Next() {
-		var i DataEntry
+		var i EntriesListRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.ReportModuleID,
-			&i.UnitID,
-			&i.Year,
-			&i.Module,
-			&i.Submodule,
-			&i.Data,
-			&i.KgOverride,
-			&i.Source,
-			&i.UploadID,
-			&i.OwnerSciper,
-			&i.CalcStatus,
-			&i.CalcMessage,
-			&i.PrimaryFactorID,
-			&i.KgCo2eq,
-			&i.KgCo2eqAdditional,
-			&i.ComputedAt,
-			&i.Version,
-			&i.CreatedBy,
-			&i.UpdatedBy,
-			&i.CreatedAt,
-			&i.UpdatedAt,
+			&i.DataEntry.ID,
+			&i.DataEntry.ReportModuleID,
+			&i.DataEntry.UnitID,
+			&i.DataEntry.Year,
+			&i.DataEntry.Module,
+			&i.DataEntry.Submodule,
+			&i.DataEntry.Data,
+			&i.DataEntry.KgOverride,
+			&i.DataEntry.Source,
+			&i.DataEntry.UploadID,
+			&i.DataEntry.OwnerSciper,
+			&i.DataEntry.CalcStatus,
+			&i.DataEntry.CalcMessage,
+			&i.DataEntry.PrimaryFactorID,
+			&i.DataEntry.KgCo2eq,
+			&i.DataEntry.KgCo2eqAdditional,
+			&i.DataEntry.ComputedAt,
+			&i.DataEntry.Version,
+			&i.DataEntry.CreatedBy,
+			&i.DataEntry.UpdatedBy,
+			&i.DataEntry.CreatedAt,
+			&i.DataEntry.UpdatedAt,
+			&i.DataEntry.DistanceKm,
+			&i.DataEntry.SurfaceM2,
+			&i.DataEntry.RowEmissionType,
+			&i.DataEntry.RowScope,
+			&i.DataEntry.RowCategory,
+			&i.DataEntry.RowQuantity,
+			&i.DataEntry.RowQuantityUnit,
+			&i.DataEntry.RowMeta,
+			&i.DataEntry.RowEngineVersion,
+			&i.SortPosition,
 		); err != nil {
 			return nil, err
 		}
@@ -413,6 +576,15 @@ UPDATE data_entries e SET
     calc_status         = u.calc_status,
     calc_message        = nullif(u.calc_message, ''),
     primary_factor_id   = nullif(u.primary_factor_id, 0),
+    distance_km         = nullif(u.distance_km, 0),
+    surface_m2          = nullif(u.surface_m2, 0),
+    row_emission_type   = nullif(u.row_emission_type, ''),
+    row_scope           = CASE WHEN u.row_emission_type <> '' THEN u.row_scope END,
+    row_category        = CASE WHEN u.row_emission_type <> '' THEN u.row_category END,
+    row_quantity        = CASE WHEN u.row_emission_type <> '' AND u.row_quantity_unit <> '' THEN u.row_quantity END,
+    row_quantity_unit   = CASE WHEN u.row_emission_type <> '' THEN nullif(u.row_quantity_unit, '') END,
+    row_meta            = CASE WHEN u.row_emission_type <> '' THEN u.row_meta::jsonb END,
+    row_engine_version  = CASE WHEN u.row_emission_type <> '' THEN u.row_engine_version END,
     computed_at         = now()
 FROM (
     SELECT unnest($1::bigint[]) AS id,
@@ -420,7 +592,16 @@ FROM (
            unnest($3::float8[]) AS kg_co2eq_additional,
            unnest($4::text[]) AS calc_status,
            unnest($5::text[]) AS calc_message,
-           unnest($6::bigint[]) AS primary_factor_id
+           unnest($6::bigint[]) AS primary_factor_id,
+           unnest($7::float8[]) AS distance_km,
+           unnest($8::float8[]) AS surface_m2,
+           unnest($9::text[]) AS row_emission_type,
+           unnest($10::smallint[]) AS row_scope,
+           unnest($11::text[]) AS row_category,
+           unnest($12::float8[]) AS row_quantity,
+           unnest($13::text[]) AS row_quantity_unit,
+           unnest($14::text[]) AS row_meta,
+           unnest($15::text[]) AS row_engine_version
 ) u
 WHERE e.id = u.id
 `
@@ -432,11 +613,24 @@ type EntriesSetComputedParams struct {
 	CalcStatuses       []string  `json:"calc_statuses"`
 	CalcMessages       []string  `json:"calc_messages"`
 	PrimaryFactorIds   []int64   `json:"primary_factor_ids"`
+	DistanceKms        []float64 `json:"distance_kms"`
+	SurfaceM2s         []float64 `json:"surface_m2s"`
+	RowEmissionTypes   []string  `json:"row_emission_types"`
+	RowScopes          []int16   `json:"row_scopes"`
+	RowCategories      []string  `json:"row_categories"`
+	RowQuantities      []float64 `json:"row_quantities"`
+	RowQuantityUnits   []string  `json:"row_quantity_units"`
+	RowMetas           []string  `json:"row_metas"`
+	RowEngineVersions  []string  `json:"row_engine_versions"`
 }
 
 // EntrySetComputed for many entries at once (recalculation batches);
-// parallel arrays; a primary_factor_id of 0 and an empty calc_message are
-// stored as null.
+// parallel arrays; a primary_factor_id of 0, an empty calc_message and the
+// sort values distance_km and surface_m2 of 0 (calc.SortValues) are stored
+// as null. row_*: the entry's single emission row (migration 000013), an
+// empty row_emission_type (or arrays shorter than ids) storing none; an
+// empty row_quantity_unit stores a null quantity and unit. None of these
+// columns is indexed: the update stays HOT (migration 000003).
 func (q *Queries) EntriesSetComputed(ctx context.Context, arg EntriesSetComputedParams) (int64, error) {
 	result, err := q.db.Exec(ctx, entriesSetComputed,
 		arg.Ids,
@@ -445,7 +639,47 @@ func (q *Queries) EntriesSetComputed(ctx context.Context, arg EntriesSetComputed
 		arg.CalcStatuses,
 		arg.CalcMessages,
 		arg.PrimaryFactorIds,
+		arg.DistanceKms,
+		arg.SurfaceM2s,
+		arg.RowEmissionTypes,
+		arg.RowScopes,
+		arg.RowCategories,
+		arg.RowQuantities,
+		arg.RowQuantityUnits,
+		arg.RowMetas,
+		arg.RowEngineVersions,
 	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const entriesSetSortValues = `-- name: EntriesSetSortValues :execrows
+UPDATE data_entries e SET
+    distance_km = nullif(u.distance_km, 0),
+    surface_m2  = nullif(u.surface_m2, 0)
+FROM (
+    SELECT unnest($1::bigint[]) AS id,
+           unnest($2::float8[]) AS distance_km,
+           unnest($3::float8[]) AS surface_m2
+) u
+WHERE e.id = u.id AND e.distance_km IS NULL AND e.surface_m2 IS NULL
+  AND (u.distance_km <> 0 OR u.surface_m2 <> 0)
+`
+
+type EntriesSetSortValuesParams struct {
+	Ids         []int64   `json:"ids"`
+	DistanceKms []float64 `json:"distance_kms"`
+	SurfaceM2s  []float64 `json:"surface_m2s"`
+}
+
+// Fills the sort values of entries computed before migration 000012
+// (calc.BackfillSortValues): parallel arrays, 0 for none; an entry whose
+// values were written since (by a newer computation), or that has none, is
+// left alone.
+func (q *Queries) EntriesSetSortValues(ctx context.Context, arg EntriesSetSortValuesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, entriesSetSortValues, arg.Ids, arg.DistanceKms, arg.SurfaceM2s)
 	if err != nil {
 		return 0, err
 	}
@@ -456,7 +690,7 @@ const entryDelete = `-- name: EntryDelete :one
 DELETE FROM data_entries
 WHERE id = $1 AND report_module_id = $2 AND submodule = $3
   AND ($4::integer IS NULL OR version = $4::integer)
-RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at
+RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version
 `
 
 type EntryDeleteParams struct {
@@ -499,12 +733,21 @@ func (q *Queries) EntryDelete(ctx context.Context, arg EntryDeleteParams) (DataE
 		&i.UpdatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DistanceKm,
+		&i.SurfaceM2,
+		&i.RowEmissionType,
+		&i.RowScope,
+		&i.RowCategory,
+		&i.RowQuantity,
+		&i.RowQuantityUnit,
+		&i.RowMeta,
+		&i.RowEngineVersion,
 	)
 	return i, err
 }
 
 const entryGet = `-- name: EntryGet :one
-SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at FROM data_entries
+SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version FROM data_entries
 WHERE id = $1 AND report_module_id = $2 AND submodule = $3
 `
 
@@ -542,12 +785,21 @@ func (q *Queries) EntryGet(ctx context.Context, arg EntryGetParams) (DataEntry, 
 		&i.UpdatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DistanceKm,
+		&i.SurfaceM2,
+		&i.RowEmissionType,
+		&i.RowScope,
+		&i.RowCategory,
+		&i.RowQuantity,
+		&i.RowQuantityUnit,
+		&i.RowMeta,
+		&i.RowEngineVersion,
 	)
 	return i, err
 }
 
 const entryGetForUpdate = `-- name: EntryGetForUpdate :one
-SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at FROM data_entries
+SELECT id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version FROM data_entries
 WHERE id = $1 AND report_module_id = $2 AND submodule = $3
 FOR UPDATE
 `
@@ -584,6 +836,15 @@ func (q *Queries) EntryGetForUpdate(ctx context.Context, arg EntryGetForUpdatePa
 		&i.UpdatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DistanceKm,
+		&i.SurfaceM2,
+		&i.RowEmissionType,
+		&i.RowScope,
+		&i.RowCategory,
+		&i.RowQuantity,
+		&i.RowQuantityUnit,
+		&i.RowMeta,
+		&i.RowEngineVersion,
 	)
 	return i, err
 }
@@ -620,7 +881,7 @@ INSERT INTO data_entries (report_module_id, unit_id, year, module, submodule, da
                           source, upload_id, owner_sciper, created_by, updated_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         $8, $9, $10, $11, $11)
-RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at
+RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version
 `
 
 type EntryInsertParams struct {
@@ -677,6 +938,15 @@ func (q *Queries) EntryInsert(ctx context.Context, arg EntryInsertParams) (DataE
 		&i.UpdatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DistanceKm,
+		&i.SurfaceM2,
+		&i.RowEmissionType,
+		&i.RowScope,
+		&i.RowCategory,
+		&i.RowQuantity,
+		&i.RowQuantityUnit,
+		&i.RowMeta,
+		&i.RowEngineVersion,
 	)
 	return i, err
 }
@@ -713,17 +983,21 @@ UPDATE data_entries SET
     calc_status         = $3,
     calc_message        = $4,
     primary_factor_id   = $5,
+    distance_km         = $6,
+    surface_m2          = $7,
     computed_at         = now()
-WHERE id = $6
+WHERE id = $8
 `
 
 type EntrySetComputedParams struct {
-	KgCo2eq           float64 `json:"kg_co2eq"`
-	KgCo2eqAdditional float64 `json:"kg_co2eq_additional"`
-	CalcStatus        string  `json:"calc_status"`
-	CalcMessage       *string `json:"calc_message"`
-	PrimaryFactorID   *int64  `json:"primary_factor_id"`
-	ID                int64   `json:"id"`
+	KgCo2eq           float64  `json:"kg_co2eq"`
+	KgCo2eqAdditional float64  `json:"kg_co2eq_additional"`
+	CalcStatus        string   `json:"calc_status"`
+	CalcMessage       *string  `json:"calc_message"`
+	PrimaryFactorID   *int64   `json:"primary_factor_id"`
+	DistanceKm        *float64 `json:"distance_km"`
+	SurfaceM2         *float64 `json:"surface_m2"`
+	ID                int64    `json:"id"`
 }
 
 // Stores the engine outcome of one entry (its emission rows are replaced in
@@ -735,9 +1009,50 @@ func (q *Queries) EntrySetComputed(ctx context.Context, arg EntrySetComputedPara
 		arg.CalcStatus,
 		arg.CalcMessage,
 		arg.PrimaryFactorID,
+		arg.DistanceKm,
+		arg.SurfaceM2,
 		arg.ID,
 	)
 	return err
+}
+
+const entrySortBackfillDone = `-- name: EntrySortBackfillDone :exec
+DELETE FROM entry_sort_backfill WHERE year = $1 AND module = $2
+`
+
+type EntrySortBackfillDoneParams struct {
+	Year   int32  `json:"year"`
+	Module string `json:"module"`
+}
+
+func (q *Queries) EntrySortBackfillDone(ctx context.Context, arg EntrySortBackfillDoneParams) error {
+	_, err := q.db.Exec(ctx, entrySortBackfillDone, arg.Year, arg.Module)
+	return err
+}
+
+const entrySortBackfillPending = `-- name: EntrySortBackfillPending :many
+SELECT year, module FROM entry_sort_backfill ORDER BY year, module
+`
+
+// The module-years whose sort values are still to fill (migration 000012).
+func (q *Queries) EntrySortBackfillPending(ctx context.Context) ([]EntrySortBackfill, error) {
+	rows, err := q.db.Query(ctx, entrySortBackfillPending)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EntrySortBackfill{}
+	for rows.Next() {
+		var i EntrySortBackfill
+		if err := rows.Scan(&i.Year, &i.Module); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const entryStudentExists = `-- name: EntryStudentExists :one
@@ -763,7 +1078,7 @@ UPDATE data_entries SET
     version      = version + 1
 WHERE id = $5 AND report_module_id = $6 AND submodule = $7
   AND ($8::integer IS NULL OR version = $8::integer)
-RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at
+RETURNING id, report_module_id, unit_id, year, module, submodule, data, kg_override, source, upload_id, owner_sciper, calc_status, calc_message, primary_factor_id, kg_co2eq, kg_co2eq_additional, computed_at, version, created_by, updated_by, created_at, updated_at, distance_km, surface_m2, row_emission_type, row_scope, row_category, row_quantity, row_quantity_unit, row_meta, row_engine_version
 `
 
 type EntryUpdateParams struct {
@@ -816,8 +1131,28 @@ func (q *Queries) EntryUpdate(ctx context.Context, arg EntryUpdateParams) (DataE
 		&i.UpdatedBy,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DistanceKm,
+		&i.SurfaceM2,
+		&i.RowEmissionType,
+		&i.RowScope,
+		&i.RowCategory,
+		&i.RowQuantity,
+		&i.RowQuantityUnit,
+		&i.RowMeta,
+		&i.RowEngineVersion,
 	)
 	return i, err
+}
+
+const listPlanCustom = `-- name: ListPlanCustom :exec
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true)
+`
+
+// Plans the next statements of the transaction for their parameters
+// (EntriesList: the sort keys are parameters).
+func (q *Queries) ListPlanCustom(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, listPlanCustom)
+	return err
 }
 
 const membersByReportModule = `-- name: MembersByReportModule :many
@@ -857,4 +1192,15 @@ func (q *Queries) MembersByReportModule(ctx context.Context, arg MembersByReport
 		return nil, err
 	}
 	return items, nil
+}
+
+const snapshotReadOnly = `-- name: SnapshotReadOnly :exec
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY
+`
+
+// The first statement of a read-only transaction whose reads must see one
+// snapshot (an entries list: its count and its page).
+func (q *Queries) SnapshotReadOnly(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, snapshotReadOnly)
+	return err
 }

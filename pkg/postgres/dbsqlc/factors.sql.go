@@ -19,7 +19,7 @@ WITH deleted AS (
 ), entry_refs AS (
     UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
 ), row_refs AS (
-    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+    UPDATE emission_rows SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
 )
 SELECT id, year, module, submodule, emission_type, classification, class_key, values, source, last_upload_id, created_at, updated_at, updated_by, version FROM deleted
 `
@@ -562,7 +562,7 @@ WITH deleted AS (
 ), entry_refs AS (
     UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
 ), row_refs AS (
-    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+    UPDATE emission_rows SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
 )
 SELECT id, submodule, class_key FROM deleted
 `
@@ -612,7 +612,7 @@ WITH deleted AS (
 ), entry_refs AS (
     UPDATE data_entries SET primary_factor_id = NULL WHERE primary_factor_id IN (SELECT d.id FROM deleted d)
 ), row_refs AS (
-    UPDATE emissions SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
+    UPDATE emission_rows SET factor_id = NULL WHERE factor_id IN (SELECT d.id FROM deleted d)
 )
 SELECT id, module, submodule, class_key, classification, "values" FROM deleted ORDER BY submodule, class_key
 `

@@ -140,6 +140,15 @@ type DataEntry struct {
 	UpdatedBy         *int64          `json:"updated_by"`
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
+	DistanceKm        *float64        `json:"distance_km"`
+	SurfaceM2         *float64        `json:"surface_m2"`
+	RowEmissionType   *string         `json:"row_emission_type"`
+	RowScope          *int16          `json:"row_scope"`
+	RowCategory       *string         `json:"row_category"`
+	RowQuantity       *float64        `json:"row_quantity"`
+	RowQuantityUnit   *string         `json:"row_quantity_unit"`
+	RowMeta           json.RawMessage `json:"row_meta"`
+	RowEngineVersion  *string         `json:"row_engine_version"`
 }
 
 type Emission struct {
@@ -156,6 +165,27 @@ type Emission struct {
 	Meta           json.RawMessage `json:"meta"`
 	EngineVersion  string          `json:"engine_version"`
 	ComputedAt     time.Time       `json:"computed_at"`
+}
+
+type EmissionRow struct {
+	ID             int64           `json:"id"`
+	EntryID        int64           `json:"entry_id"`
+	ReportModuleID int64           `json:"report_module_id"`
+	EmissionType   string          `json:"emission_type"`
+	Scope          int16           `json:"scope"`
+	Category       string          `json:"category"`
+	KgCo2eq        float64         `json:"kg_co2eq"`
+	Quantity       *float64        `json:"quantity"`
+	QuantityUnit   *string         `json:"quantity_unit"`
+	FactorID       *int64          `json:"factor_id"`
+	Meta           json.RawMessage `json:"meta"`
+	EngineVersion  string          `json:"engine_version"`
+	ComputedAt     time.Time       `json:"computed_at"`
+}
+
+type EntrySortBackfill struct {
+	Year   int32  `json:"year"`
+	Module string `json:"module"`
 }
 
 type Export struct {

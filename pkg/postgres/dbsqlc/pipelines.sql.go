@@ -179,6 +179,32 @@ func (q *Queries) PipelineGetForUpdate(ctx context.Context, id uuid.UUID) (Pipel
 	return i, err
 }
 
+const pipelineHead = `-- name: PipelineHead :one
+SELECT id, version, created_by, unit_id, module FROM pipelines WHERE id = $1
+`
+
+type PipelineHeadRow struct {
+	ID        uuid.UUID `json:"id"`
+	Version   int64     `json:"version"`
+	CreatedBy *int64    `json:"created_by"`
+	UnitID    *int64    `json:"unit_id"`
+	Module    *string   `json:"module"`
+}
+
+// The version and the fields fixed at creation (visibility, If-None-Match).
+func (q *Queries) PipelineHead(ctx context.Context, id uuid.UUID) (PipelineHeadRow, error) {
+	row := q.db.QueryRow(ctx, pipelineHead, id)
+	var i PipelineHeadRow
+	err := row.Scan(
+		&i.ID,
+		&i.Version,
+		&i.CreatedBy,
+		&i.UnitID,
+		&i.Module,
+	)
+	return i, err
+}
+
 const pipelineIDsByJob = `-- name: PipelineIDsByJob :many
 SELECT pipeline_id FROM pipeline_jobs WHERE job_id = $1 ORDER BY pipeline_id
 `

@@ -7,7 +7,7 @@ package dbsqlc
 
 import (
 	"context"
-	"time"
+	"encoding/json"
 )
 
 const recalcAsyncCommit = `-- name: RecalcAsyncCommit :exec
@@ -27,36 +27,88 @@ func (q *Queries) RecalcAsyncCommit(ctx context.Context) error {
 	return err
 }
 
-const recalcEmissionKeys = `-- name: RecalcEmissionKeys :many
-SELECT id, entry_id, report_module_id, emission_type, factor_id
-FROM emissions WHERE entry_id = ANY($1::bigint[])
+const recalcBatchEnd = `-- name: RecalcBatchEnd :one
+SELECT id FROM data_entries
+WHERE year = $1 AND module = $2 AND id > $3
+ORDER BY id
+OFFSET $4::integer - 1
+LIMIT 1
 `
 
-type RecalcEmissionKeysRow struct {
-	ID             int64  `json:"id"`
-	EntryID        int64  `json:"entry_id"`
-	ReportModuleID int64  `json:"report_module_id"`
-	EmissionType   string `json:"emission_type"`
-	FactorID       *int64 `json:"factor_id"`
+type RecalcBatchEndParams struct {
+	Year    int32  `json:"year"`
+	Module  string `json:"module"`
+	AfterID int64  `json:"after_id"`
+	Size    int32  `json:"size"`
 }
 
-// The key columns of the emission rows of a batch of entries
-// (RecomputeAndStore decides which rows can be rewritten in place).
-func (q *Queries) RecalcEmissionKeys(ctx context.Context, entryIds []int64) ([]RecalcEmissionKeysRow, error) {
-	rows, err := q.db.Query(ctx, recalcEmissionKeys, entryIds)
+// The last id of the batch of `size` entries of a module-year after
+// after_id (pgx.ErrNoRows when fewer remain): the bounds of the batches
+// that run side by side.
+func (q *Queries) RecalcBatchEnd(ctx context.Context, arg RecalcBatchEndParams) (int64, error) {
+	row := q.db.QueryRow(ctx, recalcBatchEnd,
+		arg.Year,
+		arg.Module,
+		arg.AfterID,
+		arg.Size,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const recalcEntriesRange = `-- name: RecalcEntriesRange :many
+SELECT id, report_module_id, submodule, data, kg_override, kg_co2eq, row_emission_type
+FROM data_entries
+WHERE year = $1 AND module = $2 AND id > $3 AND id <= $4
+ORDER BY id
+`
+
+type RecalcEntriesRangeParams struct {
+	Year    int32  `json:"year"`
+	Module  string `json:"module"`
+	AfterID int64  `json:"after_id"`
+	LastID  int64  `json:"last_id"`
+}
+
+type RecalcEntriesRangeRow struct {
+	ID              int64           `json:"id"`
+	ReportModuleID  int64           `json:"report_module_id"`
+	Submodule       string          `json:"submodule"`
+	Data            json.RawMessage `json:"data"`
+	KgOverride      *float64        `json:"kg_override"`
+	KgCo2eq         float64         `json:"kg_co2eq"`
+	RowEmissionType *string         `json:"row_emission_type"`
+}
+
+// The entries of a module-year with after_id < id <= last_id, by id
+// (recalculation batches, data_entries_year_module_id_idx), with only what
+// a recalculation reads: what the engine evaluates (submodule, data,
+// kg_override), the totals it compares (kg_co2eq) and whether the entry
+// keeps its single emission row on itself (row_emission_type,
+// calc.RecomputeAndStore). Not the wide rest of the row.
+func (q *Queries) RecalcEntriesRange(ctx context.Context, arg RecalcEntriesRangeParams) ([]RecalcEntriesRangeRow, error) {
+	rows, err := q.db.Query(ctx, recalcEntriesRange,
+		arg.Year,
+		arg.Module,
+		arg.AfterID,
+		arg.LastID,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []RecalcEmissionKeysRow{}
+	items := []RecalcEntriesRangeRow{}
 	for rows.Next() {
-		var i RecalcEmissionKeysRow
+		var i RecalcEntriesRangeRow
 		if err := rows.Scan(
 			&i.ID,
-			&i.EntryID,
 			&i.ReportModuleID,
-			&i.EmissionType,
-			&i.FactorID,
+			&i.Submodule,
+			&i.Data,
+			&i.KgOverride,
+			&i.KgCo2eq,
+			&i.RowEmissionType,
 		); err != nil {
 			return nil, err
 		}
@@ -68,60 +120,27 @@ func (q *Queries) RecalcEmissionKeys(ctx context.Context, entryIds []int64) ([]R
 	return items, nil
 }
 
-const recalcEmissionsUpdate = `-- name: RecalcEmissionsUpdate :execrows
-UPDATE emissions e SET
-    scope          = n.scope,
-    category       = n.category,
-    kg_co2eq       = n.kg_co2eq,
-    quantity       = CASE WHEN n.quantity_unit <> '' THEN n.quantity END,
-    quantity_unit  = nullif(n.quantity_unit, ''),
-    meta           = n.meta::jsonb,
-    engine_version = $1,
-    computed_at    = $2
-FROM (
-    SELECT unnest($3::bigint[]) AS id,
-           unnest($4::smallint[]) AS scope,
-           unnest($5::text[]) AS category,
-           unnest($6::float8[]) AS kg_co2eq,
-           unnest($7::float8[]) AS quantity,
-           unnest($8::text[]) AS quantity_unit,
-           unnest($9::text[]) AS meta
-) n
-WHERE e.id = n.id
+const recalcLockModuleYearShared = `-- name: RecalcLockModuleYearShared :exec
+SELECT pg_advisory_xact_lock_shared(1, hashtext(current_schema() || ':' || $1::text))
 `
 
-type RecalcEmissionsUpdateParams struct {
-	EngineVersion string    `json:"engine_version"`
-	ComputedAt    time.Time `json:"computed_at"`
-	Ids           []int64   `json:"ids"`
-	Scopes        []int16   `json:"scopes"`
-	Categories    []string  `json:"categories"`
-	KgCo2eqs      []float64 `json:"kg_co2eqs"`
-	Quantities    []float64 `json:"quantities"`
-	QuantityUnits []string  `json:"quantity_units"`
-	Metas         []string  `json:"metas"`
+// The module-year lock of LockModuleYear (same key) in shared mode: the
+// batches of one recalculation run side by side (they write disjoint
+// entries) and still exclude, and wait for, every other writer of the
+// module-year, which takes it exclusively.
+func (q *Queries) RecalcLockModuleYearShared(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, recalcLockModuleYearShared, key)
+	return err
 }
 
-// Rewrites emission rows in place, by id (parallel arrays). Only the
-// non-key columns change: the indexed and foreign-key columns (entry,
-// report module, emission type, factor) keep their values, so the update
-// can be HOT and fires no foreign-key check, unlike delete + COPY. The
-// values stored are those the COPY would store (an empty quantity_unit
-// stores a null quantity and unit).
-func (q *Queries) RecalcEmissionsUpdate(ctx context.Context, arg RecalcEmissionsUpdateParams) (int64, error) {
-	result, err := q.db.Exec(ctx, recalcEmissionsUpdate,
-		arg.EngineVersion,
-		arg.ComputedAt,
-		arg.Ids,
-		arg.Scopes,
-		arg.Categories,
-		arg.KgCo2eqs,
-		arg.Quantities,
-		arg.QuantityUnits,
-		arg.Metas,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+const recalcLockReportModules = `-- name: RecalcLockReportModules :exec
+SELECT id FROM report_modules WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
+`
+
+// Locks the report modules a batch marks, in id order, before it marks
+// them: batches running side by side that share report modules then never
+// wait on each other in opposite orders.
+func (q *Queries) RecalcLockReportModules(ctx context.Context, ids []int64) error {
+	_, err := q.db.Exec(ctx, recalcLockReportModules, ids)
+	return err
 }

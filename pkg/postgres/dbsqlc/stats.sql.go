@@ -426,8 +426,8 @@ func (q *Queries) ReportsByUnitDesc(ctx context.Context, unitID int64) ([]Report
 }
 
 const resultsModules = `-- name: ResultsModules :many
-SELECT cr.year, cr.id AS report_id, rm.module, rm.status, rm.recomputed_after_validation, rm.stats,
-       y.config AS year_config
+SELECT cr.year, cr.id AS report_id, rm.module, rm.status, rm.recomputed_after_validation, rm.stats::text AS stats,
+       y.config::text AS year_config
 FROM carbon_reports cr
 JOIN report_modules rm ON rm.report_id = cr.id
 JOIN years y ON y.year = cr.year
@@ -442,18 +442,20 @@ type ResultsModulesParams struct {
 }
 
 type ResultsModulesRow struct {
-	Year                      int32           `json:"year"`
-	ReportID                  int64           `json:"report_id"`
-	Module                    string          `json:"module"`
-	Status                    string          `json:"status"`
-	RecomputedAfterValidation bool            `json:"recomputed_after_validation"`
-	Stats                     json.RawMessage `json:"stats"`
-	YearConfig                json.RawMessage `json:"year_config"`
+	Year                      int32  `json:"year"`
+	ReportID                  int64  `json:"report_id"`
+	Module                    string `json:"module"`
+	Status                    string `json:"status"`
+	RecomputedAfterValidation bool   `json:"recomputed_after_validation"`
+	Stats                     string `json:"stats"`
+	YearConfig                string `json:"year_config"`
 }
 
 // Pre-aggregated stats of the report modules of a unit for the given years
 // (results endpoints): one indexed read, eight rows per year, with the
-// year's configuration (enabled modules) and status.
+// year's configuration (enabled modules) and status. The JSON comes as
+// text: the caller decodes it once (and caches the stats), the driver does
+// not parse it first.
 func (q *Queries) ResultsModules(ctx context.Context, arg ResultsModulesParams) ([]ResultsModulesRow, error) {
 	rows, err := q.db.Query(ctx, resultsModules, arg.UnitID, arg.Years)
 	if err != nil {

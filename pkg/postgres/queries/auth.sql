@@ -64,3 +64,8 @@ RETURNING *;
 
 -- name: UserTouchRolesSynced :exec
 UPDATE users SET roles_synced_at = @synced_at::timestamptz WHERE id = @id;
+
+-- name: AuthNotify :exec
+-- Session revocations and user changes, delivered on commit to every API
+-- process (docs/api.md §3.1, auth.NotifyChannel).
+SELECT pg_notify('auth_changes', @payload::text);

@@ -1,16 +1,21 @@
 -- name: EmissionsCopyFrom :copyfrom
--- Bulk insert of engine rows (emission.Row); quantity and quantity_unit are
--- both null when the row has no physical quantity.
-INSERT INTO emissions (entry_id, report_module_id, emission_type, scope, category, kg_co2eq,
+-- Bulk insert of engine rows (emission.Row) that are not kept on their entry
+-- (migration 000013: every outcome but one row of the primary factor);
+-- quantity and quantity_unit are both null when the row has no physical
+-- quantity.
+INSERT INTO emission_rows (entry_id, report_module_id, emission_type, scope, category, kg_co2eq,
                        quantity, quantity_unit, factor_id, meta, engine_version, computed_at)
 VALUES (@entry_id, @report_module_id, @emission_type, @scope, @category, @kg_co2eq,
         @quantity, @quantity_unit, @factor_id, @meta, @engine_version, @computed_at);
 
 -- name: EmissionsDeleteByEntry :execrows
-DELETE FROM emissions WHERE entry_id = @entry_id;
+DELETE FROM emission_rows WHERE entry_id = @entry_id;
 
 -- name: EmissionsDeleteByEntries :execrows
-DELETE FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]);
+DELETE FROM emission_rows WHERE entry_id = ANY(@entry_ids::bigint[]);
+
+-- The reads below go through the view emissions: the rows of
+-- emission_rows and the single rows kept on their entries.
 
 -- name: EmissionsByEntry :many
 SELECT * FROM emissions WHERE entry_id = @entry_id ORDER BY id;

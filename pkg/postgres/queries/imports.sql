@@ -178,3 +178,14 @@ SELECT * FROM data_entries WHERE upload_id = @upload_id ORDER BY id;
 -- The emission rows of the entries an upload loaded.
 SELECT m.* FROM emissions m JOIN data_entries e ON e.id = m.entry_id
 WHERE e.upload_id = @upload_id ORDER BY m.id;
+
+-- name: ImportAnalyze :exec
+-- Fresh planner statistics for the entry tables after an import that wrote
+-- or deleted many entries, run after its commit (ANALYZE reads a sample,
+-- and cannot share the import's transaction without holding its lock until
+-- commit). Plans of later replacements and lists then see the module's
+-- real size instead of waiting for autovacuum (issue 17). Only the columns
+-- the queries filter and join on: the statistics of the jsonb columns are
+-- the costly part of an ANALYZE and no plan uses them.
+ANALYZE data_entries (report_module_id, year, module, submodule, source, upload_id, owner_sciper, calc_status),
+        emission_rows (entry_id, report_module_id, emission_type, factor_id);

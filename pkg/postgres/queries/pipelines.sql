@@ -11,6 +11,10 @@ SELECT * FROM pipelines WHERE id = @id;
 -- name: PipelineGetForUpdate :one
 SELECT * FROM pipelines WHERE id = @id FOR UPDATE;
 
+-- name: PipelineHead :one
+-- The version and the fields fixed at creation (visibility, If-None-Match).
+SELECT id, version, created_by, unit_id, module FROM pipelines WHERE id = @id;
+
 -- name: PipelineVersion :one
 SELECT version, status FROM pipelines WHERE id = @id;
 

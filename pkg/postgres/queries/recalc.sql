@@ -9,35 +9,37 @@
 -- again.
 SELECT set_config('synchronous_commit', 'off', true)::text;
 
--- name: RecalcEmissionKeys :many
--- The key columns of the emission rows of a batch of entries
--- (RecomputeAndStore decides which rows can be rewritten in place).
-SELECT id, entry_id, report_module_id, emission_type, factor_id
-FROM emissions WHERE entry_id = ANY(@entry_ids::bigint[]);
+-- name: RecalcLockModuleYearShared :exec
+-- The module-year lock of LockModuleYear (same key) in shared mode: the
+-- batches of one recalculation run side by side (they write disjoint
+-- entries) and still exclude, and wait for, every other writer of the
+-- module-year, which takes it exclusively.
+SELECT pg_advisory_xact_lock_shared(1, hashtext(current_schema() || ':' || @key::text));
 
--- name: RecalcEmissionsUpdate :execrows
--- Rewrites emission rows in place, by id (parallel arrays). Only the
--- non-key columns change: the indexed and foreign-key columns (entry,
--- report module, emission type, factor) keep their values, so the update
--- can be HOT and fires no foreign-key check, unlike delete + COPY. The
--- values stored are those the COPY would store (an empty quantity_unit
--- stores a null quantity and unit).
-UPDATE emissions e SET
-    scope          = n.scope,
-    category       = n.category,
-    kg_co2eq       = n.kg_co2eq,
-    quantity       = CASE WHEN n.quantity_unit <> '' THEN n.quantity END,
-    quantity_unit  = nullif(n.quantity_unit, ''),
-    meta           = n.meta::jsonb,
-    engine_version = @engine_version,
-    computed_at    = @computed_at
-FROM (
-    SELECT unnest(@ids::bigint[]) AS id,
-           unnest(@scopes::smallint[]) AS scope,
-           unnest(@categories::text[]) AS category,
-           unnest(@kg_co2eqs::float8[]) AS kg_co2eq,
-           unnest(@quantities::float8[]) AS quantity,
-           unnest(@quantity_units::text[]) AS quantity_unit,
-           unnest(@metas::text[]) AS meta
-) n
-WHERE e.id = n.id;
+-- name: RecalcBatchEnd :one
+-- The last id of the batch of `size` entries of a module-year after
+-- after_id (pgx.ErrNoRows when fewer remain): the bounds of the batches
+-- that run side by side.
+SELECT id FROM data_entries
+WHERE year = @year AND module = @module AND id > @after_id
+ORDER BY id
+OFFSET sqlc.arg('size')::integer - 1
+LIMIT 1;
+
+-- name: RecalcLockReportModules :exec
+-- Locks the report modules a batch marks, in id order, before it marks
+-- them: batches running side by side that share report modules then never
+-- wait on each other in opposite orders.
+SELECT id FROM report_modules WHERE id = ANY(@ids::bigint[]) ORDER BY id FOR NO KEY UPDATE;
+
+-- name: RecalcEntriesRange :many
+-- The entries of a module-year with after_id < id <= last_id, by id
+-- (recalculation batches, data_entries_year_module_id_idx), with only what
+-- a recalculation reads: what the engine evaluates (submodule, data,
+-- kg_override), the totals it compares (kg_co2eq) and whether the entry
+-- keeps its single emission row on itself (row_emission_type,
+-- calc.RecomputeAndStore). Not the wide rest of the row.
+SELECT id, report_module_id, submodule, data, kg_override, kg_co2eq, row_emission_type
+FROM data_entries
+WHERE year = @year AND module = @module AND id > @after_id AND id <= @last_id
+ORDER BY id;

@@ -79,9 +79,11 @@ WHERE cr.unit_id = @unit_id AND cr.year = @year AND cr.kind = 'calculator';
 -- name: ResultsModules :many
 -- Pre-aggregated stats of the report modules of a unit for the given years
 -- (results endpoints): one indexed read, eight rows per year, with the
--- year's configuration (enabled modules) and status.
-SELECT cr.year, cr.id AS report_id, rm.module, rm.status, rm.recomputed_after_validation, rm.stats,
-       y.config AS year_config
+-- year's configuration (enabled modules) and status. The JSON comes as
+-- text: the caller decodes it once (and caches the stats), the driver does
+-- not parse it first.
+SELECT cr.year, cr.id AS report_id, rm.module, rm.status, rm.recomputed_after_validation, rm.stats::text AS stats,
+       y.config::text AS year_config
 FROM carbon_reports cr
 JOIN report_modules rm ON rm.report_id = cr.id
 JOIN years y ON y.year = cr.year

@@ -6,7 +6,10 @@
 //     is retried once; a second 401 (or a failed refresh) calls onUnauthorized
 //     (the app navigates to /:lang/login?return_to=…);
 //   - errors become ApiError, parsed from the envelope {error:{code,message,details}};
-//     403 also calls onForbidden (the app shows a "not allowed" toast).
+//     403 also calls onForbidden (the app shows a "not allowed" toast);
+//   - a request with onUploadProgress (uploads, docs/frontend.md §5.1) is sent
+//     with XMLHttpRequest when the client has one (the app's does), whose
+//     upload events report the bytes sent; fetch has no upload progress.
 //
 // Types come from schema.d.ts, generated from pkg/httpapi/openapi.yaml (npm run gen:api).
 // The endpoints are called through one module per resource (session.ts,
@@ -94,7 +97,15 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Non-2xx statuses returned instead of thrown (e.g. [304] for If-None-Match). */
   accept?: readonly number[]
+  /** Bytes of the body sent so far (total 0 when unknown); needs the client's xhr, else never called. */
+  onUploadProgress?: (loaded: number, total: number) => void
 }
+
+/** What the client needs of an XMLHttpRequest (tests pass a fake). */
+export type XhrLike = Pick<
+  XMLHttpRequest,
+  'open' | 'setRequestHeader' | 'getAllResponseHeaders' | 'send' | 'abort' | 'withCredentials' | 'status' | 'statusText' | 'responseText' | 'upload' | 'onload' | 'onerror' | 'onabort' | 'ontimeout'
+>
 
 export interface ApiResponse<T> {
   status: number
@@ -113,6 +124,8 @@ export interface ApiClientOptions {
   onUnauthorized?: () => void
   /** Called on every 403. */
   onForbidden?: (err: ApiError) => void
+  /** Makes an XMLHttpRequest for requests with onUploadProgress (default none: fetch, without progress). */
+  xhr?: () => XhrLike
 }
 
 export interface ApiClient {
@@ -199,6 +212,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     if (body !== undefined) init.body = body
     if (opts.signal) init.signal = opts.signal
     try {
+      if (opts.onUploadProgress && options.xhr) return await sendXhr(options.xhr(), url(path, opts.query), method, headers, body, opts.signal, opts.onUploadProgress)
       return await doFetch(url(path, opts.query), init)
     } catch (err) {
       if (isAbort(err)) throw err
@@ -251,6 +265,54 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   }
 }
 
+/** Statuses whose Response may not have a body. */
+const NULL_BODY_STATUSES: readonly number[] = [101, 204, 205, 304]
+
+/** Headers of getAllResponseHeaders() ("name: value" lines). */
+export function parseXhrHeaders(raw: string): Headers {
+  const headers = new Headers()
+  for (const line of raw.split(/\r?\n/)) {
+    const i = line.indexOf(':')
+    if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim())
+  }
+  return headers
+}
+
+/**
+ * One request over XMLHttpRequest, answered as a fetch Response (so the
+ * refresh, error and body handling stay the same); the upload's progress
+ * events go to onProgress. Network failures reject like fetch (TypeError),
+ * an abort with an AbortError.
+ */
+function sendXhr(
+  xhr: XhrLike,
+  href: string,
+  method: string,
+  headers: Headers,
+  body: BodyInit | undefined,
+  signal: AbortSignal | undefined,
+  onProgress: (loaded: number, total: number) => void,
+): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const aborted = () => reject(new DOMException('The upload was aborted.', 'AbortError'))
+    if (signal?.aborted) return aborted()
+    xhr.open(method, href)
+    xhr.withCredentials = true
+    headers.forEach((value, name) => xhr.setRequestHeader(name, value))
+    xhr.upload.onprogress = (ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : 0)
+    xhr.onload = () => {
+      const status = xhr.status
+      const text = NULL_BODY_STATUSES.includes(status) ? null : xhr.responseText
+      resolve(new Response(text, { status, statusText: xhr.statusText, headers: parseXhrHeaders(xhr.getAllResponseHeaders()) }))
+    }
+    xhr.onerror = () => reject(new TypeError('Network request failed'))
+    xhr.ontimeout = xhr.onerror
+    xhr.onabort = aborted
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true })
+    xhr.send((body ?? null) as XMLHttpRequestBodyInit | null)
+  })
+}
+
 async function parseBody(res: Response, method: string): Promise<unknown> {
   if (method === 'HEAD' || res.status === 204 || res.status === 205 || res.status === 304) return undefined
   const text = await res.text()
@@ -268,5 +330,5 @@ function isAbort(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError'
 }
 
-/** The app's client (hooks are wired by src/boot/api.ts). */
-export const api: ApiClient = createApiClient()
+/** The app's client (hooks are wired by src/boot/api.ts); uploads report their progress through XMLHttpRequest. */
+export const api: ApiClient = createApiClient(typeof XMLHttpRequest === 'undefined' ? {} : { xhr: (): XhrLike => new XMLHttpRequest() })

@@ -12,3 +12,8 @@ export function getVersion(opts?: CallOptions): Promise<Version> {
 export function getClientConfig(opts?: CallOptions): Promise<ClientConfig> {
   return clientOf(opts).get<ClientConfig>('/config', requestOptions(opts))
 }
+
+/** URL of GET /openapi.json (a link: the API's OpenAPI 3.1 document). */
+export function openApiUrl(opts?: CallOptions): string {
+  return clientOf(opts).url('/openapi.json')
+}

@@ -1,5 +1,5 @@
 // Pipelines: one pipeline (with ETag / If-None-Match), its SSE stream, the
-// list, cancel.
+// list, cancel, and the retry of a failed job.
 import { clientOf, path, requestOptions, type CallOptions } from './base'
 import type { RequestOptions } from './client'
 import type { Pipeline, PipelinePage, QueryOf } from './types'
@@ -33,4 +33,9 @@ export function listPipelines(query: QueryOf<'listPipelines'> = {}, opts?: CallO
 /** POST /pipelines/{id}/cancel. */
 export function cancelPipeline(id: string, opts?: CallOptions): Promise<Pipeline> {
   return clientOf(opts).post<Pipeline>(`${pipelinePath(id)}/cancel`, undefined, requestOptions(opts))
+}
+
+/** POST /pipelines/{id}/jobs/{job_id}/retry (a failed or cancelled job of a terminal pipeline). */
+export function retryPipelineJob(id: string, jobId: number, opts?: CallOptions): Promise<Pipeline> {
+  return clientOf(opts).post<Pipeline>(path`/pipelines/${id}/jobs/${jobId}/retry`, undefined, requestOptions(opts))
 }

@@ -1341,7 +1341,7 @@ export interface paths {
         put?: never;
         /**
          * Re-import a previous upload's file for another year (copy from previous year).
-         * @description bo(configuration, edit); for a unit-scope source also module_sync on its unit and module. The new upload keeps the source's kind, scope, module, submodule, dataset, unit and options; its file is the source's file copied to a key of the target year, and the same import job kind is queued. A unit-scope copy goes into the unit's report module of the target year (the report is created when missing). 422 when the source's pipeline did not end SUCCESS or PARTIAL (detail `source_not_imported`) or when `year` is the source's year (`same_year`); 409 `year_not_ready`/`year_closed` (unit scope: `year_not_open`/`year_closed`) as for a fresh upload.
+         * @description bo(configuration, edit) only, whatever the source's scope (the copy is an upload of its caller; a unit's files are downloaded only by the back office or their uploader). The new upload keeps the source's kind, scope, module, submodule, dataset, unit and options; its file is the source's file copied to a key of the target year, and the same import job kind is queued. A unit-scope copy goes into the unit's report module of the target year (the report is created when missing). 422 when the source's pipeline did not end SUCCESS or PARTIAL (detail `source_not_imported`) or when `year` is the source's year (`same_year`); 409 `year_not_ready`/`year_closed` (unit scope: `year_not_open`/`year_closed`) as for a fresh upload.
          */
         post: operations["copyUpload"];
         delete?: never;
@@ -1796,9 +1796,13 @@ export interface components {
             scope: 1 | 2 | 3;
         };
         EntryList: {
+            /** @description entries follow this page (read with the page; false on the last page) */
             has_more: boolean;
             items: components["schemas"]["Entry"][];
             limit: number;
+            /** @description pass as cursor (same sort, filters and limit) for the next page; null on the last page */
+            next_cursor: string | null;
+            /** @description the page number (with a cursor: the cursor's, counted when it was made) */
             page: number;
             summary: {
                 calc_issues: number;
@@ -4524,7 +4528,9 @@ export interface operations {
             query?: {
                 page?: number;
                 limit?: number;
-                /** @description Comma-separated keys, "-" for descending (id, created_at, updated_at, kg_co2eq, any data field; distance_km and traveler_name for travel). Unknown keys are 400 invalid_sort. */
+                /** @description Keyset paging instead of page, the next_cursor of the previous page with the same sort, filters and limit; 400 invalid_cursor with page, under another sort or filters, or when not a cursor of this list. */
+                cursor?: string;
+                /** @description At most 4 comma-separated keys, each with at most one prefix, "-" for descending or "+" for ascending (id, created_at, updated_at, kg_co2eq, any data field; distance_km and traveler_name for travel; surface_m2 of a room is the listed surface), then id. Missing values sort last. An unknown, empty or repeated key, or more than 4, is 400 invalid_sort. */
                 sort?: string;
                 q?: string;
                 source?: "manual" | "csv_year" | "csv_unit" | "tableau";

@@ -39,6 +39,7 @@ export type Taxonomy = Schemas['Taxonomy']
 export type Location = Schemas['Location']
 export type BuildingRoom = Schemas['BuildingRoom']
 export type FXRate = Schemas['FXRate']
+export type Export = Schemas['Export']
 
 export type UnitId = number
 export type Year = number

@@ -10,12 +10,19 @@ export type ModuleUploads = ResponseOf<'listModuleUploads', 200>
 export type UploadPage = ResponseOf<'listUploads', 200>
 export type CopyUploadBody = BodyOf<'copyUpload'>
 
+/** Options of the multipart uploads: the bytes sent so far (XMLHttpRequest upload events, docs/frontend.md §5.1). */
+export interface UploadCallOptions extends CallOptions {
+  onUploadProgress?: ((loaded: number, total: number) => void) | undefined
+}
+
+const progressOf = (opts: UploadCallOptions | undefined) => (opts?.onUploadProgress ? { onUploadProgress: opts.onUploadProgress } : {})
+
 /**
  * POST P/uploads (multipart: submodule, replace_existing, then the file):
  * 202 with the upload and its import pipeline.
  */
-export function createModuleUpload(ref: ModuleRef, form: FormData, opts?: CallOptions): Promise<UploadAccepted> {
-  return clientOf(opts).post<UploadAccepted>(moduleUploadsPath(ref), form, requestOptions(opts))
+export function createModuleUpload(ref: ModuleRef, form: FormData, opts?: UploadCallOptions): Promise<UploadAccepted> {
+  return clientOf(opts).post<UploadAccepted>(moduleUploadsPath(ref), form, requestOptions(opts, progressOf(opts)))
 }
 
 /** GET P/uploads: the module's last 50 uploads, newest first. */
@@ -29,8 +36,8 @@ export function listUploads(query: QueryOf<'listUploads'> = {}, opts?: CallOptio
 }
 
 /** POST /uploads (back office, multipart: kind, year, module/submodule/dataset, then the file). */
-export function createUpload(form: FormData, opts?: CallOptions): Promise<UploadAccepted> {
-  return clientOf(opts).post<UploadAccepted>('/uploads', form, requestOptions(opts))
+export function createUpload(form: FormData, opts?: UploadCallOptions): Promise<UploadAccepted> {
+  return clientOf(opts).post<UploadAccepted>('/uploads', form, requestOptions(opts, progressOf(opts)))
 }
 
 /** POST /uploads/copy: re-imports a previous upload's file for another year. */

@@ -5,7 +5,7 @@
 import { useI18n } from 'vue-i18n'
 
 import type { Pipeline } from '@/api/types'
-import { formatPlain } from '@/display/format'
+import { formatBytes, formatDuration, formatPlain } from '@/display/format'
 import { isTerminal } from '@/pipelines/follow'
 import type { Uploader } from '@/uploads/upload'
 import { useLang } from './useLang'
@@ -20,9 +20,12 @@ export function useUploadText() {
     return p.progress.phase && i18n.te(key) ? t(key) : p.progress.phase_label || p.progress.phase
   }
 
-  /** "Step 2/4 · Removing previous rows", "Step 4/4 · done", "Sending the file…". */
+  /** "Step 2/4 · Removing previous rows", "Step 4/4 · done", "Sending the file… 45 %". */
   function phaseText(u: Uploader): string {
-    if (u.state.stage === 'sending') return t('upload.sending')
+    if (u.state.stage === 'sending') {
+      const pct = u.transfer.value.percent
+      return pct === null ? t('upload.sending') : t('upload.sendingPercent', { percent: pct })
+    }
     const p = u.state.pipeline
     if (!p) return t('upload.waiting')
     const total = p.progress.phases_total
@@ -33,6 +36,25 @@ export function useUploadText() {
     if (p.status === 'NOT_STARTED') return t('upload.waiting')
     const label = phaseName(p)
     return total > 0 ? t('upload.step', { index: p.progress.phase_index, total, phase: label }) : label
+  }
+
+  /** "1.2 MB of 2.6 MB · about 3 s left" while the file is sent; "File sent: 2.6 MB" after. */
+  function transferText(u: Uploader): string {
+    const tr = u.state.transfer
+    if (!tr) return ''
+    const total = formatBytes(tr.total, lang.value)
+    if (u.state.stage !== 'sending') return tr.total > 0 ? t('upload.sent', { total }) : ''
+    if (tr.total <= 0) return formatBytes(tr.loaded, lang.value)
+    const eta = formatDuration(u.transfer.value.etaSeconds, lang.value)
+    const bytes = t('upload.bytes', { loaded: formatBytes(tr.loaded, lang.value), total })
+    return eta ? `${bytes} · ${t('upload.eta', { time: eta })}` : bytes
+  }
+
+  /** "about 2 min left" from the pipeline's ETA (empty when the API gives none or it ended). */
+  function etaText(p: Pipeline | null): string {
+    if (!p || isTerminal(p.status)) return ''
+    const eta = formatDuration(p.progress.eta_seconds, lang.value)
+    return eta ? t('upload.eta', { time: eta }) : ''
   }
 
   /** "12 345/50 000" while the total is known. */
@@ -60,5 +82,5 @@ export function useUploadText() {
     return { type: 'negative', message: p.last_error || t('upload.status.FAILED') }
   }
 
-  return { phaseText, countText, countersText, resultToast, counter }
+  return { phaseText, transferText, etaText, countText, countersText, resultToast, counter }
 }

@@ -44,3 +44,27 @@ export function formatPlain(v: number | null | undefined, locale: Locale, max = 
   if (v === null || v === undefined || Number.isNaN(v)) return '–'
   return formatNumber(v, locale, { maximumFractionDigits: max })
 }
+
+/** A size in bytes: "950 B", "12.5 kB", "3.2 MB" (decimal units). */
+export function formatBytes(bytes: number | null | undefined, locale: Locale): string {
+  if (bytes === null || bytes === undefined || Number.isNaN(bytes)) return '–'
+  const units = ['B', 'kB', 'MB', 'GB']
+  let v = bytes
+  let i = 0
+  while (Math.abs(v) >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${formatNumber(v, locale, { maximumFractionDigits: i === 0 ? 0 : 1 })} ${units[i]}`
+}
+
+/** A duration left, rounded up: "5 s", "2 min", "1 h 5 min" (null when unknown). */
+export function formatDuration(seconds: number | null | undefined, locale: Locale): string | null {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return null
+  const s = Math.ceil(seconds)
+  const n = (v: number) => formatNumber(v, locale, { maximumFractionDigits: 0 })
+  if (s < 60) return `${n(s)} s`
+  const m = Math.ceil(s / 60)
+  if (m < 60) return `${n(m)} min`
+  return `${n(Math.floor(m / 60))} h ${n(m % 60)} min`
+}

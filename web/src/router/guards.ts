@@ -8,6 +8,7 @@ import type { RouteLocationNormalized, RouteLocationRaw, Router } from 'vue-rout
 import { canSeeResults, canViewModule } from '@/auth/permissions'
 import { isLocale } from '@/i18n'
 import { isModuleKey } from '@/modules/catalogue'
+import { backofficeGate } from './backoffice'
 import { useSessionStore } from '@/stores/session'
 import { useWorkspaceStore } from '@/stores/workspace'
 
@@ -27,6 +28,8 @@ export async function guard(pinia: Pinia, to: RouteLocationNormalized): Promise<
     return true // network or server error: the page shows it
   }
   if (!me) return { name: 'login', params: { lang }, query: { return_to: to.fullPath } }
+  const bo = await backofficeGate(me, to, lang)
+  if (bo !== true) return bo
   const gate = to.meta.unitGate
   if (!gate) return true
 

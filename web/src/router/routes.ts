@@ -1,6 +1,7 @@
 import type { RouteRecordRaw } from 'vue-router'
 
 import { LOCALES, type Locale } from '@/i18n'
+import { backofficePrintRoutes, backofficeRoutes } from './backoffice'
 
 /** Route param pattern of the first URL segment: /en/…, /fr/… */
 export const LANG_PATTERN = `(${LOCALES.join('|')})`
@@ -34,6 +35,7 @@ export function createRoutes(preferredLanguage: () => Locale): RouteRecordRaw[] 
       component: () => import('@/pages/ResultsPrintPage.vue'),
       meta: { title: 'results.printTitle', unitGate: 'results' },
     },
+    ...backofficePrintRoutes(`/:lang${LANG_PATTERN}`),
     {
       path: `/:lang${LANG_PATTERN}`,
       component: () => import('@/layouts/MainLayout.vue'),
@@ -68,6 +70,13 @@ export function createRoutes(preferredLanguage: () => Locale): RouteRecordRaw[] 
           name: 'results',
           component: () => import('@/pages/ResultsPage.vue'),
           meta: { title: 'results.title', unitGate: 'results' },
+        },
+        ...backofficeRoutes(),
+        {
+          path: 'exports',
+          name: 'exports',
+          component: () => import('@/pages/ExportsPage.vue'),
+          meta: { title: 'exports.title' },
         },
         {
           path: 'about',

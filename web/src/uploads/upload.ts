@@ -3,7 +3,10 @@
 //   1. POST the module file as multipart (fields before the file part: submodule,
 //      replace_existing, allow_duplicate when the user confirmed a duplicate,
 //      then file) → 202 {upload, pipeline}; a file identical to an earlier
-//      successful upload answers 409 duplicate_upload (duplicateOf);
+//      successful upload answers 409 duplicate_upload (duplicateOf). The app's
+//      client sends it with XMLHttpRequest, whose upload events give the
+//      transfer bar (bytes sent, percent, ETA: `transfer`); cancel() while
+//      sending aborts the request;
 //   2. follow the pipeline (pipelines/follow.ts: SSE, then polling) until it
 //      is terminal, exposing progress (phase label, percent, done/total) —
 //      or attach() to a pipeline already running (re-attaching after the
@@ -13,9 +16,8 @@
 //      once with getPipeline when the last frame did not carry them) and
 //      the errors.csv link of the upload.
 //
-// The API client and the follower are injected, so it is unit-tested with
-// a fake fetch and a fake follower. Open point: the byte-transfer bar of §5.1
-// (XMLHttpRequest upload progress) is not shown; fetch has no upload events.
+// The API client, the follower and the clock are injected, so it is
+// unit-tested with a fake fetch (or XMLHttpRequest) and a fake follower.
 import { computed, getCurrentScope, onScopeDispose, reactive } from 'vue'
 
 import { isApiError, type ApiClient } from '@/api/client'
@@ -31,6 +33,29 @@ export type RowError = PipelineJob['row_errors'][number]
 export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 export type UploadStage = 'idle' | 'sending' | 'processing' | 'done' | 'error'
+
+/** The file transfer of §5.1: bytes sent of total (0 when unknown), since startedAt (ms). */
+export interface Transfer {
+  loaded: number
+  total: number
+  startedAt: number
+  /** Time of the last progress event (ms). */
+  at: number
+}
+
+/**
+ * Percent of the bytes sent (null while the total is unknown) and the
+ * seconds left at the average rate since the start (null before a rate is
+ * known or once everything is sent).
+ */
+export function transferEstimate(t: Transfer | null): { percent: number | null; etaSeconds: number | null } {
+  if (!t || t.total <= 0) return { percent: null, etaSeconds: null }
+  const loaded = Math.min(t.loaded, t.total)
+  const percent = Math.floor((loaded / t.total) * 100)
+  const elapsed = (t.at - t.startedAt) / 1000
+  if (loaded <= 0 || loaded >= t.total || elapsed <= 0) return { percent, etaSeconds: null }
+  return { percent, etaSeconds: Math.ceil((t.total - loaded) / (loaded / elapsed)) }
+}
 
 export interface UploadRequest {
   unitId: number
@@ -49,6 +74,8 @@ export interface UploaderDeps {
   /** Default the app's client. */
   client?: ApiClient | undefined
   follow(id: string, handlers: FollowHandlers): Follower
+  /** Clock of the transfer estimate (default Date.now). */
+  now?: (() => number) | undefined
 }
 
 export function defaultUploaderDeps(client?: ApiClient): UploaderDeps {
@@ -135,10 +162,16 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     cancelError: unknown
     /** True when the pipeline was found running (attach) rather than started here. */
     attached: boolean
+    /** The file transfer (null when attached, or before the first byte). */
+    transfer: Transfer | null
+    /** The transfer was cancelled before the API accepted the file. */
+    aborted: boolean
   }
-  const state = reactive<State>({ stage: 'idle', upload: null, pipeline: null, error: null, cancelling: false, cancelError: null, attached: false })
+  const state = reactive<State>({ stage: 'idle', upload: null, pipeline: null, error: null, cancelling: false, cancelError: null, attached: false, transfer: null, aborted: false })
   let follower: Follower | null = null
   let generation = 0
+  let sending: AbortController | null = null
+  const now = deps.now ?? (() => Date.now())
 
   const stopFollowing = () => {
     follower?.stop()
@@ -156,6 +189,8 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     state.upload ? uploadErrorsCsvUrl(state.upload.id, { client: deps.client }) : null,
   )
   const counters = computed(() => state.pipeline?.counters ?? {})
+  /** The transfer bar: percent of the bytes sent and seconds left. */
+  const transfer = computed(() => transferEstimate(state.transfer))
 
   /** Terminal PARTIAL/FAILED frames may come without row_errors: fetch the pipeline once. */
   async function completeRowErrors(p: Pipeline, gen: number) {
@@ -209,6 +244,8 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
 
   function begin(): number {
     stopFollowing()
+    sending?.abort()
+    sending = null
     const gen = ++generation
     state.upload = null
     state.pipeline = null
@@ -216,6 +253,8 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     state.cancelling = false
     state.cancelError = null
     state.attached = false
+    state.transfer = null
+    state.aborted = false
     return gen
   }
 
@@ -223,13 +262,32 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
   function start(req: UploadRequest): Promise<Pipeline> {
     const gen = begin()
     state.stage = 'sending'
+    const startedAt = now()
+    const ctl = new AbortController()
+    sending = ctl
+    const onUploadProgress = (loaded: number, total: number) => {
+      if (gen === generation) state.transfer = { loaded, total, startedAt, at: now() }
+    }
     return new Promise<Pipeline>((resolve, reject) => {
-      createModuleUpload(req, uploadForm(req), { client: deps.client })
+      createModuleUpload(req, uploadForm(req), { client: deps.client, signal: ctl.signal, onUploadProgress })
         .then((accepted) => {
           if (gen !== generation) return
+          sending = null
+          if (state.transfer && state.transfer.total > 0) state.transfer = { ...state.transfer, loaded: state.transfer.total, at: now() }
           follow(gen, accepted.upload, accepted.pipeline, resolve, reject)
         })
         .catch((err: unknown) => {
+          if (sending === ctl) sending = null
+          if (ctl.signal.aborted) {
+            // cancel() while sending: nothing was accepted.
+            if (gen === generation) {
+              state.stage = 'idle'
+              state.aborted = true
+              state.transfer = null
+            }
+            reject(new DOMException('The upload was cancelled.', 'AbortError'))
+            return
+          }
           if (gen !== generation) return
           state.stage = 'error'
           state.error = err
@@ -251,9 +309,14 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
   /**
    * POST /pipelines/{id}/cancel for the running upload. The follower then
    * sees the pipeline end (cancelled); a pipeline that already ended (409
-   * pipeline_terminal) is left to the follower too.
+   * pipeline_terminal) is left to the follower too. While the file is still
+   * being sent, the request is aborted instead (stage back to idle, aborted).
    */
   async function cancel(): Promise<void> {
+    if (state.stage === 'sending') {
+      sending?.abort()
+      return
+    }
     const p = state.pipeline
     if (!p || state.stage !== 'processing' || state.cancelling) return
     const gen = generation
@@ -277,12 +340,16 @@ export function createUploader(deps: UploaderDeps = defaultUploaderDeps()) {
     state.stage = 'idle'
   }
 
-  if (getCurrentScope()) onScopeDispose(stopFollowing)
+  if (getCurrentScope())
+    onScopeDispose(() => {
+      stopFollowing()
+      sending?.abort()
+    })
 
   /** Sending or following a pipeline that has not ended. */
   const busy = computed(() => state.stage === 'sending' || state.stage === 'processing')
 
-  return { state, percent, status, busy, rowErrors, rowErrorsTotal, errorsCsvUrl, counters, start, attach, cancel, reset, stop: stopFollowing }
+  return { state, percent, status, busy, rowErrors, rowErrorsTotal, errorsCsvUrl, counters, transfer, start, attach, cancel, reset, stop: stopFollowing }
 }
 
 export type Uploader = ReturnType<typeof createUploader>
