@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -75,6 +76,14 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 			Message: "the request body did not arrive in time", Details: body.Details}})
 		return
 	}
+	if clientGone(r, err) {
+		// Nobody reads the answer: not a server failure. 499 (nginx's
+		// "client closed request") keeps it out of the 5xx metrics.
+		logger.DebugContext(r.Context(), "request abandoned by the client",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	ae, isApp := errors.AsType[*apperr.Error](err)
 	if (!isApp || ae.Code == apperr.CodeInternal) && dbUnavailable(err) {
 		logger.WarnContext(r.Context(), "database unavailable",
@@ -101,6 +110,17 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, status, errorBody{Error: body})
+}
+
+// statusClientClosed is the status recorded for a request whose client
+// went away before its answer (nginx's 499; never seen by the client).
+const statusClientClosed = 499
+
+// clientGone reports whether err is the request's own context ending
+// because the client disconnected (or the server is shutting the
+// connection), rather than a failure of the server.
+func clientGone(r *http.Request, err error) bool {
+	return errors.Is(r.Context().Err(), context.Canceled) && errors.Is(err, context.Canceled)
 }
 
 // dbUnavailable reports whether err means that the database cannot be

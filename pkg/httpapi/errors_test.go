@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -127,6 +128,32 @@ func TestWriteError(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWriteErrorClientGone(t *testing.T) {
+	t.Parallel()
+	t.Run("Abandoned", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel() // the client disconnected
+		logger, logs := logBuffer()
+		rec := httptest.NewRecorder()
+		httpapi.WriteError(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/v1/x", nil), logger,
+			fmt.Errorf("error aggregating classes: %w", context.Canceled))
+		require.Equal(t, 499, rec.Code, "recorded as closed by the client, not as a 500")
+		require.Empty(t, rec.Body.String())
+		require.NotContains(t, logs.String(), "request failed")
+	})
+	t.Run("CanceledWhileClientWaits", func(t *testing.T) {
+		t.Parallel()
+		// A context.Canceled that is not the request's own is a failure.
+		logger, logs := logBuffer()
+		rec := httptest.NewRecorder()
+		httpapi.WriteError(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/api/v1/x", nil), logger,
+			fmt.Errorf("error reading: %w", context.Canceled))
+		require.Equal(t, http.StatusInternalServerError, rec.Code)
+		require.Contains(t, logs.String(), `"msg":"request failed"`)
+	})
 }
 
 func TestRecoverer(t *testing.T) {

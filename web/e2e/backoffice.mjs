@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global document, window, axe */
+/* global document, window */
 // Back-office journeys of issue 15 (docs/frontend.md §4, §8), against a
 // running system started by e2e/run.sh (after the lab suites, or alone:
 // E2E_SUITES=backoffice):
@@ -30,56 +30,20 @@
 // axe-core runs on every back-office page visited: zero serious or critical
 // violations. Any console error or page error fails the run.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 import { chromium } from 'playwright-core'
 
-const base = (process.argv[2] ?? '').replace(/\/+$/, '')
-if (!base) {
-  console.error('usage: node e2e/backoffice.mjs BASE_URL')
-  process.exit(2)
-}
-const artifacts = resolve(process.env.ARTIFACTS_DIR ?? 'test-artifacts/e2e')
-mkdirSync(artifacts, { recursive: true })
-const timeout = Number(process.env.E2E_TIMEOUT ?? 20000)
+import { assert, CHROMIUM_ARGS, chromiumPath, median, suite, until } from './harness.mjs'
+
+const run = suite('backoffice')
+const { base, artifacts, timeout } = run
 const PERF_BUDGET_MS = Number(process.env.E2E_PERF_BUDGET_MS ?? 1000)
 const PERF_UNITS = 500
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+const step = run.step
 
-const problems = []
-const steps = []
-let current = ''
-async function step(name, fn) {
-  current = name
-  const t0 = performance.now()
-  await fn()
-  const ms = Math.round(performance.now() - t0)
-  steps.push({ name, ms })
-  console.log(`e2e: ok  backoffice · ${name} (${ms} ms)`)
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`)
-}
-/** Polls fn until it returns a truthy value. */
-async function until(fn, what, limit = 60000, interval = 250) {
-  const end = Date.now() + limit
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, interval))
-  }
-}
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  timeout,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-})
+const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, timeout, args: CHROMIUM_ARGS })
 
 /**
  * A signed-in browser session of one dev user (its own context: cookies are
@@ -93,53 +57,25 @@ async function signIn(user) {
   })
   const page = await ctx.newPage()
   page.setDefaultTimeout(timeout)
-  const expected = []
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return
-    const url = msg.location().url ?? ''
-    const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text())
-    const i = m ? expected.findIndex((e) => e.status === Number(m[1]) && url.includes(e.urlPart)) : -1
-    if (i >= 0) {
-      expected.splice(i, 1) // each expected error is allowed once
-      return
-    }
-    problems.push(`[${current}] ${user}: console error: ${msg.text()} (${url})`)
-  })
-  page.on('pageerror', (err) => problems.push(`[${current}] ${user}: page error: ${err.message}`))
+  const expectHttpError = run.watch(page, user)
   // The dev provider signs the hinted user in without its picker page.
   await page.goto(`${base}/api/v1/auth/login?login_hint=${user}&return_to=${encodeURIComponent('/en/workspace')}`)
   await page.waitForURL(/\/en\/workspace/)
-  const s = {
+  return {
     ctx,
     page,
-    expectHttpError: (status, urlPart) => expected.push({ status, urlPart }),
-    shot: (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true }),
+    expectHttpError,
+    shot: (name) => run.shot(page, name),
     async api(path) {
       const res = await page.request.get(`${base}/api/v1${path}`)
       assert(res.ok(), `GET ${path} → ${res.status()}`)
       return res.json()
     },
     /** axe-core on the current document: no serious or critical violation (recorded, the run fails at the end). */
-    async a11y(name) {
-      await page.waitForLoadState('domcontentloaded')
-      // The pointer off the controls: a hovered control's tint is not its contrast.
-      const vp = page.viewportSize()
-      await page.mouse.move(1, vp.height - 1)
-      if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource)
-      const found = await page.evaluate(async () => {
-        const r = await axe.run(document, { resultTypes: ['violations'] })
-        return r.violations
-          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-          .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`)
-      })
-      axeChecked.push(name)
-      for (const f of found) problems.push(`[${current}] axe on ${name}: ${f}`)
-    },
+    a11y: (name) => run.a11y(page, name),
     close: () => ctx.close(),
   }
-  return s
 }
-const axeChecked = []
 
 function psql(q) {
   const url = process.env.DATABASE_URL.replace(/([?&])pool_[a-z_]+=[^&]*&?/g, '$1').replace(/[?&]$/, '')
@@ -163,7 +99,6 @@ async function textBecomes(page, selector, want) {
   return want
 }
 
-let failed = null
 let admin, metier
 try {
   admin = await signIn('admin')
@@ -467,8 +402,7 @@ try {
     })
   }
 } catch (err) {
-  failed = err
-  problems.push(`[${current}] ${err instanceof Error ? err.message : String(err)}`)
+  run.fail(err)
   const s = metier ?? admin
   await s?.page.screenshot({ path: join(artifacts, 'bo-failure.png'), fullPage: true }).catch(() => undefined)
 } finally {
@@ -497,9 +431,4 @@ SELECT ins.id, ${year}, 'calculator', cr.overall_status, cr.validated_modules, c
               WHERE u.name = 'LAB-DEMO' AND cr.kind = 'calculator' ORDER BY cr.year DESC LIMIT 1) cr;`
 }
 
-console.log(`e2e: backoffice · ${steps.length} steps, ${steps.reduce((s, x) => s + x.ms, 0)} ms; axe on ${axeChecked.length} views: ${axeChecked.join(', ')}`)
-if (problems.length > 0) {
-  for (const p of problems) console.error(`e2e: FAIL ${p}`)
-  if (failed?.stack) console.error(failed.stack)
-  process.exit(1)
-}
+run.report()

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global document, window, axe, requestAnimationFrame */
+/* global document, window, requestAnimationFrame */
 // Lab-page journeys of issue 15 (docs/frontend.md §3, §5), against a running
 // system started by e2e/run.sh (after app.e2e.mjs, or alone: E2E_SUITES=lab):
 //
@@ -20,121 +20,47 @@
 //      (median of 3; the full reload is printed too).
 // axe-core runs on every page (and the dialogs) visited: zero serious or
 // critical violations. Any console error or page error fails the run.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { chromium } from 'playwright-core'
 
+import { assert, CHROMIUM_ARGS, chromiumPath, pauseWorker, resumeWorker, suite, until } from './harness.mjs'
 import { bigPlaneCsv } from './journeys.mjs'
 
-const base = (process.argv[2] ?? '').replace(/\/+$/, '')
-if (!base) {
-  console.error('usage: node e2e/lab.mjs BASE_URL')
-  process.exit(2)
-}
-const artifacts = resolve(process.env.ARTIFACTS_DIR ?? 'test-artifacts/e2e')
-mkdirSync(artifacts, { recursive: true })
-const timeout = Number(process.env.E2E_TIMEOUT ?? 20000)
+const run = suite('lab')
+const { base, timeout } = run
 /** Module page with 5 000 entries: interactive within this after navigation (issue 15). */
 const PERF_BUDGET_MS = Number(process.env.E2E_PERF_BUDGET_MS ?? 1000)
 const PERF_ENTRIES = 5000
 const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const samples = resolve(process.env.E2E_SAMPLES ?? join(repoDir, '../shared/data/samples'))
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-
-const problems = []
-const steps = []
-let current = ''
-async function step(name, fn) {
-  current = name
-  const t0 = performance.now()
-  await fn()
-  const ms = Math.round(performance.now() - t0)
-  steps.push({ name, ms })
-  console.log(`e2e: ok  lab · ${name} (${ms} ms)`)
-}
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`)
-}
+const step = run.step
 
 const profile = mkdtempSync(join(tmpdir(), 'chromium-lab-'))
 const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  executablePath: chromiumPath(),
   headless: true,
   viewport: { width: 1366, height: 900 },
   timeout,
   bypassCSP: true, // axe-core is injected into the page
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: CHROMIUM_ARGS,
 })
 const page = ctx.pages()[0] ?? (await ctx.newPage())
 page.setDefaultTimeout(timeout)
-// HTTP errors a step provokes on purpose (none yet: Chromium logs every non-2xx fetch as a console error).
-const expectedHttpErrors = []
-page.on('console', (msg) => {
-  if (msg.type() !== 'error') return
-  const url = msg.location().url ?? ''
-  const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text())
-  const i = m ? expectedHttpErrors.findIndex((e) => e.status === Number(m[1]) && url.includes(e.urlPart)) : -1
-  if (i >= 0) {
-    expectedHttpErrors.splice(i, 1)
-    return
-  }
-  problems.push(`[${current}] console error: ${msg.text()} (${url})`)
-})
-page.on('pageerror', (err) => problems.push(`[${current}] page error: ${err.message}`))
-const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true })
+run.watch(page)
+const shot = (name) => run.shot(page, name)
 const api = async (path) => {
   const res = await page.request.get(`${base}/api/v1${path}`)
   assert(res.ok(), `GET ${path} → ${res.status()}`)
   return res.json()
 }
 const csrf = async () => (await ctx.cookies()).find((c) => c.name === 'csrf_token')?.value ?? ''
-
-// ───────────────────────── accessibility ─────────────────────────
-const axeChecked = []
 /** axe-core on the current document (or one element): no serious or critical violation. */
-async function a11y(name, selector) {
-  await page.waitForLoadState('domcontentloaded')
-  // Toasts fade in and out (opacity) and axe would measure blended colours: it runs once
-  // they have gone (Quasar's 5 s), not mid-animation.
-  await page.waitForSelector('.q-notification', { state: 'detached', timeout: 15000 }).catch(() => undefined)
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource)
-  const found = await page.evaluate(async (sel) => {
-    const r = await axe.run(sel ? document.querySelector(sel) : document, { resultTypes: ['violations'] })
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`)
-  }, selector ?? null)
-  axeChecked.push(name)
-  // Recorded (the run fails at the end) so that one run lists the violations of every page.
-  for (const f of found) problems.push(`[${current}] axe on ${name}: ${f}`)
-}
+const a11y = (name, selector) => run.a11y(page, name, selector)
 
-// ───────────────────────── the worker (SIGSTOP while a journey looks) ─────────────────────────
-const workerPid = Number(process.env.WORKER_PID ?? 0)
-function pauseWorker() {
-  if (!workerPid) throw new Error('WORKER_PID is not set: run the journeys through e2e/run.sh')
-  process.kill(workerPid, 'SIGSTOP')
-}
-function resumeWorker() {
-  if (workerPid) process.kill(workerPid, 'SIGCONT')
-}
-
-/** Polls fn until it returns a truthy value (interval ms, up to limit ms). */
-async function until(fn, what, limit = 60000, interval = 250) {
-  const end = Date.now() + limit
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, interval))
-  }
-}
-
-let failed = null
 try {
   let unitId, year
   const U = () => `/units/${unitId}/years/${year}`
@@ -465,8 +391,7 @@ try {
     assert(median < PERF_BUDGET_MS, `module page with ${total} entries interactive after ${median} ms ≥ ${PERF_BUDGET_MS} ms`)
   })
 } catch (err) {
-  failed = err
-  problems.push(`[${current}] ${err instanceof Error ? err.message : String(err)}`)
+  run.fail(err)
   await shot('lab-failure').catch(() => undefined)
 } finally {
   resumeWorker()
@@ -474,9 +399,4 @@ try {
   rmSync(profile, { recursive: true, force: true })
 }
 
-console.log(`e2e: lab · ${steps.length} steps, ${steps.reduce((s, x) => s + x.ms, 0)} ms; axe on ${axeChecked.length} views: ${axeChecked.join(', ')}`)
-if (problems.length > 0) {
-  for (const p of [...new Set(problems)]) console.error(`e2e: FAIL ${p}`)
-  if (failed?.stack) console.error(failed.stack)
-  process.exit(1)
-}
+run.report()
