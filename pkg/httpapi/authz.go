@@ -139,7 +139,7 @@ func (s *Server) checkUnit(r *http.Request, pred UnitPredicate) (bool, unitAcces
 	if err != nil {
 		return false, unitAccess{}, err
 	}
-	u, err := s.loadUnit(r.Context(), id)
+	u, err := s.loadUnitCached(r.Context(), id)
 	if err != nil {
 		return false, unitAccess{}, err
 	}

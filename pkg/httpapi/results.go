@@ -43,8 +43,13 @@ func unitYearResults[T any](s *Server, get func(ctx context.Context, db postgres
 	}
 }
 
+// resultsSummary is served from the results cache while it is live
+// (cache.go).
 func (s *Server) resultsSummary(r *http.Request) (response, error) {
-	return unitYearResults(s, report.GetSummary)(r)
+	return unitYearResults(s, func(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt report.Options) (report.Summary, error) {
+		opt.Cache = s.caches.results
+		return report.GetSummary(ctx, db, unitID, year, opt)
+	})(r)
 }
 
 func (s *Server) resultsBreakdown(r *http.Request) (response, error) {

@@ -29,6 +29,7 @@ import (
 	"github.com/co2-calculator/co2-calculator/pkg/imports"
 	"github.com/co2-calculator/co2-calculator/pkg/integrations"
 	"github.com/co2-calculator/co2-calculator/pkg/pipeline"
+	"github.com/co2-calculator/co2-calculator/pkg/report"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
 )
 
@@ -93,6 +94,7 @@ type Server struct {
 	pipelines *pipelineStreams
 	entries   *entry.Service
 	imports   *imports.Service
+	caches    *readCaches // cache.go
 }
 
 // NewRouter builds the public router: /healthz, /readyz and /api/v1/...
@@ -108,7 +110,12 @@ func newServer(d Deps) *Server {
 		entries.EnqueueAggregate = aggregateEnqueuer(d.River)
 		imp.Enqueue = jobs.EnqueueImport(d.River)
 	}
-	return &Server{Deps: d, entries: entries, imports: imp,
+	caches := newReadCaches()
+	if d.Listener != nil { // the caches are live only while it LISTENs
+		d.Listener.Handle(report.NotifyChannel, caches.invalidate)
+		d.Listener.OnState(caches.setLive)
+	}
+	return &Server{Deps: d, entries: entries, imports: imp, caches: caches,
 		pipelines: &pipelineStreams{pool: d.Pool, listener: d.Listener, logger: d.Logger}}
 }
 
@@ -142,7 +149,7 @@ func (s *Server) routes() chi.Router {
 	// unless it is public; TestRouteAuthorization walks them all.
 	r.Route("/api/v1", func(r chi.Router) {
 		h := s.handle
-		r.Use(s.csrf, s.checkQuery)
+		r.Use(s.csrf, s.checkQuery, s.evictOnWrite)
 		r.Get("/openapi.json", h(s.openAPI))
 		r.Get("/version", h(s.version))
 		r.Get("/config", h(s.clientConfig))

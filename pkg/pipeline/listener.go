@@ -54,7 +54,8 @@ func (l *Listener) Handle(channel string, fn func(payload string)) {
 // OnState calls fn(true) each time the listener is LISTENing (after a
 // connection or reconnection) and fn(false) each time the connection is
 // lost: what is cached from the notifications can be trusted only between
-// the two. Call it before Run.
+// the two. Call it before Run (called after, with Handle, fn is first
+// turned on at the next reconnection).
 func (l *Listener) OnState(fn func(live bool)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -107,10 +108,18 @@ func signal(ch chan struct{}) {
 // setLive tells the heads and the OnState callbacks whether the
 // notifications are being received.
 func (l *Listener) setLive(live bool) {
-	l.heads.setLive(live)
 	l.mu.Lock()
 	states := l.states
 	l.mu.Unlock()
+	l.setLiveFor(live, states)
+}
+
+// setLiveFor is setLive for the given callbacks: going live, only those
+// registered when the channels to LISTEN were read (a Handle and OnState
+// pair added later is turned on at the next connection, once its channel
+// is LISTENed).
+func (l *Listener) setLiveFor(live bool, states []func(live bool)) {
+	l.heads.setLive(live)
 	for _, fn := range states {
 		fn(live)
 	}
@@ -148,6 +157,7 @@ func (l *Listener) listen(ctx context.Context) error {
 	for ch := range l.handlers {
 		channels = append(channels, ch)
 	}
+	states := l.states
 	l.mu.Unlock()
 	// LISTEN is a utility statement sqlc cannot express; the channels are
 	// our own plain identifiers.
@@ -156,7 +166,7 @@ func (l *Listener) listen(ctx context.Context) error {
 			return err
 		}
 	}
-	l.setLive(true)
+	l.setLiveFor(true, states)
 	l.wake(uuid.Nil, true) // catch up on anything missed while disconnected
 	for {
 		n, err := conn.WaitForNotification(ctx)

@@ -33,6 +33,9 @@ type Options struct {
 	ExcludeModules []string
 	// CarKgPerKm defaults to DefaultCarKgPerKm.
 	CarKgPerKm float64
+	// Cache, when not nil, serves the summary's reads (never set it for a
+	// read inside a transaction that writes them).
+	Cache *Cache
 }
 
 // ParseScope validates a scope query value ("" is validated).
@@ -127,6 +130,20 @@ func (c *statsCache) get(raw string) (*ModuleStats, error) {
 	c.m[raw] = s
 	c.mu.Unlock()
 	return s, nil
+}
+
+// loadYearsCached is loadYears through c (nil: no cache).
+func loadYearsCached(ctx context.Context, db postgres.DBTX, c *Cache, unitID int64, years []int32) (map[int32]*yearData, error) {
+	out, seq, ok := c.get(unitID, years)
+	if ok {
+		return out, nil
+	}
+	out, err := loadYears(ctx, db, unitID, years)
+	if err != nil {
+		return nil, err
+	}
+	c.put(unitID, years, out, seq)
+	return out, nil
 }
 
 // loadYears reads the stats of a unit's report modules for some years (all
@@ -236,9 +253,10 @@ func notFoundReport(unitID int64, year int32) error {
 }
 
 // GetSummary computes the summary of a unit's report for a year from the
-// stored stats of that year and the previous one.
+// stored stats of that year and the previous one. The loaded years are
+// shared with the cache: nothing here may modify them.
 func GetSummary(ctx context.Context, db postgres.DBTX, unitID int64, year int32, opt Options) (Summary, error) {
-	years, err := loadYears(ctx, db, unitID, []int32{year, year - 1})
+	years, err := loadYearsCached(ctx, db, opt.Cache, unitID, []int32{year, year - 1})
 	if err != nil {
 		return Summary{}, err
 	}

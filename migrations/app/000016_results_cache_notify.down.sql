@@ -1,0 +1,8 @@
+DROP TRIGGER report_modules_results_cache_notify_truncate ON report_modules;
+DROP TRIGGER report_modules_results_cache_notify_update ON report_modules;
+DROP TRIGGER report_modules_results_cache_notify_change ON report_modules;
+DROP TRIGGER carbon_reports_results_cache_notify_truncate ON carbon_reports;
+DROP TRIGGER carbon_reports_results_cache_notify ON carbon_reports;
+DROP TRIGGER years_results_cache_notify ON years;
+DROP TRIGGER units_results_cache_notify ON units;
+DROP FUNCTION results_cache_notify();
