@@ -4,12 +4,12 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/co2-calculator/co2-calculator/pkg/notifycache"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
@@ -53,75 +53,43 @@ func NotifyUser(ctx context.Context, tx postgres.DBTX, id int64) error {
 }
 
 type sessionCache struct {
-	ttl    time.Duration
-	now    func() time.Time
 	flight singleflight.Group
-
-	mu   sync.RWMutex
-	live bool
-	seq  uint64 // bumped by every invalidation
-	m    map[string]cachedToken
+	m      *notifycache.Map[string, cachedToken] // by raw access token
 }
 
 type cachedToken struct {
 	p          *Principal
 	tokenExp   time.Time
 	sessionExp time.Time
-	at         time.Time
 }
 
 func newSessionCache(ttl time.Duration, now func() time.Time) *sessionCache {
-	return &sessionCache{ttl: min(ttl, MaxSessionCacheTTL), now: now, m: map[string]cachedToken{}}
+	return &sessionCache{m: notifycache.New[string, cachedToken](maxCachedTokens, min(ttl, MaxSessionCacheTTL), now)}
 }
 
-// get returns the principal cached for raw, or the sequence number a
-// database check must hand back to put.
+// get returns the principal cached for raw (while its token and session
+// are unexpired), or the sequence number a database check must hand back
+// to put.
 func (c *sessionCache) get(raw string) (*Principal, uint64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if !c.live {
-		return nil, c.seq, false
+	e, seq, ok := c.m.Get(raw)
+	if now := c.m.Now(); !ok || !now.Before(e.tokenExp) || !now.Before(e.sessionExp) {
+		return nil, seq, false
 	}
-	e, ok := c.m[raw]
-	now := c.now()
-	if !ok || now.Sub(e.at) >= c.ttl || !now.Before(e.tokenExp) || !now.Before(e.sessionExp) {
-		return nil, c.seq, false
-	}
-	return e.p, c.seq, true
+	return e.p, seq, true
 }
 
 // put stores a checked token unless an invalidation happened since seq.
 func (c *sessionCache) put(raw string, e cachedToken, seq uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.live || c.seq != seq {
-		return
-	}
-	if len(c.m) >= maxCachedTokens {
-		clear(c.m)
-	}
-	e.at = c.now()
-	c.m[raw] = e
+	c.m.Put(raw, e, seq)
 }
 
 // evict drops the tokens whose principal matches.
 func (c *sessionCache) evict(match func(*Principal) bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	for k, e := range c.m {
-		if match(e.p) {
-			delete(c.m, k)
-		}
-	}
+	c.m.Evict(func(_ string, e cachedToken) bool { return match(e.p) })
 }
 
 func (c *sessionCache) setLive(live bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	c.live = live
-	clear(c.m)
+	c.m.SetLive(live)
 }
 
 // Invalidate applies one NotifyChannel payload: the tokens of the session

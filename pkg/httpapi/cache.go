@@ -3,9 +3,9 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"sync"
 
 	"github.com/co2-calculator/co2-calculator/pkg/auth/perm"
+	"github.com/co2-calculator/co2-calculator/pkg/notifycache"
 	"github.com/co2-calculator/co2-calculator/pkg/report"
 )
 
@@ -21,84 +21,39 @@ import (
 // maxCachedUnits bounds unitCache; when full it is emptied.
 const maxCachedUnits = 50_000
 
-// unitCache keeps the units of the permission checks (cf and ancestry).
-type unitCache struct {
-	mu   sync.RWMutex
-	live bool
-	seq  uint64
-	m    map[int64]perm.Unit
-}
-
-func (c *unitCache) get(id int64) (perm.Unit, uint64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if !c.live {
-		return perm.Unit{}, c.seq, false
-	}
-	u, ok := c.m[id]
-	return u, c.seq, ok
-}
-
-func (c *unitCache) put(id int64, u perm.Unit, seq uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.live || c.seq != seq {
-		return
-	}
-	if len(c.m) >= maxCachedUnits {
-		clear(c.m)
-	}
-	c.m[id] = u
-}
-
-func (c *unitCache) reset(live bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	c.live = live
-	clear(c.m)
-}
-
-func (c *unitCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	clear(c.m)
-}
-
 // readCaches are the caches of one Server.
 type readCaches struct {
-	units   unitCache
+	units   *notifycache.Map[int64, perm.Unit] // the units of the permission checks (cf and ancestry)
 	results *report.Cache
 }
 
 func newReadCaches() *readCaches {
-	return &readCaches{units: unitCache{m: map[int64]perm.Unit{}}, results: report.NewCache()}
+	return &readCaches{units: notifycache.New[int64, perm.Unit](maxCachedUnits, 0, nil), results: report.NewCache()}
 }
 
 // invalidate applies one report.NotifyChannel payload.
 func (c *readCaches) invalidate(payload string) {
 	if payload == "units" {
-		c.units.clear()
+		c.units.Clear()
 		return
 	}
 	c.results.Invalidate(payload)
 }
 
 func (c *readCaches) setLive(live bool) {
-	c.units.reset(live)
+	c.units.SetLive(live)
 	c.results.SetLive(live)
 }
 
 // evictAll empties both caches (they stay live).
 func (c *readCaches) evictAll() {
-	c.units.clear()
+	c.units.Clear()
 	c.results.Invalidate("")
 }
 
 // loadUnitCached is loadUnit through the unit cache.
 func (s *Server) loadUnitCached(ctx context.Context, id int64) (perm.Unit, error) {
-	u, seq, ok := s.caches.units.get(id)
+	u, seq, ok := s.caches.units.Get(id)
 	if ok {
 		return u, nil
 	}
@@ -106,7 +61,7 @@ func (s *Server) loadUnitCached(ctx context.Context, id int64) (perm.Unit, error
 	if err != nil {
 		return u, err
 	}
-	s.caches.units.put(id, u, seq)
+	s.caches.units.Put(id, u, seq)
 	return u, nil
 }
 

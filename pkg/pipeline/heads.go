@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/co2-calculator/co2-calculator/pkg/apperr"
+	"github.com/co2-calculator/co2-calculator/pkg/notifycache"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres"
 	"github.com/co2-calculator/co2-calculator/pkg/postgres/dbsqlc"
 )
@@ -87,80 +87,43 @@ func readHead(ctx context.Context, db postgres.DBTX, id uuid.UUID) (Head, error)
 	return Head{ID: row.ID, Version: row.Version, CreatedBy: row.CreatedBy, UnitID: row.UnitID, Module: row.Module}, nil
 }
 
-// headCache holds heads while the listener is live. Every notification
-// bumps seq; a head read from the database is stored only when no
-// notification arrived (and the connection did not change) since the read
-// began, so a read that raced with a change never stores an old version.
+// headCache holds heads while the listener is live: every notification
+// counts as an invalidation, so a head read from the database is stored
+// only when no notification arrived (and the connection did not change)
+// since the read began — a read that raced with a change never stores an
+// old version (pkg/notifycache).
 type headCache struct {
-	ttl    time.Duration
-	max    int
-	now    func() time.Time
 	flight singleflight.Group
-
-	mu   sync.RWMutex
-	live bool
-	seq  uint64
-	m    map[uuid.UUID]headEntry
-}
-
-type headEntry struct {
-	head Head
-	at   time.Time
+	m      *notifycache.Map[uuid.UUID, Head]
 }
 
 func newHeadCache(ttl time.Duration, maxEntries int) *headCache {
-	return &headCache{ttl: ttl, max: maxEntries, now: time.Now, m: map[uuid.UUID]headEntry{}}
+	return &headCache{m: notifycache.New[uuid.UUID, Head](maxEntries, ttl, nil)}
 }
 
 // get returns the cached head, or the sequence number a database read
 // must hand back to put.
 func (c *headCache) get(id uuid.UUID) (Head, uint64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if !c.live {
-		return Head{}, c.seq, false
-	}
-	e, ok := c.m[id]
-	if !ok || c.now().Sub(e.at) >= c.ttl {
-		return Head{}, c.seq, false
-	}
-	return e.head, c.seq, true
+	return c.m.Get(id)
 }
 
 func (c *headCache) put(h Head, seq uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.live || c.seq != seq {
-		return
-	}
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[h.ID] = headEntry{head: h, at: c.now()}
+	c.m.Put(h.ID, h, seq)
 }
 
 // notified records that pipeline id reached version (0: unknown, the head
 // is dropped).
 func (c *headCache) notified(id uuid.UUID, version int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	e, ok := c.m[id]
-	switch {
-	case !ok:
-	case version <= 0:
-		delete(c.m, id)
-	case version > e.head.Version:
-		e.head.Version = version
-		c.m[id] = e
-	}
+	c.m.Alter(id, func(h Head) (Head, bool) {
+		if version <= 0 {
+			return h, false
+		}
+		h.Version = max(h.Version, version)
+		return h, true
+	})
 }
 
 // setLive empties the cache and sets whether it may be used.
 func (c *headCache) setLive(live bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	c.live = live
-	clear(c.m)
+	c.m.SetLive(live)
 }

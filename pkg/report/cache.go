@@ -1,10 +1,10 @@
 package report
 
 import (
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/co2-calculator/co2-calculator/pkg/notifycache"
 )
 
 // The results cache (docs/architecture.md "Caches"): the loaded report
@@ -30,10 +30,7 @@ const maxCachedReports = 20_000
 
 // Cache holds loaded unit-years. A nil *Cache caches nothing.
 type Cache struct {
-	mu   sync.RWMutex
-	live bool
-	seq  uint64 // bumped by every invalidation
-	m    map[cacheKey]*yearData
+	m *notifycache.Map[cacheKey, *yearData]
 }
 
 type cacheKey struct {
@@ -43,17 +40,13 @@ type cacheKey struct {
 
 // NewCache returns an empty cache, off until SetLive(true).
 func NewCache() *Cache {
-	return &Cache{m: map[cacheKey]*yearData{}}
+	return &Cache{m: notifycache.New[cacheKey, *yearData](maxCachedReports, 0, nil)}
 }
 
 // SetLive turns the cache on while the notifications are received (true)
 // and off, emptied, when they are not (false).
 func (c *Cache) SetLive(live bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	c.live = live
-	clear(c.m)
+	c.m.SetLive(live)
 }
 
 // Invalidate applies one NotifyChannel payload.
@@ -61,20 +54,13 @@ func (c *Cache) Invalidate(payload string) {
 	if payload == "units" {
 		return // the unit table holds nothing of a report
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
 	if kind, id, _ := strings.Cut(payload, ":"); kind == "unit" {
 		if unit, err := strconv.ParseInt(id, 10, 64); err == nil {
-			for k := range c.m {
-				if k.unit == unit {
-					delete(c.m, k)
-				}
-			}
+			c.m.Evict(func(k cacheKey, _ *yearData) bool { return k.unit == unit })
 			return
 		}
 	}
-	clear(c.m)
+	c.m.Clear()
 }
 
 // get returns the cached unit-years (a year without report maps to nil),
@@ -83,22 +69,21 @@ func (c *Cache) get(unit int64, years []int32) (map[int32]*yearData, uint64, boo
 	if c == nil || len(years) == 0 {
 		return nil, 0, false
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if !c.live {
-		return nil, c.seq, false
+	keys := make([]cacheKey, len(years))
+	for i, y := range years {
+		keys[i] = cacheKey{unit, y}
+	}
+	got, seq, ok := c.m.GetAll(keys)
+	if !ok {
+		return nil, seq, false
 	}
 	out := make(map[int32]*yearData, len(years))
-	for _, y := range years {
-		yd, ok := c.m[cacheKey{unit, y}]
-		if !ok {
-			return nil, c.seq, false
-		}
+	for k, yd := range got {
 		if yd != nil {
-			out[y] = yd
+			out[k.year] = yd
 		}
 	}
-	return out, c.seq, true
+	return out, seq, true
 }
 
 // put stores what a database read found for the years (absent years as
@@ -107,15 +92,9 @@ func (c *Cache) put(unit int64, years []int32, found map[int32]*yearData, seq ui
 	if c == nil || len(years) == 0 {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.live || c.seq != seq {
-		return
+	values := make(map[cacheKey]*yearData, len(years))
+	for _, y := range years {
+		values[cacheKey{unit, y}] = found[y]
 	}
-	if len(c.m)+len(years) > maxCachedReports {
-		clear(c.m)
-	}
-	for _, y := range slices.Compact(slices.Sorted(slices.Values(years))) {
-		c.m[cacheKey{unit, y}] = found[y]
-	}
+	c.m.PutAll(values, seq)
 }
