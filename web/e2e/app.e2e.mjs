@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 
 import { chromium } from 'playwright-core'
 
+import { CHROMIUM_ARGS, chromiumPath } from './harness.mjs'
 import { issue11Journeys } from './journeys.mjs'
 
 const base = (process.argv[2] ?? '').replace(/\/+$/, '')
@@ -59,20 +60,11 @@ function formatTonnes(t) {
 
 const profile = mkdtempSync(join(tmpdir(), 'chromium-e2e-'))
 const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  executablePath: chromiumPath(),
   headless: true,
   viewport: { width: 1366, height: 900 },
   timeout,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 })
 const page = ctx.pages()[0] ?? (await ctx.newPage())
 page.setDefaultTimeout(timeout)

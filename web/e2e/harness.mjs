@@ -1,6 +1,7 @@
-// The harness shared by the end-to-end suites lab.mjs and backoffice.mjs
-// (docs/frontend.md, end-to-end tests): the command line, the steps and
-// their report, the console watch, axe-core, the worker's pause, polling.
+// The harness of the end-to-end scripts (docs/frontend.md, end-to-end tests):
+// the command line, the steps and their report, the console watch, axe-core,
+// the worker's pause, polling — all of it for the suites lab.mjs and
+// backoffice.mjs; Chromium's launch settings for app.e2e.mjs and smoke.mjs.
 /* global document, window, axe */
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'

@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util'
 
 import { chromium } from 'playwright-core'
 
+import { CHROMIUM_ARGS, chromiumPath } from './harness.mjs'
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -39,20 +41,11 @@ const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'))
 const problems = []
 const started = performance.now()
 const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  executablePath: chromiumPath(),
   headless: true,
   viewport: { width: 1280, height: 800 },
   timeout,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 })
 try {
   const page = ctx.pages()[0] ?? (await ctx.newPage())
