@@ -63,7 +63,10 @@ func hidden(ctx context.Context, t *testing.T, pool *pgxpool.Pool, sql string, a
 func TestResultsSummaryCache(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	schema := testdb.TestSchema(ctx, t)
+	// A database of its own: the steps below assert that nothing else
+	// invalidated the caches, and every schema of a database shares its
+	// notification channels (other tests' writes would notify this one).
+	schema := testdb.TestDatabase(ctx, t)
 	pool := schema.Pool
 	year := testfactory.Year(ctx, t, pool, nil).Year
 	unit := testfactory.Unit(ctx, t, pool, nil)

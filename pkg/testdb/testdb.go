@@ -109,12 +109,13 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// createSchema creates and migrates a schema.
-func createSchema(ctx context.Context, pool *pgxpool.Pool, name string) error {
+// createSchema creates and migrates a schema in the database of pool,
+// whose URL is dbURL.
+func createSchema(ctx context.Context, pool *pgxpool.Pool, dbURL, name string) error {
 	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("error creating schema %s: %w", name, err)
 	}
-	m, err := postgres.NewMigrator(stripPoolParams(URL()), name, quietLogger())
+	m, err := postgres.NewMigrator(stripPoolParams(dbURL), name, quietLogger())
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func PackageSchema(tb testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		pkgSchema = randomName("pkg_")
-		errPkg = createSchema(ctx, pool, pkgSchema)
+		errPkg = createSchema(ctx, pool, URL(), pkgSchema)
 	})
 	if errPkg != nil {
 		tb.Fatalf("testdb: %v", errPkg)
@@ -187,10 +188,50 @@ func TestSchema(ctx context.Context, tb testing.TB) Schema {
 	tb.Helper()
 	admin := Pool(tb)
 	name := randomName("test_")
-	if err := createSchema(ctx, admin, name); err != nil {
+	if err := createSchema(ctx, admin, URL(), name); err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
-	u, _ := url.Parse(URL())
+	tb.Cleanup(func() { _ = dropSchema(context.Background(), admin, name) })
+	return schemaIn(ctx, tb, URL(), name)
+}
+
+// TestDatabase creates a database of its own for one test, with a migrated
+// schema, dropped at cleanup. For the tests that must not receive other
+// tests' notifications: LISTEN/NOTIFY channels are shared by every schema
+// of a database, not by the other databases.
+func TestDatabase(ctx context.Context, tb testing.TB) Schema {
+	tb.Helper()
+	admin := Pool(tb)
+	db := randomName("testdb_")
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+		tb.Fatalf("testdb: error creating database %s: %v", db, err)
+	}
+	tb.Cleanup(func() {
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+	})
+	u, err := url.Parse(URL())
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	u.Path = "/" + db
+	pool, err := pgxpool.New(ctx, u.String())
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	name := randomName("test_")
+	err = createSchema(ctx, pool, u.String(), name)
+	pool.Close()
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	return schemaIn(ctx, tb, u.String(), name)
+}
+
+// schemaIn opens a pool on schema name of the database of dbURL, closed at
+// cleanup.
+func schemaIn(ctx context.Context, tb testing.TB, dbURL, name string) Schema {
+	tb.Helper()
+	u, _ := url.Parse(dbURL)
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
@@ -202,10 +243,7 @@ func TestSchema(ctx context.Context, tb testing.TB) Schema {
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
-	tb.Cleanup(func() {
-		pool.Close()
-		_ = dropSchema(context.Background(), admin, name)
-	})
+	tb.Cleanup(pool.Close)
 	return Schema{Name: name, Pool: pool, URL: stripPoolParams(u.String())}
 }
 
