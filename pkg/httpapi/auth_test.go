@@ -63,7 +63,15 @@ func newAuthEnv(t *testing.T, o *authEnvOpts) *authEnv {
 		o = &authEnvOpts{}
 	}
 	ctx := t.Context()
-	e := &authEnv{schema: testdb.TestSchema(ctx, t), clock: &testClock{}, keys: auth.GenerateKeys()}
+	schema := testdb.TestSchema
+	if o.sessionCache {
+		// A database of its own: the session cache's tests assert that
+		// nothing else evicted it, and every schema of a database shares
+		// the auth_changes channel (other tests' logins notify user ids
+		// that exist here too).
+		schema = testdb.TestDatabase
+	}
+	e := &authEnv{schema: schema(ctx, t), clock: &testClock{}, keys: auth.GenerateKeys()}
 	var h atomic.Value
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.Load().(http.Handler).ServeHTTP(w, r) //nolint:forcetypeassert // test
