@@ -12,6 +12,8 @@
 #              takes a few minutes.
 #   pdftotext  from the Debian package poppler-utils (apt-get, when missing):
 #              the export tests read the PDF exports back with it.
+#   wrk        from the Debian package wrk (apt-get, when missing): make bench
+#              loads the API with it from a process of its own.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,3 +63,4 @@ apt_install() {
 }
 
 apt_install pdftotext poppler-utils
+apt_install wrk wrk

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -82,6 +84,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
+		Tracer:        tracer(cfg),
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 		TableauConfigured: cfg.TableauConfigured(), Integrations: integrationSettings(cfg),
@@ -139,4 +142,13 @@ func sentryOrigin(dsn string) []string {
 		return nil
 	}
 	return []string{u.Scheme + "://" + u.Host}
+}
+
+// tracer is the tracer provider of the HTTP instrumentation: the global one
+// SetupTracing installed when traces are exported, else none.
+func tracer(cfg config.API) trace.TracerProvider {
+	if cfg.OTLPEnd == "" {
+		return nil
+	}
+	return otel.GetTracerProvider()
 }

@@ -13,6 +13,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,10 +29,12 @@ import (
 
 // TestServeLoad measures the API under read load on loopback (docs/api.md
 // §1, issue 17): the 304 path of GET /pipelines/{id} with If-None-Match
-// and GET .../results/summary at 16 and 64 connections with the load tool
-// runLoad (a closed-loop Go client in this process, bounded in time:
-// CO2_BENCH_DURATION, default 10 s a run), the API's peak RSS and database
-// connections under that load, then 500 SSE streams of one pipeline held
+// and GET .../results/summary at 16 and 64 connections with two load tools,
+// each bounded in time (CO2_BENCH_DURATION, default 10 s a run): runLoad, a
+// closed-loop Go client in this process that checks every status, then
+// wrk in a process of its own when it is installed (scripts/tools.sh); the
+// API's peak RSS and database connections under that load; then 500 SSE
+// streams of one pipeline held
 // for 60 s (CO2_BENCH_SSE_HOLD shortens it): RSS, connections, and how long
 // a version change takes to reach every stream. Opt-in (CO2_E2E_BENCH=1,
 // run by make bench; the binaries of CO2_E2E_BIN, else built): it reports
@@ -122,9 +126,19 @@ func TestServeLoad(t *testing.T) {
 			sample := sampler(pid, apiConns)
 			res := runLoad(t, r.url, r.headers, r.want, c, duration)
 			rss, dbc := sample()
-			t.Logf("%-15s c=%-3d %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  api RSS max %d MiB  api db conns max %d open, %d busy",
+			t.Logf("%-15s c=%-3d %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  api RSS max %d MiB  api db conns max %d open, %d busy (in-process client)",
 				r.name, c, res.rps, res.p50, res.p99, res.errors, rss/1024, dbc.open, dbc.busy)
 			require.Zero(t, res.errors, "every answer is the expected one (last unexpected: %s)", res.firstBadAnswers)
+			if wrk, err := exec.LookPath("wrk"); err == nil {
+				sample := sampler(pid, apiConns)
+				res := runWrk(t, wrk, r.url, r.headers, c, duration)
+				rss, dbc := sample()
+				t.Logf("%-15s c=%-3d %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  api RSS max %d MiB  api db conns max %d open, %d busy (wrk)",
+					r.name, c, res.rps, res.p50, res.p99, res.errors, rss/1024, dbc.open, dbc.busy)
+				require.Zero(t, res.errors, "wrk: every answer is a 2xx or 3xx (the in-process run above checked the exact status)")
+				// The status after the wrk run is still the expected one.
+				require.Zero(t, runLoad(t, r.url, r.headers, r.want, 1, 100*time.Millisecond).errors)
+			}
 		}
 	}
 
@@ -361,6 +375,56 @@ func runLoad(t *testing.T, target string, headers []string, want, c int, d time.
 	res.requests = len(all)
 	res.rps = float64(len(all)) / d.Seconds()
 	res.p50, res.p99 = pct(0.50), pct(0.99)
+	return res
+}
+
+// runWrk runs the same load with wrk (Debian's package, installed by
+// scripts/tools.sh), a load tool in a process of its own written in C: one
+// thread, c connections, for d, latencies from its --latency distribution.
+// wrk only tells answers outside 2xx/3xx apart, counted as errors with the
+// socket errors; runLoad checks the exact status.
+func runWrk(t *testing.T, wrk, target string, headers []string, c int, d time.Duration) loadResult {
+	t.Helper()
+	args := []string{"-t1", "-c" + strconv.Itoa(c), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency", "--timeout", "5s"}
+	for _, h := range headers {
+		args = append(args, "-H", h)
+	}
+	out, err := exec.Command(wrk, append(args, target)...).CombinedOutput()
+	require.NoError(t, err, "wrk: %s", out)
+	var res loadResult
+	field := func(re string) string {
+		m := regexp.MustCompile(re).FindSubmatch(out)
+		if m == nil {
+			return ""
+		}
+		return string(m[1])
+	}
+	ms := func(v string) float64 {
+		v = strings.TrimSpace(v)
+		for _, u := range []struct {
+			suffix string
+			scale  float64
+		}{{"us", 1e-3}, {"ms", 1}, {"s", 1e3}, {"m", 60e3}} {
+			if n, ok := strings.CutSuffix(v, u.suffix); ok {
+				f, err := strconv.ParseFloat(n, 64)
+				require.NoError(t, err, "wrk latency %q", v)
+				return f * u.scale
+			}
+		}
+		require.Failf(t, "wrk output", "latency %q in %s", v, out)
+		return 0
+	}
+	rps, err := strconv.ParseFloat(field(`Requests/sec:\s+([0-9.]+)`), 64)
+	require.NoError(t, err, "wrk output: %s", out)
+	res.rps = rps
+	res.p50, res.p99 = ms(field(`(?m)^\s+50%\s+(\S+)`)), ms(field(`(?m)^\s+99%\s+(\S+)`))
+	res.requests, _ = strconv.Atoi(field(`(\d+) requests in`))
+	for _, re := range []string{`Non-2xx or 3xx responses: (\d+)`, `Socket errors: connect (\d+)`, `read (\d+), write`, `write (\d+), timeout`, `timeout (\d+)`} {
+		if n, err := strconv.Atoi(field(re)); err == nil {
+			res.errors += n
+		}
+	}
+	require.Positive(t, res.requests, "wrk output: %s", out)
 	return res
 }
 

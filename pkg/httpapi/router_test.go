@@ -15,6 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/co2-calculator/co2-calculator/pkg/httpapi"
 	"github.com/co2-calculator/co2-calculator/pkg/telemetry"
@@ -277,4 +280,26 @@ func TestMetricsRecorded(t *testing.T) {
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/metrics", nil))
 	require.Contains(t, rec.Body.String(), `co2_http_request_duration_seconds_count{method="GET",route="/api/v1/pipelines/{id}",status="404"} 1`)
 	require.Contains(t, rec.Body.String(), `co2_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} 1`)
+}
+
+// TestRouterTracing: with a tracer provider every request is a server span
+// named after its route pattern, carrying the caller's trace (traceparent);
+// without one nothing is instrumented (Deps.Tracer).
+func TestRouterTracing(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	traced := httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready, Tracer: tp})
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	res := serve(t, traced, http.MethodGet, "/api/v1/version", http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}})
+	require.Equal(t, http.StatusOK, res.Code)
+	spans := rec.Ended()
+	require.Len(t, spans, 1)
+	require.Equal(t, "GET /api/v1/version", spans[0].Name())
+	require.Equal(t, traceID, spans[0].SpanContext().TraceID().String())
+	require.Equal(t, oteltrace.SpanKindServer, spans[0].SpanKind())
+
+	plain := httpapi.NewRouter(httpapi.Deps{Logger: testdb.QuietLogger(), Ready: ready})
+	require.Equal(t, http.StatusOK, serve(t, plain, http.MethodGet, "/api/v1/version", nil).Code)
+	require.Len(t, rec.Ended(), 1, "no span without a tracer provider")
 }

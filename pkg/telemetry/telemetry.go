@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,12 +96,19 @@ func (cs Checks) Run(ctx context.Context) (map[string]string, bool) {
 }
 
 // AdminHandler serves /healthz (liveness, no I/O), /readyz (runs the checks)
-// and /metrics.
+// /metrics and /debug/pprof.
 func AdminHandler(reg *prometheus.Registry, ready Checks) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", HealthzHandler)
 	mux.Handle("GET /readyz", ReadyzHandler(ready))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// Go's profiler (CPU, heap, goroutines, ...), for operators: the admin
+	// port is not exposed outside the cluster (README "Configuration").
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 
