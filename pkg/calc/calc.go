@@ -328,11 +328,15 @@ func computeAndStore(ctx context.Context, db postgres.DBTX, lk *emission.Lookup,
 			return nil, fmt.Errorf("error deleting emission rows: %w", err)
 		}
 	}
-	if err := copyRows(ctx, q, b.Rows); err != nil {
-		return nil, err
-	}
+	// The totals and single rows first: an entry that now keeps its single
+	// row on itself has no emission rows (deleted above), and one that no
+	// longer does accepts emission rows only once its single row is gone
+	// (migration 000017).
 	if _, err := q.EntriesSetComputed(ctx, b.Totals); err != nil {
 		return nil, fmt.Errorf("error updating entry totals: %w", err)
+	}
+	if err := copyRows(ctx, q, b.Rows); err != nil {
+		return nil, err
 	}
 	return b.Out, nil
 }

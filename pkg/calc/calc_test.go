@@ -125,7 +125,11 @@ func TestRecomputeAndStore(t *testing.T) {
 	before, err := q.EmissionsByEntries(ctx, []int64{a.ID})
 	require.NoError(t, err)
 	require.Len(t, before, 1)
-	// b gets a second (stale) row: it must be replaced, not updated.
+	// b's row moves to emission_rows, stale (as an older engine stored
+	// rows): it must be replaced, not updated.
+	_, err = tx.Exec(ctx, `UPDATE data_entries SET row_emission_type = NULL, row_scope = NULL, row_category = NULL,
+		row_quantity = NULL, row_quantity_unit = NULL, row_meta = NULL, row_engine_version = NULL WHERE id = $1`, b.ID)
+	require.NoError(t, err)
 	_, err = q.EmissionsCopyFrom(ctx, []dbsqlc.EmissionsCopyFromParams{{
 		EntryID: b.ID, ReportModuleID: rm.ID, EmissionType: "food.vegetarian", Scope: 3, Category: "food",
 		KgCo2eq: 1, Meta: []byte(`{}`), EngineVersion: "old", ComputedAt: now,

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -327,7 +329,14 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	if err != nil {
 		return ls, errs, ingest.Counts{}, invalidUpload(err)
 	}
-	shared := &batchShared{target: d.target(), q: q, tx: tx, lk: lk, now: now, errs: &errs, ls: &ls}
+	// The ids of every valid row, reserved at once: the batches are then
+	// computed by the loop that reads them while the previous one is
+	// COPYed (batchWriter.send).
+	ids, err := q.EntryIDsReserve(ctx, int32(min(vr.valid, math.MaxInt32)))
+	if err != nil {
+		return ls, errs, ingest.Counts{}, fmt.Errorf("error reserving entry ids: %w", err)
+	}
+	shared := &batchShared{target: d.target(), q: q, tx: tx, ids: ids, lk: lk, now: now, errs: &errs, ls: &ls}
 	done, err := d.copyRecords(ctx, r, p, shared, rmByUnit, taken, batchSize, loadProgress)
 	if err != nil {
 		return ls, errs, r.Counts(), err
@@ -345,13 +354,26 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	}
 	// Fingerprints after: modules whose entry set changed become
 	// in_progress and dirty; the others only get their stats refreshed.
-	after, err := fingerprints(ctx, q, rp.touched, subs, fpSource)
+	// Only modules whose entry count may be unchanged are fingerprinted
+	// again (a scan of everything loaded there): one that had no such
+	// entries before changed exactly when rows were loaded into it, and
+	// the count after a replacement by id is the count before, minus the
+	// ids deleted, plus the rows loaded (the student rules delete by
+	// statement: always fingerprinted).
+	again := map[int64]bool{}
+	for id, fp := range before {
+		if n, ok := fingerprintCount(fp); student || !ok || n-rp.idsIn[id]+ls.loadedTo[id] == n {
+			again[id] = true
+		}
+	}
+	after, err := fingerprints(ctx, q, again, subs, fpSource)
 	if err != nil {
 		return ls, errs, counts, err
 	}
 	var changed, same []int64
 	for _, id := range slices.Sorted(maps.Keys(rp.touched)) {
-		if before[id] != after[id] {
+		fp, had := before[id]
+		if had && !again[id] || had && fp != after[id] || !had && ls.loadedTo[id] > 0 {
 			changed = append(changed, id)
 		} else {
 			same = append(same, id)
@@ -378,12 +400,14 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 type replacement struct {
 	touched map[int64]bool
 	ids     []int64
+	// idsIn counts ids by report module.
+	idsIn map[int64]int
 }
 
 // replaced lists what the upload replaces; targets are the report modules
 // it loads into.
 func (d *dataImport) replaced(ctx context.Context, q *dbsqlc.Queries, subs []string, targets []int64, student, replace bool) (replacement, error) {
-	rp := replacement{touched: map[int64]bool{}}
+	rp := replacement{touched: map[int64]bool{}, idsIn: map[int64]int{}}
 	for _, id := range targets {
 		rp.touched[id] = true
 	}
@@ -397,6 +421,7 @@ func (d *dataImport) replaced(ctx context.Context, q *dbsqlc.Queries, subs []str
 			rp.touched[r.ReportModuleID] = true
 			if !student {
 				rp.ids = append(rp.ids, r.ID)
+				rp.idsIn[r.ReportModuleID]++
 			}
 		}
 	case replace && !student:
@@ -406,13 +431,14 @@ func (d *dataImport) replaced(ctx context.Context, q *dbsqlc.Queries, subs []str
 			return rp, fmt.Errorf("error listing replaced entries: %w", err)
 		}
 		rp.ids = ids
+		rp.idsIn[*d.up.ReportModuleID] = len(ids)
 	}
 	return rp, nil
 }
 
 // replace deletes what rp lists (the replace phase). The entries go by
-// batches of batchSize ids, each with its emission rows (ON DELETE
-// CASCADE), reporting progress and stopping at the next batch once ctx is
+// batches of batchSize ids, each with its emission rows (the delete
+// trigger of migration 000017), reporting progress and stopping at the next batch once ctx is
 // cancelled. Returns the number of entries deleted.
 func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacement, subs []string, targets []int64, student bool, batchSize int) (int64, error) {
 	var n int64
@@ -445,7 +471,7 @@ func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacem
 }
 
 // DeleteEntries deletes entries by id in batches of batchSize, each with
-// its emission rows (ON DELETE CASCADE), calling progress with the number
+// its emission rows (the delete trigger of migration 000017), calling progress with the number
 // deleted so far after each batch; it stops at the next batch once ctx is
 // cancelled. Returns the number of entries deleted.
 func DeleteEntries(ctx context.Context, q *dbsqlc.Queries, ids []int64, batchSize int, progress func(done int)) (int64, error) {
@@ -465,6 +491,17 @@ func DeleteEntries(ctx context.Context, q *dbsqlc.Queries, ids []int64, batchSiz
 		}
 	}
 	return n, nil
+}
+
+// fingerprintCount is the entry count a fingerprint starts with
+// (ImportFingerprints: count:sum:sum).
+func fingerprintCount(fp string) (int, bool) {
+	n, _, found := strings.Cut(fp, ":")
+	if !found {
+		return 0, false
+	}
+	c, err := strconv.Atoi(n)
+	return c, err == nil
 }
 
 func fingerprints(ctx context.Context, q *dbsqlc.Queries, ids map[int64]bool, subs []string, source *string) (map[int64]string, error) {
@@ -603,8 +640,18 @@ func startBatchWriter(ctx context.Context) *batchWriter {
 }
 
 // send hands a batch to the writer; it fails with the writer's error when
-// the writer stopped on one.
+// the writer stopped on one. A batch that can take its ids from the
+// reserved ones (batchShared.ids) is computed here first, by the goroutine
+// that filled it, while the writer still COPYs the previous one.
 func (w *batchWriter) send(b *entryBatch) error {
+	if n := len(b.rows); n > 0 && n <= len(b.ids) {
+		ids := b.ids[:n:n]
+		b.ids = b.ids[n:]
+		if err := b.prepare(ids); err != nil {
+			_ = w.close()
+			return err
+		}
+	}
 	select {
 	case w.in <- b:
 		return nil
@@ -629,10 +676,14 @@ type batchShared struct {
 	target EntryTarget
 	q      *dbsqlc.Queries
 	tx     pgx.Tx
-	lk     *emission.Lookup
-	now    time.Time
-	errs   *RowErrors // written by the batch writer only
-	ls     *loadStats // written by the batch writer only
+	// ids are entry ids reserved ahead, taken by batchWriter.send (the
+	// filling goroutine only); a batch they cannot cover reserves its own
+	// on the transaction when it is written.
+	ids  []int64
+	lk   *emission.Lookup
+	now  time.Time
+	errs *RowErrors // written by the batch writer only
+	ls   *loadStats // written by the batch writer only
 }
 
 // recordErrs are the errors of one record of a batch; row is the record's
@@ -651,6 +702,10 @@ type entryBatch struct {
 	rms   []int64
 	units []int64
 	recs  []recordErrs
+	// Set by prepare: the entries' COPY parameters and what the engine
+	// computed.
+	params []dbsqlc.EntriesCopyFromParams
+	cb     *calc.Batch
 }
 
 func (b *entryBatch) add(row ingest.DataRow, rm, unit int64) {
@@ -660,14 +715,24 @@ func (b *entryBatch) add(row ingest.DataRow, rm, unit int64) {
 	b.units = append(b.units, unit)
 }
 
-// write stores the batch, then records the errors of its records in order.
+// write stores the batch (prepared on the transaction first when send did
+// not), then records the errors of its records in order.
 func (b *entryBatch) write(ctx context.Context) error {
 	var out []calc.Computed
 	if len(b.rows) > 0 {
-		var err error
-		if out, err = b.store(ctx); err != nil {
+		if b.cb == nil {
+			ids, err := b.q.EntryIDsReserve(ctx, int32(len(b.rows)))
+			if err != nil {
+				return fmt.Errorf("error reserving entry ids: %w", err)
+			}
+			if err := b.prepare(ids); err != nil {
+				return err
+			}
+		}
+		if err := b.store(ctx); err != nil {
 			return err
 		}
+		out = b.cb.Out
 	}
 	for _, rec := range b.recs {
 		errs := rec.errs
@@ -684,17 +749,20 @@ func (b *entryBatch) write(ctx context.Context) error {
 		b.errs.Add(errs)
 	}
 	b.ls.loaded += len(b.rows)
+	if b.ls.loadedTo == nil {
+		b.ls.loadedTo = map[int64]int{}
+	}
+	for _, rm := range b.rms {
+		b.ls.loadedTo[rm]++
+	}
 	b.ls.computed += len(out)
 	return nil
 }
 
-// store writes the batch's entries and emission rows.
-func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
+// prepare computes the entries of the batch, with ids (one per row), with
+// the engine and builds their COPY parameters; nothing is written.
+func (b *entryBatch) prepare(ids []int64) error {
 	t := &b.target
-	ids, err := b.q.EntryIDsReserve(ctx, int32(len(b.rows)))
-	if err != nil {
-		return nil, fmt.Errorf("error reserving entry ids: %w", err)
-	}
 	// Compute first: the entries are COPYed with their totals and single
 	// emission rows, then the rows of the other outcomes (no update, no
 	// delete: the entries are new).
@@ -705,7 +773,7 @@ func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 	}
 	cb, err := calc.Compute(b.lk, entries, b.now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	params := make([]dbsqlc.EntriesCopyFromParams, len(b.rows))
 	for i, r := range b.rows {
@@ -732,13 +800,16 @@ func (b *entryBatch) store(ctx context.Context) ([]calc.Computed, error) {
 		}
 		cb.SetEntryRow(i, &params[i])
 	}
-	if _, err := b.q.EntriesCopyFrom(ctx, params); err != nil {
-		return nil, fmt.Errorf("error copying entries: %w", err)
+	b.params, b.cb = params, cb
+	return nil
+}
+
+// store writes the prepared batch's entries and emission rows.
+func (b *entryBatch) store(ctx context.Context) error {
+	if _, err := b.q.EntriesCopyFrom(ctx, b.params); err != nil {
+		return fmt.Errorf("error copying entries: %w", err)
 	}
-	if err := calc.StoreNewRows(ctx, b.tx, cb); err != nil {
-		return nil, err
-	}
-	return cb.Out, nil
+	return calc.StoreNewRows(ctx, b.tx, b.cb)
 }
 
 func truncate(s string) string {

@@ -188,7 +188,9 @@ func openCSV(ctx context.Context, store blob.Store, key string, tbl *ingest.Tabl
 }
 
 type loadStats struct {
-	loaded     int
+	loaded int
+	// loadedTo counts the entries loaded per report module.
+	loadedTo   map[int64]int
 	deleted    int64
 	computed   int
 	issues     int

@@ -66,9 +66,21 @@ func TestAggregates(t *testing.T) {
 	noise := testfactory.Entry(ctx, t, tx, &testfactory.EntryOpts{ReportModule: &other})
 	rows = append(rows, emissionRow(noise, "food.vegetarian", 1000))
 
+	// Two rows of one emission type in different units (noise's report):
+	// quantity_units tells the group has several.
+	mixed := testfactory.Entry(ctx, t, tx, &testfactory.EntryOpts{ReportModule: &other})
+	rows = append(rows, withQty(emissionRow(mixed, "commuting.car", 10), 30, "km"), withQty(emissionRow(mixed, "commuting.car", 5), 2, "l"))
+
 	_, err := q.EmissionsCopyFrom(ctx, rows)
 	require.NoError(t, err)
 	ids := []int64{hc.ID, pt.ID}
+
+	several, err := q.AggEmissions(ctx, []int64{other.ID})
+	require.NoError(t, err)
+	require.Len(t, several, 2)
+	require.Equal(t, dbsqlc.AggEmissionsRow{ReportModuleID: other.ID, EmissionType: "commuting.car", Category: "commuting", Scope: 3,
+		KgCo2eq: 15, Rows: 2, Quantity: 32, QuantityUnit: "km", QuantityUnits: 2}, several[0])
+	require.Equal(t, int64(0), several[1].QuantityUnits, "the noise row has no quantity")
 
 	groups, err := q.AggEmissions(ctx, ids)
 	require.NoError(t, err)

@@ -300,6 +300,88 @@ func TestConstraints(t *testing.T) {
 		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM data_entries WHERE id = ANY($1)`, ids[:2]))
 	})
 
+	// Migration 000017: the key of emission rows to their entry is checked
+	// once per statement (a COPY with one bad row among good ones is
+	// refused whole); deleting entries deletes their rows in one statement;
+	// an entry with rows keeps its id and report module.
+	t.Run("EmissionEntryKeyByStatement", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rm := b.rep.Module(emission.ModuleHeadcount)
+		e1 := testfactory.Entry(ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm})
+		e2 := testfactory.Entry(ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm})
+		keep := testfactory.Entry(ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm})
+		for _, mutate := range []func(*dbsqlc.EmissionsCopyFromParams){
+			func(r *dbsqlc.EmissionsCopyFromParams) { r.EntryID = -1 },                                               // no such entry
+			func(r *dbsqlc.EmissionsCopyFromParams) { r.ReportModuleID = b.rep.Module(emission.ModuleBuildings).ID }, // not the entry's module
+		} {
+			requirePgError(ctx, t, b.tx, codeForeignKey, "emissions_entry_fkey", func(tx pgx.Tx) error {
+				bad := emissionRow(e2, "commuting.car", 1)
+				mutate(&bad)
+				_, err := dbsqlc.New(tx).EmissionsCopyFrom(ctx, []dbsqlc.EmissionsCopyFromParams{emissionRow(e1, "food.vegetarian", 1), bad})
+				return err
+			})
+		}
+		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM emission_rows WHERE entry_id = $1`, e1.ID), "refused whole")
+
+		_, err := b.q.EmissionsCopyFrom(ctx, []dbsqlc.EmissionsCopyFromParams{
+			emissionRow(e1, "food.vegetarian", 1), emissionRow(e1, "commuting.car", 2),
+			emissionRow(e2, "food.vegetarian", 3), emissionRow(keep, "food.vegetarian", 4),
+		})
+		require.NoError(t, err)
+		requirePgError(ctx, t, b.tx, codeForeignKey, "emissions_entry_fkey", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE emission_rows SET entry_id = -1 WHERE entry_id = $1`, e1.ID)
+			return err
+		})
+		requirePgError(ctx, t, b.tx, codeForeignKey, "emissions_entry_fkey", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE data_entries SET id = -id WHERE id = $1`, e1.ID)
+			return err
+		})
+		// An entry without rows may change (what the key allowed too).
+		bare := testfactory.Entry(ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm})
+		_, err = b.tx.Exec(ctx, `UPDATE data_entries SET id = -id WHERE id = $1`, bare.ID)
+		require.NoError(t, err)
+
+		// The single-row rule (migration 000013), enforced both ways.
+		single := testfactory.Entry(ctx, t, b.tx, &testfactory.EntryOpts{ReportModule: &rm})
+		_, err = b.tx.Exec(ctx, `UPDATE data_entries SET row_emission_type = 'food.vegetarian', row_scope = 3, row_category = 'food',
+			row_meta = '{}', row_engine_version = 'v', computed_at = now() WHERE id = $1`, single.ID)
+		require.NoError(t, err)
+		requirePgError(ctx, t, b.tx, codeCheck, "emissions_entry_single_row", func(tx pgx.Tx) error {
+			_, err := dbsqlc.New(tx).EmissionsCopyFrom(ctx, []dbsqlc.EmissionsCopyFromParams{emissionRow(single, "commuting.car", 1)})
+			return err
+		})
+		requirePgError(ctx, t, b.tx, codeCheck, "emissions_entry_single_row", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE data_entries SET row_emission_type = 'food.vegetarian', row_scope = 3, row_category = 'food',
+				row_meta = '{}', row_engine_version = 'v', computed_at = now() WHERE id = $1`, keep.ID)
+			return err
+		})
+
+		n, err := b.q.ImportDeleteEntries(ctx, []int64{e1.ID, e2.ID})
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		require.Zero(t, count(ctx, t, b.tx, `SELECT count(*) FROM emission_rows WHERE entry_id = ANY($1)`, []int64{e1.ID, e2.ID}))
+		require.Equal(t, int64(1), count(ctx, t, b.tx, `SELECT count(*) FROM emission_rows WHERE entry_id = $1`, keep.ID),
+			"another entry's rows stay")
+	})
+
+	// TRUNCATE locks the table: in a schema of its own, not in the
+	// package's shared one.
+	t.Run("EntriesTruncateTakesEmissionRows", func(t *testing.T) {
+		t.Parallel()
+		pool := testdb.TestSchema(ctx, t).Pool
+		rep := testfactory.Report(ctx, t, pool, nil)
+		rm := rep.Module(emission.ModuleHeadcount)
+		e := testfactory.Entry(ctx, t, pool, &testfactory.EntryOpts{ReportModule: &rm})
+		_, err := dbsqlc.New(pool).EmissionsCopyFrom(ctx, []dbsqlc.EmissionsCopyFromParams{emissionRow(e, "food.vegetarian", 1)})
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `TRUNCATE data_entries`)
+		require.NoError(t, err)
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM emission_rows`).Scan(&n))
+		require.Zero(t, n)
+	})
+
 	t.Run("EmissionScopeAndKg", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -18,7 +18,9 @@ SELECT report_module_id, emission_type, category, scope,
        count(*)::bigint AS rows,
        coalesce(sum(quantity), 0)::float8 AS quantity,
        coalesce(min(quantity_unit), '')::text AS quantity_unit,
-       count(DISTINCT quantity_unit)::bigint AS quantity_units
+       (CASE WHEN min(quantity_unit) IS NULL THEN 0
+             WHEN min(quantity_unit) = max(quantity_unit) THEN 1
+             ELSE 2 END)::bigint AS quantity_units
 FROM emissions
 WHERE report_module_id = ANY($1::bigint[])
 GROUP BY report_module_id, emission_type, category, scope
@@ -42,8 +44,10 @@ type AggEmissionsRow struct {
 // One scan of a batch of report modules' emission rows for their stats:
 // kg per leaf, category and scope (a leaf has one category and scope, so
 // the groups are the leaves), with the summed physical quantity, the
-// smallest unit and the number of distinct units of the group's rows that
-// have one (quantity_units; quantity_unit is empty when there are none).
+// smallest unit and whether the group's rows that have a unit share it
+// (quantity_units: 0 none has one, 1 one unit, 2 several; quantity_unit is
+// empty when there are none). Not count(DISTINCT …), which sorts every row
+// of the groups: min and max let the aggregation hash.
 func (q *Queries) AggEmissions(ctx context.Context, reportModuleIds []int64) ([]AggEmissionsRow, error) {
 	rows, err := q.db.Query(ctx, aggEmissions, reportModuleIds)
 	if err != nil {

@@ -850,12 +850,16 @@ func (q *Queries) EntryGetForUpdate(ctx context.Context, arg EntryGetForUpdatePa
 }
 
 const entryIDsReserve = `-- name: EntryIDsReserve :many
-SELECT nextval(pg_get_serial_sequence('data_entries', 'id'))::bigint AS id
-FROM generate_series(1, $1::integer)
+SELECT nextval(s.seq)::bigint AS id
+FROM (SELECT pg_get_serial_sequence('data_entries', 'id')::regclass AS seq OFFSET 0) s,
+     generate_series(1, $1::integer)
 `
 
 // Reserves n ids of data_entries (bulk loads assign ids before COPY so that
 // emission rows can reference their entries, docs/domain.md §1).
+// The sequence is looked up once (OFFSET 0 keeps the subquery from being
+// inlined): pg_get_serial_sequence per row made 10 000 ids cost 30 ms
+// instead of 5.
 func (q *Queries) EntryIDsReserve(ctx context.Context, n int32) ([]int64, error) {
 	rows, err := q.db.Query(ctx, entryIDsReserve, n)
 	if err != nil {

@@ -35,8 +35,8 @@ DELETE FROM data_entries WHERE id = ANY($1::bigint[])
 `
 
 // Deletes one batch of replaced entries by id; their emission rows go with
-// them (ON DELETE CASCADE: one probe of emissions_entry_report_module_idx
-// per entry, migration 000005).
+// them (one statement of the delete trigger of migration 000017, over the
+// entries that keep no single row on themselves).
 func (q *Queries) ImportDeleteEntries(ctx context.Context, ids []int64) (int64, error) {
 	result, err := q.db.Exec(ctx, importDeleteEntries, ids)
 	if err != nil {

@@ -10,8 +10,12 @@ RETURNING *;
 -- name: EntryIDsReserve :many
 -- Reserves n ids of data_entries (bulk loads assign ids before COPY so that
 -- emission rows can reference their entries, docs/domain.md §1).
-SELECT nextval(pg_get_serial_sequence('data_entries', 'id'))::bigint AS id
-FROM generate_series(1, @n::integer);
+-- The sequence is looked up once (OFFSET 0 keeps the subquery from being
+-- inlined): pg_get_serial_sequence per row made 10 000 ids cost 30 ms
+-- instead of 5.
+SELECT nextval(s.seq)::bigint AS id
+FROM (SELECT pg_get_serial_sequence('data_entries', 'id')::regclass AS seq OFFSET 0) s,
+     generate_series(1, @n::integer);
 
 -- name: EntriesCopyFrom :copyfrom
 -- distance_km and surface_m2 are the engine's sort values (calc.SortValues);

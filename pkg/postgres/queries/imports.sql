@@ -58,8 +58,8 @@ ORDER BY id;
 
 -- name: ImportDeleteEntries :execrows
 -- Deletes one batch of replaced entries by id; their emission rows go with
--- them (ON DELETE CASCADE: one probe of emissions_entry_report_module_idx
--- per entry, migration 000005).
+-- them (one statement of the delete trigger of migration 000017, over the
+-- entries that keep no single row on themselves).
 DELETE FROM data_entries WHERE id = ANY(@ids::bigint[]);
 
 -- name: ImportEntriesExist :one
