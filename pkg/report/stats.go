@@ -57,7 +57,9 @@ func (s *ModuleStats) Entries() int64 {
 	return n
 }
 
-// itLeaves are the IT leaves outside external_cloud_ai (docs/domain.md §12.1).
+// itLeaves are the IT leaves outside external_cloud_ai (docs/domain.md
+// §12.1); AggITTopItems and data_entries_it_idx (migration 000018) list
+// them too.
 var itLeaves = []string{"equipment.it", "purchases.it_equipment", "research_facilities.it_facilities"}
 
 func isIT(et string) bool {

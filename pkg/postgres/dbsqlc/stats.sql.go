@@ -33,7 +33,9 @@ type AggEmbodiedByBuildingRow struct {
 }
 
 // Embodied-energy rows per report module, building (the room entry's
-// building_name) and leaf (docs/domain.md §12.3 embodied breakdown).
+// building_name) and leaf (docs/domain.md §12.3 embodied breakdown). The
+// category filter is the predicate of data_entries_embodied_idx
+// (migration 000018): keep them equal.
 func (q *Queries) AggEmbodiedByBuilding(ctx context.Context, reportModuleIds []int64) ([]AggEmbodiedByBuildingRow, error) {
 	rows, err := q.db.Query(ctx, aggEmbodiedByBuilding, reportModuleIds)
 	if err != nil {
@@ -89,7 +91,9 @@ type AggITTopItemsRow struct {
 }
 
 // Top 3 items (entries grouped by their label) per report module and IT
-// leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3).
+// leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3). The
+// leaf list is the predicate of data_entries_it_idx (migration 000018) and
+// report.itLeaves: keep them equal.
 func (q *Queries) AggITTopItems(ctx context.Context, reportModuleIds []int64) ([]AggITTopItemsRow, error) {
 	rows, err := q.db.Query(ctx, aggITTopItems, reportModuleIds)
 	if err != nil {

@@ -16,7 +16,9 @@ SELECT pg_advisory_xact_lock(1, hashtext(current_schema() || ':' || @key::text))
 
 -- name: AggEmbodiedByBuilding :many
 -- Embodied-energy rows per report module, building (the room entry's
--- building_name) and leaf (docs/domain.md §12.3 embodied breakdown).
+-- building_name) and leaf (docs/domain.md §12.3 embodied breakdown). The
+-- category filter is the predicate of data_entries_embodied_idx
+-- (migration 000018): keep them equal.
 SELECT e.report_module_id,
        coalesce(d.data ->> 'building_name', '')::text AS building_name,
        e.emission_type,
@@ -29,7 +31,9 @@ ORDER BY e.report_module_id, building_name, e.emission_type;
 
 -- name: AggITTopItems :many
 -- Top 3 items (entries grouped by their label) per report module and IT
--- leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3).
+-- leaf outside external_cloud_ai (IT focus, docs/domain.md §12.3). The
+-- leaf list is the predicate of data_entries_it_idx (migration 000018) and
+-- report.itLeaves: keep them equal.
 SELECT t.report_module_id, t.emission_type, t.label, t.kg_co2eq FROM (
     SELECT e.report_module_id, e.emission_type,
            coalesce(nullif(d.data ->> 'name', ''), nullif(d.data ->> 'researchfacility_name', ''),

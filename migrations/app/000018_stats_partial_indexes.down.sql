@@ -1,0 +1,2 @@
+DROP INDEX data_entries_it_idx;
+DROP INDEX data_entries_embodied_idx;
