@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -31,7 +29,7 @@ type addrs struct{ HTTP, Admin string }
 // listeners stop accepting and in-flight requests get 20 s to finish.
 func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(addrs)) error {
 	logger.InfoContext(ctx, "api starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
-	shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
+	tracer, shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
 	if err != nil {
 		return err
 	}
@@ -84,7 +82,7 @@ func run(ctx context.Context, cfg config.API, logger *slog.Logger, started func(
 			Version: buildinfo.Version, GitSHA: buildinfo.SHA(), BuildTime: buildinfo.BuildTime,
 			SchemaVersion: appVersion, Env: cfg.AppEnv, DevOIDC: cfg.DevOIDCEnabled,
 		},
-		Tracer:        tracer(cfg),
+		Tracer:        tracer,
 		PublicBaseURL: cfg.PublicBaseURL, Auth: authDeps, RiverUI: riverUI, Actor: httpapi.PrincipalActor,
 		CarKgPerKm: cfg.CarKgPerKm, SentryDSN: cfg.SentryDSN, Blob: store, UploadMaxBytes: cfg.UploadMaxBytes,
 		TableauConfigured: cfg.TableauConfigured(), Integrations: integrationSettings(cfg),
@@ -142,13 +140,4 @@ func sentryOrigin(dsn string) []string {
 		return nil
 	}
 	return []string{u.Scheme + "://" + u.Host}
-}
-
-// tracer is the tracer provider of the HTTP instrumentation: the global one
-// SetupTracing installed when traces are exported, else none.
-func tracer(cfg config.API) trace.TracerProvider {
-	if cfg.OTLPEnd == "" {
-		return nil
-	}
-	return otel.GetTracerProvider()
 }

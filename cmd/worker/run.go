@@ -48,7 +48,7 @@ func run(ctx context.Context, hard <-chan struct{}, cfg config.Worker, logger *s
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	logger.InfoContext(ctx, "worker starting", slog.String("version", buildinfo.Version), slog.Any("config", cfg.LogAttrs()))
-	shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
+	_, shutdownTracing, err := telemetry.SetupTracing(ctx, cfg.OTLPEnd, cfg.ServiceName, buildinfo.Version)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/co2-calculator/co2-calculator/jobs"
@@ -134,7 +133,7 @@ func (s *Server) handler() http.Handler {
 	var h http.Handler = s.routes()
 	if s.Tracer != nil {
 		h = otelhttp.NewHandler(h, "api", otelhttp.WithTracerProvider(s.Tracer),
-			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+			otelhttp.WithPropagators(telemetry.Propagator()),
 			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
 				return r.Method // renamed to the route pattern once routed (middleware.go)
 			}))

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // NewLogger builds the process logger: JSON or text, at the given level.
@@ -35,24 +36,31 @@ func NewLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// SetupTracing installs a global tracer provider exporting over OTLP/HTTP
-// when endpoint is set (the exporter reads the standard OTEL_EXPORTER_OTLP_*
-// variables). Without an endpoint the global no-op provider stays. The
+// Propagator is the trace-context propagation of every program: W3C trace
+// context and baggage.
+func Propagator() propagation.TextMapPropagator {
+	return propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+}
+
+// SetupTracing installs Propagator and, when endpoint is set, a global
+// tracer provider exporting over OTLP/HTTP (the exporter reads the standard
+// OTEL_EXPORTER_OTLP_* variables), which it returns; without an endpoint
+// the global no-op provider stays and the returned provider is nil. The
 // returned function flushes and stops the exporter.
-func SetupTracing(ctx context.Context, endpoint, serviceName, version string) (func(context.Context) error, error) {
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+func SetupTracing(ctx context.Context, endpoint, serviceName, version string) (trace.TracerProvider, func(context.Context) error, error) {
+	otel.SetTextMapPropagator(Propagator())
 	if endpoint == "" {
-		return func(context.Context) error { return nil }, nil
+		return nil, func(context.Context) error { return nil }, nil
 	}
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("error creating OTLP exporter: %w", err)
+		return nil, nil, fmt.Errorf("error creating OTLP exporter: %w", err)
 	}
 	res := resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(serviceName), semconv.ServiceVersion(version))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
-	return tp.Shutdown, nil
+	return tp, tp.Shutdown, nil
 }
 
 // NewRegistry returns a Prometheus registry with the Go and process
