@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -357,12 +356,12 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	// Only modules whose entry count may be unchanged are fingerprinted
 	// again (a scan of everything loaded there): one that had no such
 	// entries before changed exactly when rows were loaded into it, and
-	// the count after a replacement by id is the count before, minus the
-	// ids deleted, plus the rows loaded (the student rules delete by
-	// statement: always fingerprinted).
+	// after a replacement by id the count is unchanged only when as many
+	// rows were loaded there as ids were deleted (the student rules delete
+	// by statement: always fingerprinted).
 	again := map[int64]bool{}
-	for id, fp := range before {
-		if n, ok := fingerprintCount(fp); student || !ok || n-rp.idsIn[id]+ls.loadedTo[id] == n {
+	for id := range before {
+		if student || rp.idsIn[id] == ls.loadedTo[id] {
 			again[id] = true
 		}
 	}
@@ -373,9 +372,10 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 	var changed, same []int64
 	for _, id := range slices.Sorted(maps.Keys(rp.touched)) {
 		fp, had := before[id]
-		if had && !again[id] || had && fp != after[id] || !had && ls.loadedTo[id] > 0 {
+		switch {
+		case !had && ls.loadedTo[id] > 0, had && !again[id], had && fp != after[id]:
 			changed = append(changed, id)
-		} else {
+		default:
 			same = append(same, id)
 		}
 	}
@@ -438,8 +438,8 @@ func (d *dataImport) replaced(ctx context.Context, q *dbsqlc.Queries, subs []str
 
 // replace deletes what rp lists (the replace phase). The entries go by
 // batches of batchSize ids, each with its emission rows (the delete
-// trigger of migration 000017), reporting progress and stopping at the next batch once ctx is
-// cancelled. Returns the number of entries deleted.
+// trigger of migration 000017), reporting progress and stopping at the
+// next batch once ctx is cancelled. Returns the number of entries deleted.
 func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacement, subs []string, targets []int64, student bool, batchSize int) (int64, error) {
 	var n int64
 	switch {
@@ -471,9 +471,9 @@ func (d *dataImport) replace(ctx context.Context, q *dbsqlc.Queries, rp replacem
 }
 
 // DeleteEntries deletes entries by id in batches of batchSize, each with
-// its emission rows (the delete trigger of migration 000017), calling progress with the number
-// deleted so far after each batch; it stops at the next batch once ctx is
-// cancelled. Returns the number of entries deleted.
+// its emission rows (the delete trigger of migration 000017), calling
+// progress with the number deleted so far after each batch; it stops at the
+// next batch once ctx is cancelled. Returns the number of entries deleted.
 func DeleteEntries(ctx context.Context, q *dbsqlc.Queries, ids []int64, batchSize int, progress func(done int)) (int64, error) {
 	var n int64
 	for i := 0; i < len(ids); i += batchSize {
@@ -491,17 +491,6 @@ func DeleteEntries(ctx context.Context, q *dbsqlc.Queries, ids []int64, batchSiz
 		}
 	}
 	return n, nil
-}
-
-// fingerprintCount is the entry count a fingerprint starts with
-// (ImportFingerprints: count:sum:sum).
-func fingerprintCount(fp string) (int, bool) {
-	n, _, found := strings.Cut(fp, ":")
-	if !found {
-		return 0, false
-	}
-	c, err := strconv.Atoi(n)
-	return c, err == nil
 }
 
 func fingerprints(ctx context.Context, q *dbsqlc.Queries, ids map[int64]bool, subs []string, source *string) (map[int64]string, error) {
