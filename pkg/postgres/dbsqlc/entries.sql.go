@@ -307,82 +307,14 @@ WITH travelers AS (
     FROM data_entries e
     LEFT JOIN travelers tr ON tr.sciper = e.owner_sciper
     CROSS JOIN LATERAL (
-        SELECT CASE $6::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> $6::text)
-                    WHEN 'number' THEN (e.data ->> $6::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> $6::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n1,
-            CASE
-                WHEN $6::text = 'traveler_name' THEN tr.name
-                WHEN $6::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> $6::text) = 'string' THEN lower(e.data ->> $6::text)
-            END AS t1,
-            CASE $7::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> $7::text)
-                    WHEN 'number' THEN (e.data ->> $7::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> $7::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n2,
-            CASE
-                WHEN $7::text = 'traveler_name' THEN tr.name
-                WHEN $7::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> $7::text) = 'string' THEN lower(e.data ->> $7::text)
-            END AS t2,
-            CASE $8::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> $8::text)
-                    WHEN 'number' THEN (e.data ->> $8::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> $8::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n3,
-            CASE
-                WHEN $8::text = 'traveler_name' THEN tr.name
-                WHEN $8::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> $8::text) = 'string' THEN lower(e.data ->> $8::text)
-            END AS t3,
-            CASE $9::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> $9::text)
-                    WHEN 'number' THEN (e.data ->> $9::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> $9::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n4,
-            CASE
-                WHEN $9::text = 'traveler_name' THEN tr.name
-                WHEN $9::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> $9::text) = 'string' THEN lower(e.data ->> $9::text)
-            END AS t4
+        SELECT entry_sort_number($6::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n1,
+               entry_sort_text($6::text, tr.name, e.data) AS t1,
+               entry_sort_number($7::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n2,
+               entry_sort_text($7::text, tr.name, e.data) AS t2,
+               entry_sort_number($8::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n3,
+               entry_sort_text($8::text, tr.name, e.data) AS t3,
+               entry_sort_number($9::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n4,
+               entry_sort_text($9::text, tr.name, e.data) AS t4
     ) k
     WHERE e.report_module_id = $5 AND e.submodule = $10
       AND ($11::text IS NULL OR e.owner_sciper = $11::text)
@@ -475,8 +407,9 @@ type EntriesListRow struct {
 //	case-insensitive, over the data fields named in q_fields).
 //	Sort: up to four keys sort1..sort4 ('' = unused), each ascending unless
 //	sort<n>_desc, then id ascending. Each key gives every entry a number
-//	(n<n>) and a text (t<n>), compared in that order, missing values last in
-//	both directions:
+//	(n<n>, entry_sort_number) and a text (t<n>, entry_sort_text; both SQL
+//	functions of migration 000019, inlined by the planner), compared in
+//	that order, missing values last in both directions:
 //	  id, kg_co2eq, created_at, updated_at (microseconds): the column;
 //	  distance_km: the stored trip distance (calc.SortValues);
 //	  surface_m2: the room's own surface_m2, else the stored surface the

@@ -53,8 +53,9 @@ FOR UPDATE;
 --   case-insensitive, over the data fields named in q_fields).
 --   Sort: up to four keys sort1..sort4 ('' = unused), each ascending unless
 --   sort<n>_desc, then id ascending. Each key gives every entry a number
---   (n<n>) and a text (t<n>), compared in that order, missing values last in
---   both directions:
+--   (n<n>, entry_sort_number) and a text (t<n>, entry_sort_text; both SQL
+--   functions of migration 000019, inlined by the planner), compared in
+--   that order, missing values last in both directions:
 --     id, kg_co2eq, created_at, updated_at (microseconds): the column;
 --     distance_km: the stored trip distance (calc.SortValues);
 --     surface_m2: the room's own surface_m2, else the stored surface the
@@ -87,82 +88,14 @@ WITH travelers AS (
     FROM data_entries e
     LEFT JOIN travelers tr ON tr.sciper = e.owner_sciper
     CROSS JOIN LATERAL (
-        SELECT CASE @sort1::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> @sort1::text)
-                    WHEN 'number' THEN (e.data ->> @sort1::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> @sort1::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n1,
-            CASE
-                WHEN @sort1::text = 'traveler_name' THEN tr.name
-                WHEN @sort1::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> @sort1::text) = 'string' THEN lower(e.data ->> @sort1::text)
-            END AS t1,
-            CASE @sort2::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> @sort2::text)
-                    WHEN 'number' THEN (e.data ->> @sort2::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> @sort2::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n2,
-            CASE
-                WHEN @sort2::text = 'traveler_name' THEN tr.name
-                WHEN @sort2::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> @sort2::text) = 'string' THEN lower(e.data ->> @sort2::text)
-            END AS t2,
-            CASE @sort3::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> @sort3::text)
-                    WHEN 'number' THEN (e.data ->> @sort3::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> @sort3::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n3,
-            CASE
-                WHEN @sort3::text = 'traveler_name' THEN tr.name
-                WHEN @sort3::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> @sort3::text) = 'string' THEN lower(e.data ->> @sort3::text)
-            END AS t3,
-            CASE @sort4::text
-                WHEN 'id' THEN e.id::float8
-                WHEN 'kg_co2eq' THEN e.kg_co2eq
-                WHEN 'created_at' THEN (extract(epoch FROM e.created_at) * 1000000)::float8
-                WHEN 'updated_at' THEN (extract(epoch FROM e.updated_at) * 1000000)::float8
-                WHEN 'distance_km' THEN e.distance_km
-                WHEN 'surface_m2' THEN coalesce(CASE WHEN jsonb_typeof(e.data -> 'surface_m2') = 'number' THEN (e.data ->> 'surface_m2')::float8 END, e.surface_m2)
-                WHEN '' THEN NULL
-                WHEN 'traveler_name' THEN NULL
-                ELSE CASE jsonb_typeof(e.data -> @sort4::text)
-                    WHEN 'number' THEN (e.data ->> @sort4::text)::float8
-                    WHEN 'boolean' THEN CASE WHEN (e.data -> @sort4::text)::boolean THEN 1 ELSE 0 END
-                END
-            END AS n4,
-            CASE
-                WHEN @sort4::text = 'traveler_name' THEN tr.name
-                WHEN @sort4::text IN ('', 'id', 'kg_co2eq', 'created_at', 'updated_at', 'distance_km', 'surface_m2') THEN NULL
-                WHEN jsonb_typeof(e.data -> @sort4::text) = 'string' THEN lower(e.data ->> @sort4::text)
-            END AS t4
+        SELECT entry_sort_number(@sort1::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n1,
+               entry_sort_text(@sort1::text, tr.name, e.data) AS t1,
+               entry_sort_number(@sort2::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n2,
+               entry_sort_text(@sort2::text, tr.name, e.data) AS t2,
+               entry_sort_number(@sort3::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n3,
+               entry_sort_text(@sort3::text, tr.name, e.data) AS t3,
+               entry_sort_number(@sort4::text, e.id, e.kg_co2eq, e.created_at, e.updated_at, e.distance_km, e.surface_m2, e.data) AS n4,
+               entry_sort_text(@sort4::text, tr.name, e.data) AS t4
     ) k
     WHERE e.report_module_id = @report_module_id AND e.submodule = @submodule
       AND (sqlc.narg('owner_sciper')::text IS NULL OR e.owner_sciper = sqlc.narg('owner_sciper')::text)
