@@ -109,6 +109,15 @@ func TestUploadImport(t *testing.T) {
 		require.NoError(t, b.tx.QueryRow(ctx, `SELECT status FROM report_modules WHERE unit_id = $1 AND year = $2 AND module = 'process_emissions'`,
 			b.unit.ID, b.year).Scan(&status))
 		require.Equal(t, "in_progress", status)
+		// The module's stats were computed in the import (migration
+		// 000020): dirty, so that the aggregate refreshes the report, and
+		// current for that dirty stamp.
+		var statsKg float64
+		var current bool
+		require.NoError(t, b.tx.QueryRow(ctx, `SELECT (stats ->> 'total_kg')::float8, stats_dirty_at IS NOT NULL AND stats_current_at = stats_dirty_at
+			FROM report_modules WHERE unit_id = $1 AND year = $2 AND module = 'process_emissions'`, b.unit.ID, b.year).Scan(&statsKg, &current))
+		require.InDelta(t, 2*(10+1.5+2), statsKg, 1e-9)
+		require.True(t, current)
 
 		// Re-importing the same file replaces (no duplicates).
 		res, err = work(t, b, upload(t, b, "process_gas", csv))

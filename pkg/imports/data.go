@@ -390,6 +390,16 @@ func (d *dataImport) load(ctx context.Context, tx pgx.Tx, store blob.Store, vr v
 		}
 	}
 	ls.changed = len(changed)
+	// Their stats, computed here while the loaded entries are this
+	// transaction's own rows in cache: the aggregate job then only
+	// refreshes their reports (migration 000020).
+	refs := make([]report.ModuleRef, 0, len(changed)+len(same))
+	for _, id := range slices.Concat(changed, same) {
+		refs = append(refs, report.ModuleRef{ID: id, Module: string(d.module)})
+	}
+	if err := report.StoreCurrentStats(ctx, tx, refs, now); err != nil {
+		return ls, errs, counts, err
+	}
 	return ls, errs, counts, nil
 }
 

@@ -219,12 +219,16 @@ func DecodeModuleStats(raw []byte) (*ModuleStats, error) {
 
 // RefreshModules recomputes and stores the stats of dirty report modules.
 // The dirty flag of each module is cleared only if it still holds the value
-// read (compare-and-clear, docs/jobs.md §2.3). It returns the ids of the parent
-// reports.
+// read (compare-and-clear, docs/jobs.md §2.3). A module whose stats are
+// current for that value (StatsCurrent: a data import stored them with
+// StoreCurrentStats) is not computed again, only cleared. It returns the
+// ids of the parent reports.
 func RefreshModules(ctx context.Context, db postgres.DBTX, dirty []dbsqlc.ReportModulesDirtyRow, now time.Time) ([]int64, error) {
-	refs := make([]ModuleRef, len(dirty))
-	for i, d := range dirty {
-		refs[i] = ModuleRef{ID: d.ID, Module: d.Module}
+	var refs []ModuleRef
+	for _, d := range dirty {
+		if !d.StatsCurrent {
+			refs = append(refs, ModuleRef{ID: d.ID, Module: d.Module})
+		}
 	}
 	stats, err := ComputeModuleStats(ctx, db, refs, now)
 	if err != nil {
@@ -233,6 +237,13 @@ func RefreshModules(ctx context.Context, db postgres.DBTX, dirty []dbsqlc.Report
 	q := dbsqlc.New(db)
 	var reports []int64
 	for _, d := range dirty {
+		reports = append(reports, d.ReportID)
+		if d.StatsCurrent {
+			if _, err := q.ReportModuleClearDirty(ctx, dbsqlc.ReportModuleClearDirtyParams{ID: d.ID, ReadDirtyAt: d.StatsDirtyAt}); err != nil {
+				return nil, fmt.Errorf("error clearing the dirty flag of report module %d: %w", d.ID, err)
+			}
+			continue
+		}
 		b, err := json.Marshal(stats[d.ID])
 		if err != nil {
 			return nil, fmt.Errorf("error encoding module stats: %w", err)
@@ -240,10 +251,33 @@ func RefreshModules(ctx context.Context, db postgres.DBTX, dirty []dbsqlc.Report
 		if _, err := q.ReportModuleSetStats(ctx, dbsqlc.ReportModuleSetStatsParams{ID: d.ID, Stats: b, ReadDirtyAt: d.StatsDirtyAt}); err != nil {
 			return nil, fmt.Errorf("error storing stats of report module %d: %w", d.ID, err)
 		}
-		reports = append(reports, d.ReportID)
 	}
 	slices.Sort(reports)
 	return slices.Compact(reports), nil
+}
+
+// StoreCurrentStats computes the stats of report modules in the
+// transaction that marked them dirty and stores them as current for that
+// dirty stamp (migration 000020): a data import, whose entries are still
+// its own rows in cache, saves the aggregate job from reading them again
+// once committed. The modules stay dirty: the aggregate job clears them and
+// refreshes their reports.
+func StoreCurrentStats(ctx context.Context, db postgres.DBTX, mods []ModuleRef, now time.Time) error {
+	stats, err := ComputeModuleStats(ctx, db, mods, now)
+	if err != nil {
+		return err
+	}
+	q := dbsqlc.New(db)
+	for _, m := range mods {
+		b, err := json.Marshal(stats[m.ID])
+		if err != nil {
+			return fmt.Errorf("error encoding module stats: %w", err)
+		}
+		if _, err := q.ReportModuleStoreCurrentStats(ctx, dbsqlc.ReportModuleStoreCurrentStatsParams{ID: m.ID, Stats: b}); err != nil {
+			return fmt.Errorf("error storing stats of report module %d: %w", m.ID, err)
+		}
+	}
+	return nil
 }
 
 // RefreshModuleIDs recomputes the stats of the given report modules now,

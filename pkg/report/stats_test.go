@@ -94,6 +94,59 @@ func TestModuleAndReportStats(t *testing.T) {
 		require.InDelta(t, 300.0, moduleStats(ctx, t, tx, hc.ID).TotalKg, 1e-9, "stats are still written")
 	})
 
+	t.Run("CurrentStatsAreNotComputedAgain", func(t *testing.T) {
+		t.Parallel()
+		tx := testdb.TestTx(ctx, t)
+		f := newFixture(ctx, t, tx, nil)
+		q := dbsqlc.New(tx)
+		pe := f.rep.Module(emission.ModuleProcessEmissions)
+		hc := f.rep.Module(emission.ModuleHeadcount)
+		_, err := q.ReportModulesMarkStatsDirty(ctx, []int64{pe.ID, hc.ID})
+		require.NoError(t, err)
+		// An import stores the stats of its module in the transaction that
+		// marked it dirty.
+		require.NoError(t, report.StoreCurrentStats(ctx, tx, []report.ModuleRef{{ID: pe.ID, Module: pe.Module}}, time.Now()))
+		require.InDelta(t, 2860.0, moduleStats(ctx, t, tx, pe.ID).TotalKg, 1e-9)
+
+		// The entry changes behind the dirty flag's back: were the stats
+		// computed again, they would show it.
+		_, err = tx.Exec(ctx, "UPDATE data_entries SET kg_co2eq = 2 * kg_co2eq WHERE report_module_id = $1", pe.ID)
+		require.NoError(t, err)
+		t0, err := q.DBClock(ctx)
+		require.NoError(t, err)
+		dirty, err := q.ReportModulesDirty(ctx, dbsqlc.ReportModulesDirtyParams{Year: f.year, DirtyBefore: t0})
+		require.NoError(t, err)
+		current := map[int64]bool{}
+		for _, d := range dirty {
+			current[d.ID] = d.StatsCurrent
+		}
+		require.Equal(t, map[int64]bool{pe.ID: true, hc.ID: false}, current)
+		reports, err := report.RefreshModules(ctx, tx, dirty, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, []int64{f.rep.Report.ID}, reports)
+		require.NoError(t, report.RefreshReports(ctx, tx, reports, time.Now()))
+
+		require.InDelta(t, 2860.0, moduleStats(ctx, t, tx, pe.ID).TotalKg, 1e-9, "current stats kept")
+		require.InDelta(t, 300.0, moduleStats(ctx, t, tx, hc.ID).TotalKg, 1e-9, "the other module computed")
+		for _, id := range []int64{pe.ID, hc.ID} {
+			got, err := q.ReportModuleGet(ctx, id)
+			require.NoError(t, err)
+			require.Nil(t, got.StatsDirtyAt, "module %d cleared", id)
+		}
+		require.InDelta(t, 3160.0, reportStats(ctx, t, tx, f.rep.Report.ID).All.TotalKg, 1e-9, "the report refreshed")
+
+		// A later change stamps another dirty value: computed again.
+		_, err = tx.Exec(ctx, "UPDATE report_modules SET stats_dirty_at = clock_timestamp() WHERE id = $1", pe.ID)
+		require.NoError(t, err)
+		dirty, err = q.ReportModulesDirty(ctx, dbsqlc.ReportModulesDirtyParams{Year: f.year, DirtyBefore: t0.Add(time.Hour)})
+		require.NoError(t, err)
+		require.Len(t, dirty, 1)
+		require.False(t, dirty[0].StatsCurrent)
+		_, err = report.RefreshModules(ctx, tx, dirty, time.Now())
+		require.NoError(t, err)
+		require.InDelta(t, 5720.0, moduleStats(ctx, t, tx, pe.ID).TotalKg, 1e-9)
+	})
+
 	t.Run("EmptyModule", func(t *testing.T) {
 		t.Parallel()
 		tx := testdb.TestTx(ctx, t)

@@ -437,7 +437,7 @@ WITH enabled AS MATERIALIZED (
 SELECT u.id, u.institutional_code, u.cf, u.name, u.label_en, u.label_fr, u.level, u.parent_id, u.path_codes, u.path_cfs, u.path_names, u.unit_type_label, u.principal_sciper, u.principal_name, u.principal_email, u.is_active, u.source, u.synced_at, u.created_at, u.updated_at, rm.year, rm.module, rm.status, rm.status_changed_at, rm.data_updated_at
 FROM unnest($1::bigint[]) WITH ORDINALITY AS o (report_id, n)
 CROSS JOIN LATERAL (
-    SELECT m.id, m.report_id, m.unit_id, m.year, m.module, m.status, m.status_changed_at, m.status_changed_by, m.recomputed_after_validation, m.stats, m.stats_computed_at, m.stats_dirty_at, m.data_updated_at FROM report_modules m
+    SELECT m.id, m.report_id, m.unit_id, m.year, m.module, m.status, m.status_changed_at, m.status_changed_by, m.recomputed_after_validation, m.stats, m.stats_computed_at, m.stats_dirty_at, m.data_updated_at, m.stats_current_at FROM report_modules m
     JOIN enabled e ON e.year = m.year AND e.module = m.module
     WHERE m.report_id = o.report_id
     OFFSET 0

@@ -373,6 +373,7 @@ type ReportModule struct {
 	StatsComputedAt           *time.Time      `json:"stats_computed_at"`
 	StatsDirtyAt              *time.Time      `json:"stats_dirty_at"`
 	DataUpdatedAt             *time.Time      `json:"data_updated_at"`
+	StatsCurrentAt            *time.Time      `json:"stats_current_at"`
 }
 
 type RiverJob struct {

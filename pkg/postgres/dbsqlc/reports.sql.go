@@ -128,7 +128,7 @@ func (q *Queries) ReportGetOrCreate(ctx context.Context, arg ReportGetOrCreatePa
 }
 
 const reportModuleByUnitYearModule = `-- name: ReportModuleByUnitYearModule :one
-SELECT rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at FROM report_modules rm
+SELECT rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, rm.stats_current_at FROM report_modules rm
 JOIN carbon_reports cr ON cr.id = rm.report_id
 WHERE cr.unit_id = $1 AND cr.year = $2 AND cr.kind = 'calculator' AND rm.module = $3
 `
@@ -157,12 +157,33 @@ func (q *Queries) ReportModuleByUnitYearModule(ctx context.Context, arg ReportMo
 		&i.StatsComputedAt,
 		&i.StatsDirtyAt,
 		&i.DataUpdatedAt,
+		&i.StatsCurrentAt,
 	)
 	return i, err
 }
 
+const reportModuleClearDirty = `-- name: ReportModuleClearDirty :execrows
+UPDATE report_modules SET stats_dirty_at = NULL
+WHERE id = $1 AND stats_dirty_at IS NOT DISTINCT FROM $2::timestamptz
+`
+
+type ReportModuleClearDirtyParams struct {
+	ID          int64      `json:"id"`
+	ReadDirtyAt *time.Time `json:"read_dirty_at"`
+}
+
+// Clears the dirty flag of a module whose stats are current, if it still
+// holds the value read (compare-and-clear, as ReportModuleSetStats).
+func (q *Queries) ReportModuleClearDirty(ctx context.Context, arg ReportModuleClearDirtyParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reportModuleClearDirty, arg.ID, arg.ReadDirtyAt)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const reportModuleGet = `-- name: ReportModuleGet :one
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE id = $1
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE id = $1
 `
 
 func (q *Queries) ReportModuleGet(ctx context.Context, id int64) (ReportModule, error) {
@@ -182,12 +203,13 @@ func (q *Queries) ReportModuleGet(ctx context.Context, id int64) (ReportModule, 
 		&i.StatsComputedAt,
 		&i.StatsDirtyAt,
 		&i.DataUpdatedAt,
+		&i.StatsCurrentAt,
 	)
 	return i, err
 }
 
 const reportModuleGetForUpdate = `-- name: ReportModuleGetForUpdate :one
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE id = $1 FOR UPDATE
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) ReportModuleGetForUpdate(ctx context.Context, id int64) (ReportModule, error) {
@@ -207,6 +229,7 @@ func (q *Queries) ReportModuleGetForUpdate(ctx context.Context, id int64) (Repor
 		&i.StatsComputedAt,
 		&i.StatsDirtyAt,
 		&i.DataUpdatedAt,
+		&i.StatsCurrentAt,
 	)
 	return i, err
 }
@@ -223,11 +246,11 @@ WITH old AS (
         data_updated_at   = now()
     FROM old
     WHERE rm.id = old.old_id
-    RETURNING rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, old.status AS previous_status
+    RETURNING rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, rm.stats_current_at, old.status AS previous_status
 ), report AS (
     UPDATE carbon_reports SET data_updated_at = now() WHERE id IN (SELECT report_id FROM changed)
 )
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, previous_status FROM changed
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at, previous_status FROM changed
 `
 
 type ReportModuleMarkDataChangedParams struct {
@@ -249,6 +272,7 @@ type ReportModuleMarkDataChangedRow struct {
 	StatsComputedAt           *time.Time      `json:"stats_computed_at"`
 	StatsDirtyAt              *time.Time      `json:"stats_dirty_at"`
 	DataUpdatedAt             *time.Time      `json:"data_updated_at"`
+	StatsCurrentAt            *time.Time      `json:"stats_current_at"`
 	PreviousStatus            string          `json:"previous_status"`
 }
 
@@ -272,6 +296,7 @@ func (q *Queries) ReportModuleMarkDataChanged(ctx context.Context, arg ReportMod
 		&i.StatsComputedAt,
 		&i.StatsDirtyAt,
 		&i.DataUpdatedAt,
+		&i.StatsCurrentAt,
 		&i.PreviousStatus,
 	)
 	return i, err
@@ -314,7 +339,7 @@ UPDATE report_modules rm SET
                                        ELSE rm.recomputed_after_validation END
 FROM old
 WHERE rm.id = old.old_id
-RETURNING rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, old.status AS previous_status
+RETURNING rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, rm.stats_current_at, old.status AS previous_status
 `
 
 type ReportModuleSetStatusParams struct {
@@ -337,6 +362,7 @@ type ReportModuleSetStatusRow struct {
 	StatsComputedAt           *time.Time      `json:"stats_computed_at"`
 	StatsDirtyAt              *time.Time      `json:"stats_dirty_at"`
 	DataUpdatedAt             *time.Time      `json:"data_updated_at"`
+	StatsCurrentAt            *time.Time      `json:"stats_current_at"`
 	PreviousStatus            string          `json:"previous_status"`
 }
 
@@ -360,13 +386,39 @@ func (q *Queries) ReportModuleSetStatus(ctx context.Context, arg ReportModuleSet
 		&i.StatsComputedAt,
 		&i.StatsDirtyAt,
 		&i.DataUpdatedAt,
+		&i.StatsCurrentAt,
 		&i.PreviousStatus,
 	)
 	return i, err
 }
 
+const reportModuleStoreCurrentStats = `-- name: ReportModuleStoreCurrentStats :execrows
+UPDATE report_modules SET
+    stats             = $1,
+    stats_computed_at = now(),
+    stats_current_at  = stats_dirty_at
+WHERE id = $2
+`
+
+type ReportModuleStoreCurrentStatsParams struct {
+	Stats json.RawMessage `json:"stats"`
+	ID    int64           `json:"id"`
+}
+
+// Stores stats computed in the transaction that marked the module dirty
+// (data imports, migration 000020): the module stays dirty, so that the
+// aggregate job refreshes its report, but its stats are current for that
+// dirty stamp and the job does not compute them again.
+func (q *Queries) ReportModuleStoreCurrentStats(ctx context.Context, arg ReportModuleStoreCurrentStatsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, reportModuleStoreCurrentStats, arg.Stats, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const reportModulesByReport = `-- name: ReportModulesByReport :many
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE report_id = $1
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE report_id = $1
 ORDER BY array_position('{headcount,professional_travel,buildings,equipment,purchases,research_facilities,external_cloud_ai,process_emissions}'::text[], module)
 `
 
@@ -393,6 +445,7 @@ func (q *Queries) ReportModulesByReport(ctx context.Context, reportID int64) ([]
 			&i.StatsComputedAt,
 			&i.StatsDirtyAt,
 			&i.DataUpdatedAt,
+			&i.StatsCurrentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -405,7 +458,7 @@ func (q *Queries) ReportModulesByReport(ctx context.Context, reportID int64) ([]
 }
 
 const reportModulesByReports = `-- name: ReportModulesByReports :many
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE report_id = ANY($1::bigint[])
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE report_id = ANY($1::bigint[])
 ORDER BY report_id, array_position('{headcount,professional_travel,buildings,equipment,purchases,research_facilities,external_cloud_ai,process_emissions}'::text[], module)
 `
 
@@ -432,6 +485,7 @@ func (q *Queries) ReportModulesByReports(ctx context.Context, reportIds []int64)
 			&i.StatsComputedAt,
 			&i.StatsDirtyAt,
 			&i.DataUpdatedAt,
+			&i.StatsCurrentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -444,7 +498,7 @@ func (q *Queries) ReportModulesByReports(ctx context.Context, reportIds []int64)
 }
 
 const reportModulesByYearModule = `-- name: ReportModulesByYearModule :many
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE year = $1 AND module = $2 ORDER BY id
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE year = $1 AND module = $2 ORDER BY id
 `
 
 type ReportModulesByYearModuleParams struct {
@@ -475,6 +529,7 @@ func (q *Queries) ReportModulesByYearModule(ctx context.Context, arg ReportModul
 			&i.StatsComputedAt,
 			&i.StatsDirtyAt,
 			&i.DataUpdatedAt,
+			&i.StatsCurrentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -487,7 +542,9 @@ func (q *Queries) ReportModulesByYearModule(ctx context.Context, arg ReportModul
 }
 
 const reportModulesDirty = `-- name: ReportModulesDirty :many
-SELECT id, report_id, module, stats_dirty_at FROM report_modules
+SELECT id, report_id, module, stats_dirty_at,
+       (stats_current_at IS NOT NULL AND stats_current_at = stats_dirty_at)::bool AS stats_current
+FROM report_modules
 WHERE year = $1 AND stats_dirty_at IS NOT NULL AND stats_dirty_at <= $2::timestamptz
 ORDER BY id
 `
@@ -502,11 +559,13 @@ type ReportModulesDirtyRow struct {
 	ReportID     int64      `json:"report_id"`
 	Module       string     `json:"module"`
 	StatsDirtyAt *time.Time `json:"stats_dirty_at"`
+	StatsCurrent bool       `json:"stats_current"`
 }
 
 // Modules of a year whose stats are dirty since at most dirty_before (the
 // start of an aggregate run), with the dirty stamp it must hand back to
-// ReportModuleSetStats.
+// ReportModuleSetStats. stats_current: the stored stats already include
+// that stamp (an import stored them, ReportModuleStoreCurrentStats).
 func (q *Queries) ReportModulesDirty(ctx context.Context, arg ReportModulesDirtyParams) ([]ReportModulesDirtyRow, error) {
 	rows, err := q.db.Query(ctx, reportModulesDirty, arg.Year, arg.DirtyBefore)
 	if err != nil {
@@ -521,6 +580,7 @@ func (q *Queries) ReportModulesDirty(ctx context.Context, arg ReportModulesDirty
 			&i.ReportID,
 			&i.Module,
 			&i.StatsDirtyAt,
+			&i.StatsCurrent,
 		); err != nil {
 			return nil, err
 		}

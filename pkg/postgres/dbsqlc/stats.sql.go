@@ -259,7 +259,7 @@ func (q *Queries) ReportByUnitYearWithYear(ctx context.Context, arg ReportByUnit
 }
 
 const reportModulesByIDs = `-- name: ReportModulesByIDs :many
-SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at FROM report_modules WHERE id = ANY($1::bigint[]) ORDER BY id
+SELECT id, report_id, unit_id, year, module, status, status_changed_at, status_changed_by, recomputed_after_validation, stats, stats_computed_at, stats_dirty_at, data_updated_at, stats_current_at FROM report_modules WHERE id = ANY($1::bigint[]) ORDER BY id
 `
 
 func (q *Queries) ReportModulesByIDs(ctx context.Context, ids []int64) ([]ReportModule, error) {
@@ -285,6 +285,7 @@ func (q *Queries) ReportModulesByIDs(ctx context.Context, ids []int64) ([]Report
 			&i.StatsComputedAt,
 			&i.StatsDirtyAt,
 			&i.DataUpdatedAt,
+			&i.StatsCurrentAt,
 		); err != nil {
 			return nil, err
 		}
@@ -309,7 +310,7 @@ func (q *Queries) ReportModulesDirtyRemaining(ctx context.Context, year int32) (
 }
 
 const reportModulesView = `-- name: ReportModulesView :many
-SELECT rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, u.display_name AS status_changed_by_name
+SELECT rm.id, rm.report_id, rm.unit_id, rm.year, rm.module, rm.status, rm.status_changed_at, rm.status_changed_by, rm.recomputed_after_validation, rm.stats, rm.stats_computed_at, rm.stats_dirty_at, rm.data_updated_at, rm.stats_current_at, u.display_name AS status_changed_by_name
 FROM report_modules rm
 LEFT JOIN users u ON u.id = rm.status_changed_by
 WHERE rm.report_id = $1
@@ -330,6 +331,7 @@ type ReportModulesViewRow struct {
 	StatsComputedAt           *time.Time      `json:"stats_computed_at"`
 	StatsDirtyAt              *time.Time      `json:"stats_dirty_at"`
 	DataUpdatedAt             *time.Time      `json:"data_updated_at"`
+	StatsCurrentAt            *time.Time      `json:"stats_current_at"`
 	StatusChangedByName       *string         `json:"status_changed_by_name"`
 }
 
@@ -358,6 +360,7 @@ func (q *Queries) ReportModulesView(ctx context.Context, reportID int64) ([]Repo
 			&i.StatsComputedAt,
 			&i.StatsDirtyAt,
 			&i.DataUpdatedAt,
+			&i.StatsCurrentAt,
 			&i.StatusChangedByName,
 		); err != nil {
 			return nil, err

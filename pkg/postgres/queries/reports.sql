@@ -167,8 +167,11 @@ UPDATE report_modules SET stats_dirty_at = now() WHERE id = ANY(@ids::bigint[]);
 -- name: ReportModulesDirty :many
 -- Modules of a year whose stats are dirty since at most dirty_before (the
 -- start of an aggregate run), with the dirty stamp it must hand back to
--- ReportModuleSetStats.
-SELECT id, report_id, module, stats_dirty_at FROM report_modules
+-- ReportModuleSetStats. stats_current: the stored stats already include
+-- that stamp (an import stored them, ReportModuleStoreCurrentStats).
+SELECT id, report_id, module, stats_dirty_at,
+       (stats_current_at IS NOT NULL AND stats_current_at = stats_dirty_at)::bool AS stats_current
+FROM report_modules
 WHERE year = @year AND stats_dirty_at IS NOT NULL AND stats_dirty_at <= @dirty_before::timestamptz
 ORDER BY id;
 
@@ -181,3 +184,20 @@ UPDATE report_modules SET
     stats_dirty_at    = CASE WHEN stats_dirty_at IS NOT DISTINCT FROM sqlc.narg('read_dirty_at')::timestamptz
                              THEN NULL ELSE stats_dirty_at END
 WHERE id = @id;
+
+-- name: ReportModuleStoreCurrentStats :execrows
+-- Stores stats computed in the transaction that marked the module dirty
+-- (data imports, migration 000020): the module stays dirty, so that the
+-- aggregate job refreshes its report, but its stats are current for that
+-- dirty stamp and the job does not compute them again.
+UPDATE report_modules SET
+    stats             = @stats,
+    stats_computed_at = now(),
+    stats_current_at  = stats_dirty_at
+WHERE id = @id;
+
+-- name: ReportModuleClearDirty :execrows
+-- Clears the dirty flag of a module whose stats are current, if it still
+-- holds the value read (compare-and-clear, as ReportModuleSetStats).
+UPDATE report_modules SET stats_dirty_at = NULL
+WHERE id = @id AND stats_dirty_at IS NOT DISTINCT FROM sqlc.narg('read_dirty_at')::timestamptz;

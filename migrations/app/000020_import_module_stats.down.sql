@@ -1,0 +1,1 @@
+ALTER TABLE report_modules DROP COLUMN stats_current_at;
