@@ -151,7 +151,9 @@ func (d *dataImport) validate(ctx context.Context, store blob.Store) (validateRe
 	}
 	defer c.Close()
 	d.ignored = r.IgnoredColumns()
-	p, err := ingest.NewDataParser(d.group, d.opts)
+	opts := d.opts
+	opts.NoData = true // nothing is written
+	p, err := ingest.NewDataParser(d.group, opts)
 	if err != nil {
 		return vr, invalidUpload(err)
 	}

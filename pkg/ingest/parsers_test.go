@@ -33,9 +33,13 @@ func parseData(t *testing.T, group string, opts ingest.DataOptions, input string
 		row, errs := p.Parse(rec)
 		all = append(all, errs...)
 		if !ingest.HasErrors(errs) {
-			// The engine must accept the stored payload.
-			_, err := emission.DecodePayload(row.Submodule, row.Data)
-			require.NoError(t, err)
+			if opts.NoData {
+				require.Nil(t, row.Data)
+			} else {
+				// The engine must accept the stored payload.
+				_, err := emission.DecodePayload(row.Submodule, row.Data)
+				require.NoError(t, err)
+			}
 			rows = append(rows, row)
 		}
 	}
@@ -312,6 +316,12 @@ func TestDataParserErrors(t *testing.T) {
 			rows, errs := parseData(t, tt.group, tt.opts, tt.input)
 			require.Len(t, rows, tt.loaded)
 			requireErrors(t, tt.want, errs)
+			// The validate pass's parser finds the same rows and errors.
+			opts := tt.opts
+			opts.NoData = true
+			vrows, verrs := parseData(t, tt.group, opts, tt.input)
+			require.Len(t, vrows, tt.loaded)
+			require.Equal(t, errs, verrs)
 		})
 	}
 }

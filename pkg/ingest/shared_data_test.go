@@ -94,6 +94,9 @@ func TestSharedSampleFiles(t *testing.T) {
 			require.Empty(t, r.IgnoredColumns())
 			p, err := ingest.NewDataParser(group, ingest.DataOptions{PerYear: true, Unit: onlyUnit7918, Year: 2025})
 			require.NoError(t, err)
+			// The validate pass's parser: the same rows, without their data.
+			v, err := ingest.NewDataParser(group, ingest.DataOptions{PerYear: true, Unit: onlyUnit7918, Year: 2025, NoData: true})
+			require.NoError(t, err)
 			loaded := 0
 			for {
 				rec, err := r.Next()
@@ -101,8 +104,14 @@ func TestSharedSampleFiles(t *testing.T) {
 					break
 				}
 				require.NoError(t, err)
+				vrow, verrs := v.Parse(rec)
 				row, errs := p.Parse(rec)
 				require.Empty(t, errs, "row %d", rec.Row)
+				require.Empty(t, verrs, "row %d", rec.Row)
+				require.Nil(t, vrow.Data)
+				require.NotEmpty(t, row.Data)
+				vrow.Data = row.Data
+				require.Equal(t, row, vrow)
 				require.Equal(t, "7918", row.UnitCF)
 				_, err = emission.DecodePayload(row.Submodule, row.Data)
 				require.NoError(t, err)

@@ -49,11 +49,19 @@ func NewPool(ctx context.Context, databaseURL string, maxConns int32, appName st
 		}
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg.AfterConnect = AfterConnect
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("error creating pool: %w", err)
 	}
 	return pool, nil
+}
+
+// AfterConnect prepares every new connection of a pool: uuid.UUID
+// parameters are encoded natively (RegisterUUID).
+func AfterConnect(_ context.Context, conn *pgx.Conn) error {
+	RegisterUUID(conn.TypeMap())
+	return nil
 }
 
 // WaitReady pings the database until it answers or ctx ends, backing off

@@ -56,6 +56,17 @@ var (
 	errPkg    error
 )
 
+// newPool opens a pool whose connections are prepared as the binaries'
+// (postgres.AfterConnect).
+func newPool(ctx context.Context, connString string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, err
+	}
+	cfg.AfterConnect = postgres.AfterConnect
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // ensureDatabase creates the test database when it does not exist.
@@ -88,7 +99,7 @@ func Pool(tb testing.TB) *pgxpool.Pool {
 		if errShared = ensureDatabase(ctx, stripPoolParams(URL())); errShared != nil {
 			return
 		}
-		sharedPool, errShared = pgxpool.New(context.Background(), URL())
+		sharedPool, errShared = newPool(context.Background(), URL())
 		if errShared == nil {
 			errShared = sharedPool.Ping(ctx)
 		}
@@ -214,7 +225,7 @@ func TestDatabase(ctx context.Context, tb testing.TB) Schema {
 		tb.Fatalf("testdb: %v", err)
 	}
 	u.Path = "/" + db
-	pool, err := pgxpool.New(ctx, u.String())
+	pool, err := newPool(ctx, u.String())
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
@@ -239,6 +250,7 @@ func schemaIn(ctx context.Context, tb testing.TB, dbURL, name string) Schema {
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
+	cfg.AfterConnect = postgres.AfterConnect
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
