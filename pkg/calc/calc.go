@@ -126,12 +126,18 @@ func ToRoom(r dbsqlc.BuildingRoom) emission.Room {
 // decode yields an entry the engine reports as missing_input.
 func ToEntry(e dbsqlc.DataEntry) emission.Entry {
 	sub := emission.SubmoduleKey(e.Submodule)
-	out := emission.Entry{Submodule: sub}
-	if p, err := emission.DecodePayload(sub, e.Data); err == nil {
-		out.Payload = p
+	p, err := emission.DecodePayload(sub, e.Data)
+	if err != nil {
+		p = nil
 	}
-	if e.KgOverride != nil {
-		kg := emission.Kg(*e.KgOverride)
+	return EntryOf(sub, p, e.KgOverride)
+}
+
+// EntryOf is the engine's entry for a payload and an override.
+func EntryOf(sub emission.SubmoduleKey, p emission.Payload, kgOverride *float64) emission.Entry {
+	out := emission.Entry{Submodule: sub, Payload: p}
+	if kgOverride != nil {
+		kg := emission.Kg(*kgOverride)
 		out.KgOverride = &kg
 	}
 	return out
@@ -203,10 +209,23 @@ type Batch struct {
 	Rows   []dbsqlc.EmissionsCopyFromParams
 }
 
-// Compute evaluates entries with the engine; nothing is stored. Imports
-// use it to COPY new entries with their totals and single rows already set
-// (SetEntryRow), then the other emission rows (StoreNewRows).
+// Compute evaluates stored entries with the engine (their payloads decoded
+// from data, ToEntry); nothing is stored.
 func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*Batch, error) {
+	decoded := make([]emission.Entry, len(entries))
+	for i := range entries {
+		decoded[i] = ToEntry(entries[i])
+	}
+	return ComputeDecoded(lk, entries, decoded, now)
+}
+
+// ComputeDecoded is Compute for entries whose engine input the caller
+// already holds: decoded[i] is entries[i] as ToEntry would decode it (an
+// import's parsed rows, whose data is their payload encoded; decoding it
+// back cost 0.27 s per 100 000 plane rows). Imports use it to COPY new
+// entries with their totals and single rows already set (SetEntryRow), then
+// the other emission rows (StoreNewRows).
+func ComputeDecoded(lk *emission.Lookup, entries []dbsqlc.DataEntry, decoded []emission.Entry, now time.Time) (*Batch, error) {
 	n := len(entries)
 	b := &Batch{
 		Out: make([]Computed, n),
@@ -233,7 +252,7 @@ func Compute(lk *emission.Lookup, entries []dbsqlc.DataEntry, now time.Time) (*B
 	t := &b.Totals
 	for i := range entries {
 		e := &entries[i]
-		ee := ToEntry(*e)
+		ee := decoded[i]
 		start := len(rows)
 		var o emission.Outcome
 		rows, o = emission.Compute(&ee, lk, rows)

@@ -768,11 +768,15 @@ func (b *entryBatch) prepare(ids []int64) error {
 	// emission rows, then the rows of the other outcomes (no update, no
 	// delete: the entries are new).
 	entries := make([]dbsqlc.DataEntry, len(b.rows))
+	decoded := make([]emission.Entry, len(b.rows))
 	for i, r := range b.rows {
 		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: b.units[i], Year: t.Year,
 			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: t.Source}
+		// The parsed payload is what its data decodes to (the parsers'
+		// round-trip tests).
+		decoded[i] = calc.EntryOf(r.Submodule, r.Payload, r.KgOverride)
 	}
-	cb, err := calc.Compute(b.lk, entries, b.now)
+	cb, err := calc.ComputeDecoded(b.lk, entries, decoded, b.now)
 	if err != nil {
 		return err
 	}

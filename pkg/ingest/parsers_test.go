@@ -36,9 +36,11 @@ func parseData(t *testing.T, group string, opts ingest.DataOptions, input string
 			if opts.NoData {
 				require.Nil(t, row.Data)
 			} else {
-				// The engine must accept the stored payload.
-				_, err := emission.DecodePayload(row.Submodule, row.Data)
+				// The engine must accept the stored payload, and decode
+				// exactly the parsed one (calc.ComputeDecoded).
+				decoded, err := emission.DecodePayload(row.Submodule, row.Data)
 				require.NoError(t, err)
+				require.Equal(t, row.Payload, decoded)
 			}
 			rows = append(rows, row)
 		}

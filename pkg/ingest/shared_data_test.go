@@ -113,8 +113,12 @@ func TestSharedSampleFiles(t *testing.T) {
 				vrow.Data = row.Data
 				require.Equal(t, row, vrow)
 				require.Equal(t, "7918", row.UnitCF)
-				_, err = emission.DecodePayload(row.Submodule, row.Data)
+				// The payload is exactly what its data decodes to: imports
+				// compute the parsed payload (calc.ComputeDecoded), the
+				// recalculation the stored data.
+				decoded, err := emission.DecodePayload(row.Submodule, row.Data)
 				require.NoError(t, err)
+				require.Equal(t, row.Payload, decoded, "row %d", rec.Row)
 				loaded++
 			}
 			require.Equal(t, n, loaded)

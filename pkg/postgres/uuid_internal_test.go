@@ -16,7 +16,9 @@ func TestRegisterUUIDPlansNativeEncoding(t *testing.T) {
 	for _, v := range []any{u, &u} {
 		plan := m.PlanEncode(pgtype.UUIDOID, pgtype.BinaryFormatCode, v)
 		require.NotNil(t, plan)
-		if _, isPtr := v.(*uuid.UUID); !isPtr {
+		if _, isPtr := v.(*uuid.UUID); isPtr {
+			require.IsType(t, &wrapUUIDPointerEncodePlan{}, plan, "not through driver.Valuer")
+		} else {
 			require.IsType(t, &wrapUUIDEncodePlan{}, plan, "not through driver.Valuer")
 		}
 		buf, err := plan.Encode(v, nil)
