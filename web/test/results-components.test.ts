@@ -1,12 +1,15 @@
-// The results pages' shared pieces: the modules table (linked on the unit's
-// page, plain in the back office's drill-down), the headline card, and the
-// server-side paging of the back-office tables (useServerTable).
+/* eslint-disable vue/one-component-per-file -- small host components of the composable and the filter */
+// Shared SPA pieces: the results pages' modules table (linked on the unit's
+// page, plain in the back office's drill-down) and headline card, the
+// server-side paging of the back-office tables (useServerTable) and the
+// back office's filter select.
 import { mount } from '@vue/test-utils'
-import { Quasar } from 'quasar'
+import { QSelect, Quasar } from 'quasar'
 import { describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { createMemoryHistory, createRouter } from 'vue-router'
 
+import FilterSelect from '@/components/backoffice/FilterSelect.vue'
 import ResultsModulesTable from '@/components/results/ResultsModulesTable.vue'
 import StatCard from '@/components/results/StatCard.vue'
 import { useServerTable } from '@/composables/useServerTable'
@@ -65,5 +68,40 @@ describe('useServerTable', () => {
     expect(table.pagination.value).toMatchObject({ page: 3, rowsPerPage: 50, rowsNumber: 240, sortBy: 'updated', descending: true })
     expect(table.tableProps.value.rowsPerPageOptions).toEqual([25, 50, 100])
     expect(table.tableProps.value.paginationLabel(51, 100, 240)).toContain('240')
+  })
+})
+
+describe('FilterSelect', () => {
+  it('is a multiple, value-emitting q-select; searchable adds type-ahead and chips; attributes and events pass through', () => {
+    const onUpdate = vi.fn()
+    const onFilter = vi.fn()
+    const Parent = defineComponent({
+      setup: () => () =>
+        h(FilterSelect, {
+          modelValue: [1],
+          searchable: true,
+          options: [{ value: 1, label: 'One' }],
+          label: 'Units',
+          'data-test': 'filter-units',
+          'onUpdate:modelValue': onUpdate,
+          onFilter,
+        }),
+    })
+    const w = mount(Parent, { global: { plugins: [Quasar, createAppI18n('en')] } })
+    const q = w.findComponent(QSelect)
+    expect(q.props('multiple')).toBe(true)
+    expect(q.props('emitValue')).toBe(true)
+    expect(q.props('useInput')).toBe(true)
+    expect(q.props('useChips')).toBe(true)
+    expect(q.props('label')).toBe('Units')
+    expect(w.find('[data-test="filter-units"]').exists()).toBe(true)
+    q.vm.$emit('update:modelValue', [1, 2])
+    q.vm.$emit('filter', 'ab', () => undefined, () => undefined)
+    expect(onUpdate).toHaveBeenCalledWith([1, 2])
+    expect(onFilter).toHaveBeenCalledTimes(1)
+
+    const plain = mount(FilterSelect, { props: { modelValue: [] }, attrs: { options: [] }, global: { plugins: [Quasar, createAppI18n('en')] } })
+    expect(plain.findComponent(QSelect).props('useInput')).toBe(false)
+    expect(plain.findComponent(QSelect).props('useChips')).toBe(false)
   })
 })
