@@ -772,9 +772,14 @@ func (b *entryBatch) prepare(ids []int64) error {
 	for i, r := range b.rows {
 		entries[i] = dbsqlc.DataEntry{ID: ids[i], ReportModuleID: b.rms[i], UnitID: b.units[i], Year: t.Year,
 			Module: string(r.Module), Submodule: string(r.Submodule), Data: r.Data, KgOverride: r.KgOverride, Source: t.Source}
-		// The parsed payload is what its data decodes to (the parsers'
-		// round-trip tests).
-		decoded[i] = calc.EntryOf(r.Submodule, r.Payload, r.KgOverride)
+		// A parsed payload is what its data decodes to (the parsers'
+		// round-trip tests); rows built from data alone (the Tableau
+		// sync's) are decoded.
+		if r.Payload != nil {
+			decoded[i] = calc.EntryOf(r.Submodule, r.Payload, r.KgOverride)
+		} else {
+			decoded[i] = calc.ToEntry(entries[i])
+		}
 	}
 	cb, err := calc.ComputeDecoded(b.lk, entries, decoded, b.now)
 	if err != nil {

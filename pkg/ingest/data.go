@@ -149,10 +149,12 @@ type DataOptions struct {
 // DataRow is one parsed data record: the entry's submodule, unit, payload
 // and override.
 type DataRow struct {
-	Row, Line  int
-	Module     emission.ModuleKey
-	Submodule  emission.SubmoduleKey
-	UnitCF     string // normalised unit_institutional_id ("" when absent)
+	Row, Line int
+	Module    emission.ModuleKey
+	Submodule emission.SubmoduleKey
+	UnitCF    string // normalised unit_institutional_id ("" when absent)
+	// Payload is Data decoded (a parsed row); nil when the row was built
+	// from Data alone.
 	Payload    emission.Payload
 	Data       json.RawMessage // the payload as stored in data_entries.data
 	KgOverride *float64
