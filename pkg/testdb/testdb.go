@@ -56,17 +56,6 @@ var (
 	errPkg    error
 )
 
-// newPool opens a pool whose connections are prepared as the binaries'
-// (postgres.AfterConnect).
-func newPool(ctx context.Context, connString string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(connString)
-	if err != nil {
-		return nil, err
-	}
-	cfg.AfterConnect = postgres.AfterConnect
-	return pgxpool.NewWithConfig(ctx, cfg)
-}
-
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // ensureDatabase creates the test database when it does not exist.
@@ -99,7 +88,7 @@ func Pool(tb testing.TB) *pgxpool.Pool {
 		if errShared = ensureDatabase(ctx, stripPoolParams(URL())); errShared != nil {
 			return
 		}
-		sharedPool, errShared = newPool(context.Background(), URL())
+		sharedPool, errShared = postgres.NewPool(context.Background(), URL(), 0, "")
 		if errShared == nil {
 			errShared = sharedPool.Ping(ctx)
 		}
@@ -225,7 +214,7 @@ func TestDatabase(ctx context.Context, tb testing.TB) Schema {
 		tb.Fatalf("testdb: %v", err)
 	}
 	u.Path = "/" + db
-	pool, err := newPool(ctx, u.String())
+	pool, err := postgres.NewPool(ctx, u.String(), 0, "")
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
@@ -246,12 +235,7 @@ func schemaIn(ctx context.Context, tb testing.TB, dbURL, name string) Schema {
 	q := u.Query()
 	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
-	cfg, err := pgxpool.ParseConfig(u.String())
-	if err != nil {
-		tb.Fatalf("testdb: %v", err)
-	}
-	cfg.AfterConnect = postgres.AfterConnect
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := postgres.NewPool(ctx, u.String(), 0, "")
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
