@@ -301,6 +301,11 @@ try {
       await m.keyboard.press('Escape')
       // The other year's chip removed.
       await m.click(`[data-test="reporting-filters"] .q-chip:has-text("${latest}") .q-chip__icon--remove`)
+      // Removing a chip focuses its select, deferred by Quasar until the
+      // closing menu's transition ends (the menu is detached then): typed
+      // any earlier, the search's text goes to the select instead.
+      await m.waitForSelector('.q-menu', { state: 'detached' })
+      await m.waitForFunction(() => document.querySelector('[data-test="filter-years"]')?.contains(document.activeElement))
     }
     await urlHas(/year=2025(&|$)/)
     await m.fill('[data-test="filter-q"] input, input[data-test="filter-q"]', 'LAB-DEMO')
